@@ -1,0 +1,51 @@
+import type { SandboxEntry } from '../discovery/registry.ts';
+import type { MetricType } from '../exposition/model.ts';
+
+/** Why one sandbox's scrape failed; `kind` is stable for metrics and tests. */
+export type ScrapeErrorKind =
+  | 'no-socket' // neither <root>/<id>/shim-monitor.sock exists, or it is not a socket
+  | 'connect' // the socket refused or reset the connection
+  | 'timeout' // no complete answer within the shim timeout
+  | 'too-large' // the body passed the size cap
+  | 'closed' // the shim closed the connection mid-body
+  | 'status' // a non-200 answer
+  | 'malformed'; // the body is not Prometheus text
+
+export interface ScrapeFailure {
+  readonly kind: ScrapeErrorKind;
+  readonly message: string;
+}
+
+/**
+ * One sandbox family after relabelling, kept as text: the /metrics hot path
+ * never builds objects per sample. `header` holds the HELP/TYPE lines with
+ * the final (possibly kata_shim_-prefixed) name; `samples` the sample lines,
+ * each ending in "\n", with the sandbox labels already inserted.
+ */
+export interface RelabeledFamily {
+  readonly name: string;
+  readonly type: MetricType;
+  readonly header: string;
+  readonly samples: string;
+  readonly sampleCount: number;
+}
+
+export interface SandboxScrape {
+  readonly sandbox: SandboxEntry;
+  readonly durationMs: number;
+  /** ms since epoch at which the scrape finished. */
+  readonly at: number;
+  /** Present when the scrape succeeded: the shim's body, untouched. */
+  readonly body?: string;
+  /** Present when the scrape succeeded, sorted by family name. */
+  readonly families?: readonly RelabeledFamily[];
+  readonly sampleCount: number;
+  readonly error?: ScrapeFailure;
+}
+
+export interface Snapshot {
+  readonly startedAt: number;
+  readonly finishedAt: number;
+  /** Sorted by sandbox id. */
+  readonly sandboxes: readonly SandboxScrape[];
+}
