@@ -49,3 +49,14 @@ export interface Snapshot {
   /** Sorted by sandbox id. */
   readonly sandboxes: readonly SandboxScrape[];
 }
+
+/**
+ * Where readers (the /metrics route, the OTel push loop) get snapshots from.
+ * `scrape()` joins a fan-out already in flight instead of starting another,
+ * so concurrent readers cost the shims one request each.
+ */
+export interface SnapshotSource {
+  scrape(): Promise<Snapshot>;
+  /** The last completed snapshot, if any. */
+  latest(): Snapshot | undefined;
+}
