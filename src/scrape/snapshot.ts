@@ -17,16 +17,17 @@ export interface ScrapeFailure {
 }
 
 /**
- * One sandbox family after relabelling, kept as text: the /metrics hot path
+ * One sandbox family after relabelling, kept as bytes: the /metrics hot path
  * never builds objects per sample. `header` holds the HELP/TYPE lines with
- * the final (possibly kata_shim_-prefixed) name; `samples` the sample lines,
- * each ending in "\n", with the sandbox labels already inserted.
+ * the final (possibly kata_shim_-prefixed) name; `chunks` the sample lines
+ * (views into one buffer per sandbox), each line ending in "\n", with the
+ * sandbox labels already inserted.
  */
 export interface RelabeledFamily {
   readonly name: string;
   readonly type: MetricType;
-  readonly header: string;
-  readonly samples: string;
+  readonly header: Buffer;
+  readonly chunks: readonly Buffer[];
   readonly sampleCount: number;
 }
 
@@ -35,8 +36,8 @@ export interface SandboxScrape {
   readonly durationMs: number;
   /** ms since epoch at which the scrape finished. */
   readonly at: number;
-  /** Present when the scrape succeeded: the shim's body, untouched. */
-  readonly body?: string;
+  /** The shim's body, untouched; kept only when a reader needs it (the OTel path). */
+  readonly body?: Buffer;
   /** Present when the scrape succeeded, sorted by family name. */
   readonly families?: readonly RelabeledFamily[];
   readonly sampleCount: number;

@@ -1,0 +1,483 @@
+// The /metrics hot path: one pass over a shim's Prometheus text, on the bytes
+// as they came off the socket, that groups lines into families, renames
+// go_*/process_* families to kata_shim_*, appends the four sandbox labels to
+// every sample and writes the result into one output buffer — no object and
+// no string per sample (measured: ~4x faster than a string-building pass).
+//
+// The output is what Go's expfmt writes after kata-monitor's parse → append
+// labels → encode, for bodies Go's encoder wrote (all shims): HELP/TYPE once
+// per family, `le`/`quantile` moved last, values and timestamps as written.
+// Input Go's parser would reject is rejected here too, with the line number.
+
+import type { CriMetadata } from '../discovery/registry.ts';
+import type { MetricType } from '../exposition/model.ts';
+import type { RelabeledFamily } from './snapshot.ts';
+
+export class RelabelError extends Error {
+  override readonly name = 'RelabelError';
+  readonly line: number;
+  constructor(line: number, message: string) {
+    super(`line ${line}: ${message}`);
+    this.line = line;
+  }
+}
+
+export interface RelabelResult {
+  /** Sorted by (final) family name; their `chunks` are views into one buffer. */
+  readonly families: RelabeledFamily[];
+  readonly sampleCount: number;
+}
+
+const TYPES = new Set<string>(['counter', 'gauge', 'histogram', 'summary', 'untyped']);
+const SHIM_PREFIX = Buffer.from('kata_shim_');
+
+/** Renames upstream applies to the shim's runtime families. */
+export function shimFamilyName(name: string): string {
+  return needsPrefix(name) ? 'kata_shim_' + name : name;
+}
+
+function needsPrefix(name: string): boolean {
+  return name.startsWith('go_') || name.startsWith('process_');
+}
+
+/** `sandbox_id="…",cri_uid="…",cri_name="…",cri_namespace="…"`, escaped, as bytes. */
+export function sandboxLabelText(id: string, meta: CriMetadata): Buffer {
+  return Buffer.from(
+    `sandbox_id="${escapeLabelValue(id)}",cri_uid="${escapeLabelValue(meta.uid)}",` +
+      `cri_name="${escapeLabelValue(meta.name)}",cri_namespace="${escapeLabelValue(meta.namespace)}"`,
+  );
+}
+
+export function escapeLabelValue(v: string): string {
+  return /[\\"\n]/.test(v) ? v.replace(/[\\"\n]/g, (c) => (c === '\n' ? '\\n' : '\\' + c)) : v;
+}
+
+interface Fam {
+  readonly name: string;
+  /** Where the name's bytes sit in the body, for allocation-free matching. */
+  nameStart: number;
+  nameEnd: number;
+  readonly prefixed: boolean;
+  type: MetricType;
+  typeSeen: boolean;
+  help: string | undefined;
+  /** [start, end) pairs in the output buffer. */
+  readonly segs: number[];
+  count: number;
+}
+
+const NL = 10;
+const CR = 13;
+const SP = 32;
+const TAB = 9;
+const HASH = 35;
+const LBRACE = 123;
+const RBRACE = 125;
+const QUOTE = 34;
+const BSLASH = 92;
+const COMMA = 44;
+const EQ = 61;
+
+const LE = Buffer.from('le="');
+const QUANTILE = Buffer.from('quantile="');
+
+/**
+ * Relabels one shim body. `labels` is sandboxLabelText(): the four pairs,
+ * without braces or commas around them.
+ */
+export function relabelShimBody(body: Buffer, labels: Buffer): RelabelResult {
+  const n = body.length;
+  let lines = 1;
+  for (let i = 0; i < n; i++) if (body[i] === NL) lines++;
+  // Worst case per line: prefix, braces, commas and the labels.
+  const out = Buffer.allocUnsafe(n + lines * (labels.length + SHIM_PREFIX.length + 4) + 16);
+  let o = 0;
+
+  const byName = new Map<string, Fam>();
+  let cur: Fam | undefined; // the family the previous line belonged to
+  let open: Fam | undefined; // the family whose output segment is open
+  let openStart = 0;
+  let total = 0;
+  let lineNo = 0;
+  let p = 0;
+
+  const family = (name: string, start: number, end: number): Fam => {
+    let f = byName.get(name);
+    if (!f) {
+      f = { name, nameStart: start, nameEnd: end, prefixed: needsPrefix(name), type: 'untyped', typeSeen: false, help: undefined, segs: [], count: 0 };
+      byName.set(name, f);
+    }
+    return f;
+  };
+
+  while (p < n) {
+    let e = p;
+    while (e < n && body[e] !== NL) e++;
+    lineNo++;
+    let le = e;
+    if (le > p && body[le - 1] === CR) le--;
+    const c0 = body[p];
+
+    if (c0 === HASH) {
+      const f = metaLine(body, p, le, lineNo, family);
+      if (f) cur = f;
+    } else if (le > p && !blank(body, p, le)) {
+      let i = p;
+      while (i < le && (body[i] === SP || body[i] === TAB)) i++;
+      const ns = i;
+      if (i < le && isNameStart(body[i]!)) {
+        i++;
+        while (i < le && isNameChar(body[i]!)) i++;
+      }
+      const ne = i;
+      if (ne === ns) throw new RelabelError(lineNo, `invalid metric name in sample ${snippet(body, p, le)}`);
+
+      // Which family? Almost always the previous line's: compare bytes, no strings.
+      let f = cur;
+      let suffix = f ? suffixOf(body, f, ns, ne) : NONE;
+      if (suffix === NONE) {
+        const name = body.latin1Slice(ns, ne);
+        f = byName.get(name);
+        suffix = f ? suffixOf(body, f, ns, ne) : NONE;
+        if (suffix === NONE) {
+          const base = baseName(name);
+          const g = base === name ? undefined : byName.get(base);
+          if (g && suffixOf(body, g, ns, ne) !== NONE) {
+            f = g;
+            suffix = suffixOf(body, g, ns, ne);
+          } else {
+            f = family(name, ns, ne);
+            suffix = suffixOf(body, f, ns, ne);
+            if (suffix === NONE) throw new RelabelError(lineNo, `sample ${JSON.stringify(name)} cannot be a sample of its own ${f.type} family`);
+          }
+        }
+      }
+      f = f!;
+      cur = f;
+      if (open !== f) {
+        if (open) open.segs.push(openStart, o);
+        open = f;
+        openStart = o;
+      }
+
+      // Name, with the kata_shim_ prefix where upstream renames the family.
+      if (f.prefixed) {
+        out.set(SHIM_PREFIX, o);
+        o += SHIM_PREFIX.length;
+      }
+      o = copy(body, ns, ne, out, o);
+      out[o++] = LBRACE;
+
+      let specialStart = -1;
+      let specialEnd = -1;
+      if (i < le && body[i] === LBRACE) {
+        const is = i + 1;
+        const ie = scanLabels(body, is, le, lineNo);
+        i = ie + 1;
+        let keepEnd = ie; // inner labels copied as they are: [is, keepEnd)
+        if (suffix === BUCKET || suffix === QUANTILE_SAMPLE) {
+          const key = suffix === BUCKET ? LE : QUANTILE;
+          const at = lastLabel(body, is, ie, key);
+          if (at >= 0) {
+            specialStart = at;
+            specialEnd = ie;
+            keepEnd = at > is ? at - 1 : is; // drop the comma before it
+          } else {
+            // Unusual order (Go writes it last): rebuild the block via strings.
+            const moved = moveLabelLast(body.toString('utf8', is, ie), key.latin1Slice(0, key.length - 2), lineNo, f.type);
+            o += out.write(moved.rest, o);
+            if (moved.rest !== '') out[o++] = COMMA;
+            out.set(labels, o);
+            o += labels.length;
+            out[o++] = COMMA;
+            o += out.write(moved.pair, o);
+            keepEnd = -1;
+          }
+        }
+        if (keepEnd >= 0) {
+          // Trailing comma allowed by Go's parser: `{a="1",}`.
+          let k = keepEnd;
+          while (k > is && (body[k - 1] === SP || body[k - 1] === TAB)) k--;
+          if (k > is && body[k - 1] === COMMA) k--;
+          if (k > is) {
+            o = copy(body, is, k, out, o);
+            out[o++] = COMMA;
+          }
+          out.set(labels, o);
+            o += labels.length;
+          if (specialStart >= 0) {
+            out[o++] = COMMA;
+            o = copy(body, specialStart, specialEnd, out, o);
+          }
+        }
+      } else {
+        if (suffix === BUCKET || suffix === QUANTILE_SAMPLE) {
+          throw new RelabelError(lineNo, `${f.type} sample ${JSON.stringify(body.latin1Slice(ns, ne))} has no ${suffix === BUCKET ? 'le' : 'quantile'} label`);
+        }
+        out.set(labels, o);
+            o += labels.length;
+      }
+      out[o++] = RBRACE;
+
+      // Value, then an optional timestamp; single spaces as Go writes them.
+      while (i < le && (body[i] === SP || body[i] === TAB)) i++;
+      const vs = i;
+      while (i < le && body[i] !== SP && body[i] !== TAB) i++;
+      if (!isFloat(body, vs, i)) {
+        throw new RelabelError(lineNo, `invalid value ${snippet(body, vs, i)} for sample ${JSON.stringify(body.latin1Slice(ns, ne))}`);
+      }
+      out[o++] = SP;
+      o = copy(body, vs, i, out, o);
+      while (i < le && (body[i] === SP || body[i] === TAB)) i++;
+      if (i < le) {
+        const ts = i;
+        if (body[i] === 45 /* - */) i++;
+        const digits = i;
+        while (i < le && body[i]! >= 48 && body[i]! <= 57) i++;
+        if (i === digits || (i < le && body[i] !== SP && body[i] !== TAB)) {
+          while (i < le && body[i] !== SP && body[i] !== TAB) i++;
+          throw new RelabelError(lineNo, `invalid timestamp ${snippet(body, ts, i)}`);
+        }
+        out[o++] = SP;
+        o = copy(body, ts, i, out, o);
+        while (i < le && (body[i] === SP || body[i] === TAB)) i++;
+        if (i < le) throw new RelabelError(lineNo, `unexpected text after timestamp: ${snippet(body, i, le)}`);
+      }
+      out[o++] = NL;
+      f.count++;
+      total++;
+    }
+    p = e + 1;
+  }
+  if (open) open.segs.push(openStart, o);
+
+  const families: RelabeledFamily[] = [];
+  for (const f of byName.values()) {
+    if (f.count === 0) continue; // Go's parser drops families without samples
+    const name = f.prefixed ? 'kata_shim_' + f.name : f.name;
+    let header = '';
+    if (f.help !== undefined) header += `# HELP ${name} ${f.help}\n`;
+    header += `# TYPE ${name} ${f.type}\n`;
+    const chunks: Buffer[] = [];
+    for (let k = 0; k < f.segs.length; k += 2) chunks.push(out.subarray(f.segs[k], f.segs[k + 1]));
+    families.push({ name, type: f.type, header: Buffer.from(header), chunks, sampleCount: f.count });
+  }
+  families.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return { families, sampleCount: total };
+}
+
+// What a sample name is relative to its family.
+const NONE = 0;
+const SELF = 1;
+const BUCKET = 2;
+const SUM_OR_COUNT = 3;
+const QUANTILE_SAMPLE = 4;
+
+const SUFFIX_BUCKET = Buffer.from('_bucket');
+const SUFFIX_SUM = Buffer.from('_sum');
+const SUFFIX_COUNT = Buffer.from('_count');
+
+function suffixOf(body: Buffer, f: Fam, ns: number, ne: number): number {
+  const fl = f.nameEnd - f.nameStart;
+  const len = ne - ns;
+  if (len < fl) return NONE;
+  for (let k = 0; k < fl; k++) if (body[ns + k] !== body[f.nameStart + k]) return NONE;
+  if (len === fl) return f.type === 'histogram' ? NONE : f.type === 'summary' ? QUANTILE_SAMPLE : SELF;
+  if (f.type !== 'histogram' && f.type !== 'summary') return NONE;
+  const s = ns + fl;
+  if (f.type === 'histogram' && matches(body, s, ne, SUFFIX_BUCKET)) return BUCKET;
+  if (matches(body, s, ne, SUFFIX_SUM) || matches(body, s, ne, SUFFIX_COUNT)) return SUM_OR_COUNT;
+  return NONE;
+}
+
+function matches(body: Buffer, s: number, e: number, what: Buffer): boolean {
+  if (e - s !== what.length) return false;
+  for (let k = 0; k < what.length; k++) if (body[s + k] !== what[k]) return false;
+  return true;
+}
+
+function baseName(name: string): string {
+  for (const s of ['_bucket', '_sum', '_count']) if (name.endsWith(s)) return name.slice(0, -s.length);
+  return name;
+}
+
+/** Parses `# HELP name text` / `# TYPE name type`; other comments return undefined. */
+function metaLine(body: Buffer, p: number, e: number, lineNo: number, family: (name: string, s: number, e: number) => Fam): Fam | undefined {
+  let i = p + 1;
+  while (i < e && (body[i] === SP || body[i] === TAB)) i++;
+  const isHelp = body[i] === 72 && body[i + 1] === 69 && body[i + 2] === 76 && body[i + 3] === 80; // HELP
+  const isType = body[i] === 84 && body[i + 1] === 89 && body[i + 2] === 80 && body[i + 3] === 69; // TYPE
+  if ((!isHelp && !isType) || i + 4 >= e || (body[i + 4] !== SP && body[i + 4] !== TAB)) return undefined;
+  i += 4;
+  while (i < e && (body[i] === SP || body[i] === TAB)) i++;
+  const ns = i;
+  if (i < e && isNameStart(body[i]!)) {
+    i++;
+    while (i < e && isNameChar(body[i]!)) i++;
+  }
+  if (i === ns || (i < e && body[i] !== SP && body[i] !== TAB)) {
+    throw new RelabelError(lineNo, `invalid metric name in ${isHelp ? 'HELP' : 'TYPE'} line`);
+  }
+  const name = body.latin1Slice(ns, i);
+  const f = family(name, ns, i);
+  if (i < e) i++; // the blank after the name
+  if (isHelp) {
+    if (f.help !== undefined) throw new RelabelError(lineNo, `second HELP line for metric name ${JSON.stringify(name)}`);
+    f.help = body.toString('utf8', i, e);
+  } else {
+    if (f.typeSeen) throw new RelabelError(lineNo, `second TYPE line for metric name ${JSON.stringify(name)}`);
+    if (f.count > 0) throw new RelabelError(lineNo, `TYPE line for ${JSON.stringify(name)} after its samples`);
+    const t = body.latin1Slice(i, e).trim();
+    if (!TYPES.has(t)) throw new RelabelError(lineNo, `unknown metric type ${JSON.stringify(t)}`);
+    f.type = t as MetricType;
+    f.typeSeen = true;
+  }
+  return f;
+}
+
+/** Returns the index of the closing brace; validates names, quotes and escapes. */
+function scanLabels(b: Buffer, i: number, end: number, lineNo: number): number {
+  let expectName = true;
+  for (;;) {
+    while (i < end && (b[i] === SP || b[i] === TAB)) i++;
+    if (i >= end) throw new RelabelError(lineNo, 'unterminated label set');
+    let c = b[i]!;
+    if (c === RBRACE) return i;
+    if (!expectName) throw new RelabelError(lineNo, 'expected "," or "}" in label set');
+    const ns = i;
+    if (isLabelStart(c)) {
+      i++;
+      while (i < end && isLabelChar(b[i]!)) i++;
+    }
+    if (i === ns) throw new RelabelError(lineNo, `invalid label name at ${snippet(b, ns, Math.min(end, ns + 20))}`);
+    while (i < end && (b[i] === SP || b[i] === TAB)) i++;
+    if (b[i] !== EQ) throw new RelabelError(lineNo, `expected "=" after label name ${snippet(b, ns, i)}`);
+    i++;
+    while (i < end && (b[i] === SP || b[i] === TAB)) i++;
+    if (b[i] !== QUOTE) throw new RelabelError(lineNo, `expected a quoted value for label ${snippet(b, ns, i)}`);
+    i++;
+    for (;;) {
+      if (i >= end) throw new RelabelError(lineNo, 'unterminated label value');
+      c = b[i]!;
+      if (c === QUOTE) break;
+      if (c === BSLASH) {
+        const nx = b[i + 1];
+        if (nx !== BSLASH && nx !== QUOTE && nx !== 110 /* n */) {
+          throw new RelabelError(lineNo, `invalid escape sequence ${snippet(b, i, Math.min(end, i + 2))} in label value`);
+        }
+        i += 2;
+        continue;
+      }
+      i++;
+    }
+    i++;
+    while (i < end && (b[i] === SP || b[i] === TAB)) i++;
+    if (b[i] === COMMA) {
+      i++;
+      expectName = true;
+    } else {
+      expectName = false;
+    }
+  }
+}
+
+/** Start of `key="…"` when it is the block's last label (as Go writes it), else -1. */
+function lastLabel(b: Buffer, is: number, ie: number, key: Buffer): number {
+  let end = ie;
+  while (end > is && (b[end - 1] === SP || b[end - 1] === TAB || b[end - 1] === COMMA)) end--;
+  if (b[end - 1] !== QUOTE) return -1;
+  const at = b.lastIndexOf(key, end - 2);
+  if (at < is || (at > is && b[at - 1] !== COMMA)) return -1;
+  // The value must close exactly at `end - 1`: no other quote unescaped in between.
+  let i = at + key.length;
+  while (i < end - 1) {
+    if (b[i] === BSLASH) i += 2;
+    else if (b[i] === QUOTE) return -1;
+    else i++;
+  }
+  return i === end - 1 ? at : -1;
+}
+
+/** Slow path for a le/quantile label that is not last: split the (validated) block. */
+function moveLabelLast(inner: string, key: string, lineNo: number, type: MetricType): { rest: string; pair: string } {
+  const pairs: string[] = [];
+  const re = /\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*=\s*"((?:[^"\\]|\\.)*)"\s*,?/gy;
+  let m: RegExpExecArray | null;
+  let pair: string | undefined;
+  while ((m = re.exec(inner)) !== null) {
+    const text = `${m[1]}="${m[2]}"`;
+    if (m[1] === key && pair === undefined) pair = text;
+    else pairs.push(text);
+  }
+  if (pair === undefined) throw new RelabelError(lineNo, `${type} sample has no ${key} label`);
+  return { rest: pairs.join(','), pair };
+}
+
+function copy(src: Buffer, s: number, e: number, dst: Buffer, o: number): number {
+  // Lines are short: a plain loop beats Buffer#copy's per-call overhead.
+  if (e - s > 96) return o + src.copy(dst, o, s, e);
+  for (let k = s; k < e; k++) dst[o++] = src[k]!;
+  return o;
+}
+
+function blank(b: Buffer, s: number, e: number): boolean {
+  for (; s < e; s++) if (b[s] !== SP && b[s] !== TAB) return false;
+  return true;
+}
+
+// [a-zA-Z_:][a-zA-Z0-9_:]*
+function isNameStart(c: number): boolean {
+  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95 || c === 58;
+}
+function isNameChar(c: number): boolean {
+  return isNameStart(c) || (c >= 48 && c <= 57);
+}
+// [a-zA-Z_][a-zA-Z0-9_]*
+function isLabelStart(c: number): boolean {
+  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95;
+}
+function isLabelChar(c: number): boolean {
+  return isLabelStart(c) || (c >= 48 && c <= 57);
+}
+
+/** What Go's strconv.ParseFloat accepts from Prometheus writers: decimals, exponents, ±Inf, NaN. */
+function isFloat(b: Buffer, s: number, e: number): boolean {
+  if (s >= e) return false;
+  let i = s;
+  const sign = b[i] === 43 || b[i] === 45;
+  if (sign) i++;
+  if (i >= e) return false;
+  const c = b[i]!;
+  if (c === 73 || c === 105 || c === 78 || c === 110) {
+    // Inf / inf / Infinity / NaN (NaN takes no sign)
+    const word = b.latin1Slice(i, e);
+    if (word === 'NaN' || word === 'nan') return !sign;
+    return word === 'Inf' || word === 'inf' || word === 'Infinity' || word === 'infinity';
+  }
+  let digits = 0;
+  while (i < e && b[i]! >= 48 && b[i]! <= 57) {
+    i++;
+    digits++;
+  }
+  if (i < e && b[i] === 46) {
+    i++;
+    while (i < e && b[i]! >= 48 && b[i]! <= 57) {
+      i++;
+      digits++;
+    }
+  }
+  if (digits === 0) return false;
+  if (i < e && (b[i] === 101 || b[i] === 69)) {
+    i++;
+    if (i < e && (b[i] === 43 || b[i] === 45)) i++;
+    const es = i;
+    while (i < e && b[i]! >= 48 && b[i]! <= 57) i++;
+    if (i === es) return false;
+  }
+  return i === e;
+}
+
+function snippet(b: Buffer, s: number, e: number): string {
+  const t = b.toString('utf8', s, Math.min(e, s + 60));
+  return JSON.stringify(e - s > 60 ? t + '…' : t);
+}

@@ -1,0 +1,189 @@
+// The daemon's own families, named and helped as upstream's Go registry
+// writes them (kata_monitor_*), plus per-sandbox scrape health, which upstream
+// lacks. Upstream gathers its registry sorted by name and then prefixes the
+// Go/process collectors with kata_monitor_, so process families come last.
+
+import { readFileSync, readdirSync } from 'node:fs';
+import type { Metric, MetricFamily } from '../exposition/model.ts';
+import type { ScrapeErrorKind, Snapshot } from './snapshot.ts';
+
+/** Upstream: prometheus.ExponentialBuckets(1, 2, 10). */
+export const SCRAPE_DURATION_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512] as const;
+
+export class SelfMetrics {
+  runningShimCount = 0;
+  scrapeCount = 0;
+  scrapeFailedCount = 0;
+  readonly #bucketCounts = new Array<number>(SCRAPE_DURATION_BUCKETS.length).fill(0);
+  #durationCount = 0;
+  #durationSum = 0;
+  readonly #errorsByKind = new Map<ScrapeErrorKind, number>();
+  #snapshot: Snapshot | undefined;
+  /** Extra families from other stages (e.g. the OTLP queues), appended in name order. */
+  readonly #extra: (() => readonly MetricFamily[])[] = [];
+
+  /** Upstream observes whole milliseconds (integer division). */
+  observeRequestDuration(ms: number): void {
+    const v = Math.floor(ms);
+    for (let i = 0; i < SCRAPE_DURATION_BUCKETS.length; i++) if (v <= SCRAPE_DURATION_BUCKETS[i]!) this.#bucketCounts[i]!++;
+    this.#durationCount++;
+    this.#durationSum += v;
+  }
+
+  /** Records a finished fan-out: failed sandboxes count as failed scrapes. */
+  recordSnapshot(snapshot: Snapshot): void {
+    this.#snapshot = snapshot;
+    this.runningShimCount = snapshot.sandboxes.length;
+    for (const sb of snapshot.sandboxes) {
+      if (!sb.error) continue;
+      this.scrapeFailedCount++;
+      this.#errorsByKind.set(sb.error.kind, (this.#errorsByKind.get(sb.error.kind) ?? 0) + 1);
+    }
+  }
+
+  addSource(source: () => readonly MetricFamily[]): void {
+    this.#extra.push(source);
+  }
+
+  families(): MetricFamily[] {
+    const own: MetricFamily[] = [
+      gauge('kata_monitor_running_shim_count', 'Running shim count(running sandboxes).', this.runningShimCount),
+      counter('kata_monitor_scrape_count', 'Scape count.', this.scrapeCount),
+      {
+        name: 'kata_monitor_scrape_durations_histogram_milliseconds',
+        help: 'Time used to scrape from shims',
+        type: 'histogram',
+        metrics: [
+          {
+            kind: 'histogram',
+            labels: [],
+            buckets: SCRAPE_DURATION_BUCKETS.map((b, i) => ({ upperBound: b, cumulativeCount: this.#bucketCounts[i]! })),
+            sum: this.#durationSum,
+            count: this.#durationCount,
+          },
+        ],
+      },
+      counter('kata_monitor_scrape_failed_count', 'Failed scape count.', this.scrapeFailedCount),
+      ...this.#sandboxHealth(),
+    ];
+    for (const src of this.#extra) own.push(...src());
+    own.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    return [...own, ...processFamilies()];
+  }
+
+  #sandboxHealth(): MetricFamily[] {
+    const snap = this.#snapshot;
+    const out: MetricFamily[] = [];
+    if (this.#errorsByKind.size > 0) {
+      out.push({
+        name: 'kata_monitor_sandbox_scrape_errors_count',
+        help: 'Failed sandbox scrapes by cause.',
+        type: 'counter',
+        metrics: [...this.#errorsByKind].sort(([a], [b]) => (a < b ? -1 : 1)).map(([kind, v]) => scalar([{ name: 'reason', value: kind }], v)),
+      });
+    }
+    if (!snap || snap.sandboxes.length === 0) return out;
+    const labelsOf = (id: string) => [{ name: 'sandbox_id', value: id }];
+    out.push(
+      {
+        name: 'kata_monitor_sandbox_scrape_duration_seconds',
+        help: 'Duration of the last metrics request to the sandbox shim.',
+        type: 'gauge',
+        metrics: snap.sandboxes.map((sb) => scalar(labelsOf(sb.sandbox.id), sb.durationMs / 1000)),
+      },
+      {
+        name: 'kata_monitor_sandbox_scrape_samples',
+        help: 'Samples the sandbox shim returned in the last scrape.',
+        type: 'gauge',
+        metrics: snap.sandboxes.map((sb) => scalar(labelsOf(sb.sandbox.id), sb.sampleCount)),
+      },
+      {
+        name: 'kata_monitor_sandbox_scrape_up',
+        help: '1 if the last metrics request to the sandbox shim succeeded, 0 otherwise.',
+        type: 'gauge',
+        metrics: snap.sandboxes.map((sb) => scalar(labelsOf(sb.sandbox.id), sb.error ? 0 : 1)),
+      },
+    );
+    return out;
+  }
+}
+
+function scalar(labels: { name: string; value: string }[], value: number): Metric {
+  return { kind: 'scalar', labels, value };
+}
+
+function gauge(name: string, help: string, value: number): MetricFamily {
+  return { name, help, type: 'gauge', metrics: [scalar([], value)] };
+}
+
+function counter(name: string, help: string, value: number): MetricFamily {
+  return { name, help, type: 'counter', metrics: [scalar([], value)] };
+}
+
+// USER_HZ: 100 on every Linux architecture Kata runs on.
+const CLOCK_TICKS = 100;
+let bootTime: number | undefined;
+
+/** Go's process collector, as kata_monitor_process_*; Linux /proc, silently partial elsewhere. */
+export function processFamilies(): MetricFamily[] {
+  const out: MetricFamily[] = [];
+  const cpu = process.cpuUsage();
+  out.push(counter('kata_monitor_process_cpu_seconds_total', 'Total user and system CPU time spent in seconds.', (cpu.user + cpu.system) / 1e6));
+  const limits = readMaxFds();
+  if (limits !== undefined) out.push(gauge('kata_monitor_process_max_fds', 'Maximum number of open file descriptors.', limits));
+  const fds = countOpenFds();
+  if (fds !== undefined) out.push(gauge('kata_monitor_process_open_fds', 'Number of open file descriptors.', fds));
+  out.push(gauge('kata_monitor_process_resident_memory_bytes', 'Resident memory size in bytes.', process.memoryUsage.rss()));
+  const stat = readStat();
+  const start = stat ? startTimeSeconds(stat.startTicks) : undefined;
+  out.push(
+    gauge(
+      'kata_monitor_process_start_time_seconds',
+      'Start time of the process since unix epoch in seconds.',
+      start ?? Math.round((Date.now() / 1000 - process.uptime()) * 100) / 100,
+    ),
+  );
+  if (stat) out.push(gauge('kata_monitor_process_virtual_memory_bytes', 'Virtual memory size in bytes.', stat.vsize));
+  return out;
+}
+
+function readStat(): { vsize: number; startTicks: number } | undefined {
+  try {
+    const s = readFileSync('/proc/self/stat', 'utf8');
+    // Fields after the parenthesised command name, which may itself hold spaces.
+    const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+    return { startTicks: Number(f[19]), vsize: Number(f[20]) };
+  } catch {
+    return undefined;
+  }
+}
+
+function startTimeSeconds(startTicks: number): number | undefined {
+  if (bootTime === undefined) {
+    try {
+      const m = /^btime (\d+)$/m.exec(readFileSync('/proc/stat', 'utf8'));
+      bootTime = m ? Number(m[1]) : undefined;
+    } catch {
+      bootTime = undefined;
+    }
+  }
+  return bootTime === undefined ? undefined : bootTime + startTicks / CLOCK_TICKS;
+}
+
+function readMaxFds(): number | undefined {
+  try {
+    const m = /^Max open files\s+(\d+|unlimited)/m.exec(readFileSync('/proc/self/limits', 'utf8'));
+    if (!m) return undefined;
+    return m[1] === 'unlimited' ? Infinity : Number(m[1]);
+  } catch {
+    return undefined;
+  }
+}
+
+function countOpenFds(): number | undefined {
+  try {
+    return readdirSync('/proc/self/fd').length;
+  } catch {
+    return undefined;
+  }
+}

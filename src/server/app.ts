@@ -1,0 +1,129 @@
+// The HTTP routes: thin, each calling the stage that does the work. Paths and
+// behaviours follow upstream kata-monitor (Go's ServeMux: "/" answers every
+// path nobody else claims); /healthz, /readyz and extra routes are ours.
+
+import { Hono, type Context } from 'hono';
+import { basicAuth } from 'hono/basic-auth';
+import { bearerAuth } from 'hono/bearer-auth';
+import type { HttpBindings } from '@hono/node-server';
+import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
+import { getAgentUrl, isProxiedDebugPath, proxyDebugRequest } from '../shim/proxy.ts';
+import { shimSocketCandidates } from '../shim/socket-path.ts';
+import type { SandboxScrape } from '../scrape/snapshot.ts';
+import type { AppDeps } from './deps.ts';
+import { serveMetrics } from './metrics-route.ts';
+import { type Endpoint, UPSTREAM_ENDPOINTS, indexText, sandboxesHtml, sandboxesText, statusHtml, wantsHtml } from './pages.ts';
+import { describeId, queryFromUrl } from './query.ts';
+
+const TEXT = 'text/plain; charset=utf-8';
+const HTML = 'text/html';
+
+export function endpointsOf(deps: AppDeps): Endpoint[] {
+  return [
+    ...UPSTREAM_ENDPOINTS,
+    { path: '/healthz', desc: 'Liveness: the process is up.' },
+    { path: '/readyz', desc: 'Readiness: sandbox roots watched, server listening (CRI state reported).' },
+    ...(deps.extraRoutes ?? []).map((r) => ({ path: r.path, desc: r.desc })),
+  ];
+}
+
+export function createApp(deps: AppDeps): Hono<{ Bindings: HttpBindings }> {
+  const app = new Hono<{ Bindings: HttpBindings }>();
+  const endpoints = endpointsOf(deps);
+
+  app.use('*', async (c, next) => {
+    await next();
+    c.header('X-Content-Type-Options', 'nosniff');
+  });
+
+  // Probes stay open: the kubelet cannot present credentials.
+  app.get('/healthz', (c) => c.text('ok\n', 200, { 'Content-Type': TEXT }));
+  app.get('/readyz', (c) => {
+    const checks = deps.readiness();
+    const ready = Object.values(checks).every((h) => h.ok || h.informational);
+    const lines = Object.entries(checks).map(([k, h]) => `${h.ok ? '[+]' : '[-]'}${k} ${h.ok ? 'ok' : 'failed'}: ${h.detail}`);
+    return c.text(`${lines.join('\n')}\n${ready ? 'ready' : 'not ready'}\n`, ready ? 200 : 503, { 'Content-Type': TEXT });
+  });
+
+  const auth = deps.server.auth;
+  if (auth?.type === 'basic') app.use('*', basicAuth({ username: auth.username, password: auth.password }));
+  if (auth?.type === 'bearer') app.use('*', bearerAuth({ token: auth.token }));
+
+  app.get('/metrics', async (c) => {
+    const res = c.env.outgoing;
+    await serveMetrics(deps, { accept: c.req.header('accept'), acceptEncoding: c.req.header('accept-encoding'), query: queryFromUrl(c.req.url) }, res);
+    return RESPONSE_ALREADY_SENT;
+  });
+
+  app.get('/sandboxes', (c) => {
+    const list = deps.registry.list();
+    return wantsHtml(c.req.header('accept')) ? c.body(sandboxesHtml(list), 200, { 'Content-Type': HTML }) : c.body(sandboxesText(list), 200, { 'Content-Type': TEXT });
+  });
+
+  app.get('/agent-url', async (c) => {
+    const id = queryFromUrl(c.req.url).get('sandbox');
+    if (!id) return c.body('sandbox not found in the query: use /agent-url?sandbox=ID\n', 400, { 'Content-Type': TEXT });
+    const entry = deps.registry.get(id);
+    if (!entry) return c.body(`sandbox ${describeId(id)} not found\n`, 400, { 'Content-Type': TEXT });
+    try {
+      const url = await getAgentUrl(shimSocketCandidates(entry.id, deps.roots), { timeoutMs: deps.shim.timeoutMs, maxBytes: 64 * 1024 });
+      return c.body(url + '\n', 200, { 'Content-Type': TEXT });
+    } catch (err) {
+      const msg = err instanceof Error ? err.message : String(err);
+      deps.logger.warn('failed to get agent url', { sandbox_id: entry.id, error: msg });
+      return c.body(msg + '\n', 400, { 'Content-Type': TEXT });
+    }
+  });
+
+  const debug = async (c: Context<{ Bindings: HttpBindings }>): Promise<Response> => {
+    const url = c.req.url;
+    const pathAndQuery = url.slice(url.indexOf('/', url.indexOf('//') + 2));
+    const pathname = c.req.path;
+    if (!isProxiedDebugPath(pathname)) {
+      return c.body(pathname.startsWith('/debug/pprof/') ? 'Unknown profile\n' : '404 page not found\n', 404, { 'Content-Type': TEXT });
+    }
+    const id = queryFromUrl(url).get('sandbox');
+    const entry = id ? deps.registry.get(id) : undefined;
+    if (!entry) {
+      if (id) deps.logger.warn('pprof request for an unknown sandbox', { sandbox: describeId(id) });
+      return c.body('sandbox may be stopped or deleted\n', 400, { 'Content-Type': TEXT, 'X-Go-Pprof': '1' });
+    }
+    const ctrl = new AbortController();
+    c.env.incoming.once('close', () => ctrl.abort(new Error('client went away')));
+    return proxyDebugRequest(shimSocketCandidates(entry.id, deps.roots), entry.id, pathAndQuery, {
+      timeoutMs: deps.shim.timeoutMs,
+      maxBytes: deps.shim.maxBodyBytes,
+      signal: ctrl.signal,
+      logger: deps.logger,
+    });
+  };
+  app.get('/debug/vars', debug);
+  app.get('/debug/pprof/*', debug);
+
+  for (const r of deps.extraRoutes ?? []) app.get(r.path, (c) => r.handler(c.req.raw));
+
+  // Go's mux: "/" catches every path not claimed above.
+  app.get('*', (c) => {
+    if (!wantsHtml(c.req.header('accept'))) return c.body(indexText(endpoints), 200, { 'Content-Type': TEXT });
+    const last = new Map<string, SandboxScrape>();
+    for (const s of deps.source.latest()?.sandboxes ?? []) last.set(s.sandbox.id, s);
+    const html = statusHtml({
+      version: deps.version,
+      now: Date.now(),
+      sandboxes: deps.registry.list(),
+      lastScrape: last,
+      cri: deps.cri(),
+      roots: deps.roots,
+      watchedRoots: deps.watchedRoots(),
+      exporters: deps.exporters(),
+      endpoints,
+    });
+    return c.body(html, 200, { 'Content-Type': 'text/html; charset=utf-8' });
+  });
+
+  app.onError((err, c) => {
+    deps.logger.error('request failed', { path: c.req.path, error: err.message });
+    return c.body('internal error\n', 500, { 'Content-Type': TEXT });
+  });
+  return app;
+}

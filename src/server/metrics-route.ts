@@ -1,0 +1,104 @@
+// GET /metrics: upstream's contract (own families first, then every sandbox's
+// families relabelled and merged; filter_family; sandbox=ID raw), written
+// straight to the socket in chunks, gzip-compressed when the client allows.
+
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { constants as zc, createGzip } from 'node:zlib';
+import type { ServerResponse } from 'node:http';
+import type { MetricFamily } from '../exposition/model.ts';
+import { encodeText } from '../exposition/encode-text.ts';
+import { encodeOpenMetrics } from '../exposition/encode-openmetrics.ts';
+import { encodeProtobufDelimited } from '../exposition/encode-protobuf.ts';
+import { acceptsGzip, negotiate } from '../exposition/negotiate.ts';
+import { parseText } from '../exposition/parse-text.ts';
+import { familyChunks, mergeSnapshot, selectFamilies } from '../scrape/merge.ts';
+import type { AppDeps } from './deps.ts';
+import { shimGet, ShimError } from '../shim/client.ts';
+import { shimSocketCandidates } from '../shim/socket-path.ts';
+import { describeId } from './query.ts';
+
+export interface MetricsRequest {
+  readonly accept: string | undefined;
+  readonly acceptEncoding: string | undefined;
+  readonly query: URLSearchParams;
+}
+
+/** Writes the answer to `res`; resolves when it is sent (or the client left). */
+export async function serveMetrics(deps: AppDeps, req: MetricsRequest, res: ServerResponse): Promise<void> {
+  const started = performance.now();
+  deps.selfMetrics.scrapeCount++;
+  try {
+    const sandbox = req.query.get('sandbox');
+    if (sandbox) {
+      await serveSandboxBody(deps, sandbox, res);
+      return;
+    }
+    const { format, contentType } = negotiate(req.accept, { openMetrics: deps.server.openMetrics });
+    const filterParam = req.query.get('filter_family');
+    const prefixes = filterParam ? filterParam.split(',') : undefined;
+
+    const snapshot = await deps.source.scrape();
+    const merged = mergeSnapshot(snapshot);
+    const families = selectFamilies(merged.families, prefixes);
+    const own: MetricFamily[] = prefixes ? [] : deps.selfMetrics.families();
+
+    let body: Iterable<Uint8Array>;
+    if (format === 'text') {
+      body = (function* () {
+        if (own.length > 0) yield Buffer.from(encodeText(own));
+        yield* familyChunks(families);
+      })();
+    } else {
+      // Rare formats go through the full model: parse our own merged text once.
+      const all = [...own, ...parseText(Buffer.concat([...familyChunks(families)]).toString('utf8'))];
+      body = [format === 'protobuf' ? encodeProtobufDelimited(all) : encodeOpenMetrics(all)];
+    }
+
+    const gzip = acceptsGzip(req.acceptEncoding);
+    res.statusCode = 200;
+    res.setHeader('Content-Type', contentType);
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    if (gzip) res.setHeader('Content-Encoding', 'gzip');
+    const source = Readable.from(body, { objectMode: false, highWaterMark: 1 << 16 });
+    try {
+      if (gzip) await pipeline(source, createGzip({ level: deps.server.gzipLevel, flush: zc.Z_NO_FLUSH }), res);
+      else await pipeline(source, res);
+    } catch (err) {
+      // The client went away mid-answer: nothing to tell it.
+      deps.logger.debug('metrics response aborted', { error: err instanceof Error ? err.message : String(err) });
+    }
+  } finally {
+    deps.selfMetrics.observeRequestDuration(performance.now() - started);
+  }
+}
+
+/** `?sandbox=ID`: the shim's body unchanged (upstream: `kata-runtime metrics`). */
+async function serveSandboxBody(deps: AppDeps, id: string, res: ServerResponse): Promise<void> {
+  const entry = deps.registry.get(id);
+  if (!entry) {
+    sendText(res, 404, `sandbox ${describeId(id)} not found\n`);
+    return;
+  }
+  try {
+    const r = await shimGet(shimSocketCandidates(entry.id, deps.roots), '/metrics', {
+      timeoutMs: deps.shim.timeoutMs,
+      maxBytes: deps.shim.maxBodyBytes,
+    });
+    res.statusCode = 200;
+    res.setHeader('Content-Type', 'text/plain; charset=utf-8');
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    res.end(r.body);
+  } catch (err) {
+    const msg = err instanceof ShimError ? err.message : err instanceof Error ? err.message : String(err);
+    deps.logger.warn('failed to get metrics for sandbox', { sandbox_id: id, error: msg });
+    sendText(res, 500, msg + '\n');
+  }
+}
+
+function sendText(res: ServerResponse, status: number, text: string): void {
+  res.statusCode = status;
+  res.setHeader('Content-Type', 'text/plain; charset=utf-8');
+  res.setHeader('X-Content-Type-Options', 'nosniff');
+  res.end(text);
+}
