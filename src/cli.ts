@@ -1,1 +1,114 @@
-export {};
+#!/usr/bin/env node
+// kata-monitor's command line: flags as upstream (Go's flag package forms),
+// an optional collector-style YAML file, then the daemon until SIGTERM/SIGINT.
+// Exit codes: 0 after a clean stop, 2 for a bad flag or configuration
+// (nothing is started), 1 when the daemon cannot start (e.g. port in use).
+
+import { readFileSync } from 'node:fs';
+import { formatVersion, parseFlags } from './cli/flags.ts';
+import { loadConfig } from './config/load.ts';
+import type { Config } from './config/types.ts';
+import { createLogger, DEFAULT_RATE_LIMIT } from './log/logger.ts';
+import { startDaemon, type ExportingFactory } from './main.ts';
+import { startDemo, type DemoEnvironment } from './demo/environment.ts';
+import { packageVersion } from './package-info.ts';
+import { createExporting } from './otel/exporting.ts';
+
+export interface CliIo {
+  readonly argv: readonly string[];
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly stdout: (s: string) => void;
+  readonly stderr: (s: string) => void;
+}
+
+/** Runs the daemon; resolves with the process exit code once it has stopped. */
+export async function runCli(io: CliIo, signals: NodeJS.EventEmitter = process): Promise<number> {
+  const parsed = parseFlags(io.argv);
+  switch (parsed.kind) {
+    case 'version':
+      io.stdout(formatVersion({ version: packageVersion(), gitCommit: io.env.KATA_MONITOR_GIT_COMMIT ?? 'unknown-commit' }));
+      return 0;
+    case 'help':
+      io.stderr(parsed.text);
+      return 0;
+    case 'error':
+      io.stderr(`${parsed.message}\n${parsed.usage}`);
+      return parsed.exitCode;
+  }
+  const loaded = loadConfig({ flags: parsed.flags, explicitFlags: parsed.explicit, env: io.env, readFile: (p) => readFileSync(p, 'utf8') });
+  if (!loaded.ok) {
+    for (const e of loaded.errors) io.stderr(e + '\n');
+    io.stderr('kata-monitor: invalid configuration, nothing started\n');
+    return 2;
+  }
+  let config: Config = loaded.config;
+  const logger = createLogger({
+    level: config.telemetry.logs.level,
+    format: config.telemetry.logs.encoding,
+    write: io.stderr,
+    rateLimit: DEFAULT_RATE_LIMIT,
+  }).child({ name: 'kata-monitor', pid: process.pid });
+  for (const w of loaded.warnings) logger.warn(w);
+  logger.info('announce', {
+    app: 'kata-monitor',
+    version: packageVersion(),
+    'node-version': process.version,
+    'listen-address': config.receiver.server.listenAddress,
+    'runtime-endpoint': config.receiver.cri.runtimeEndpoint,
+    'log-level': config.telemetry.logs.level,
+  });
+
+  let demo: DemoEnvironment | undefined;
+  if (config.demo) {
+    demo = await startDemo({ churnMs: 60_000, logger });
+    config = withDemo(config, demo);
+    logger.info('demo mode: simulated shims and CRI server', { dir: demo.dir, sandboxes: demo.ids().length });
+  }
+
+  const exporting: ExportingFactory | undefined = config.pipelines.length > 0 ? createExporting : undefined;
+  let daemon;
+  try {
+    daemon = await startDaemon(config, logger, exporting);
+  } catch (err) {
+    logger.error('cannot start', { error: err instanceof Error ? err.message : String(err) });
+    await demo?.stop();
+    return 1;
+  }
+  io.stderr(`kata-monitor serving on ${daemon.url}\n`);
+
+  const signal = await new Promise<string>((resolve) => {
+    signals.once('SIGTERM', () => resolve('SIGTERM'));
+    signals.once('SIGINT', () => resolve('SIGINT'));
+  });
+  logger.info('stopping', { signal });
+  await daemon.stop(10_000);
+  await demo?.stop();
+  logger.info('stopped');
+  return 0;
+}
+
+function withDemo(config: Config, demo: DemoEnvironment): Config {
+  const rc = config.receiver;
+  return {
+    ...config,
+    receiver: {
+      ...rc,
+      discovery: { ...rc.discovery, sandboxRoots: demo.roots },
+      cri: { ...rc.cri, runtimeEndpoint: demo.runtimeEndpoint },
+    },
+  };
+}
+
+// Run when executed directly (bin entry, `node src/cli.ts`), not when imported by tests.
+const invoked = process.argv[1] ?? '';
+if (/(^|[\\/])(cli\.(ts|js)|kata-monitor|kata-otel-monitor)$/.test(invoked)) {
+  const code = await runCli({
+    argv: process.argv.slice(2),
+    env: process.env,
+    stdout: (s) => void process.stdout.write(s),
+    stderr: (s) => void process.stderr.write(s),
+  });
+  process.exitCode = code;
+  // Whatever a library left open (a gRPC reconnect timer…) must not keep a stopped daemon alive.
+  setTimeout(() => process.exit(code), 2000).unref();
+}

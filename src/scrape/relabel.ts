@@ -136,7 +136,7 @@ export function relabelShimBody(body: Buffer, labels: Buffer): RelabelResult {
       let f = cur;
       let suffix = f ? suffixOf(body, f, ns, ne) : NONE;
       if (suffix === NONE) {
-        const name = body.latin1Slice(ns, ne);
+        const name = body.toString('latin1', ns, ne);
         f = byName.get(name);
         suffix = f ? suffixOf(body, f, ns, ne) : NONE;
         if (suffix === NONE) {
@@ -184,7 +184,7 @@ export function relabelShimBody(body: Buffer, labels: Buffer): RelabelResult {
             keepEnd = at > is ? at - 1 : is; // drop the comma before it
           } else {
             // Unusual order (Go writes it last): rebuild the block via strings.
-            const moved = moveLabelLast(body.toString('utf8', is, ie), key.latin1Slice(0, key.length - 2), lineNo, f.type);
+            const moved = moveLabelLast(body.toString('utf8', is, ie), key.toString('latin1', 0, key.length - 2), lineNo, f.type);
             o += out.write(moved.rest, o);
             if (moved.rest !== '') out[o++] = COMMA;
             out.set(labels, o);
@@ -212,7 +212,7 @@ export function relabelShimBody(body: Buffer, labels: Buffer): RelabelResult {
         }
       } else {
         if (suffix === BUCKET || suffix === QUANTILE_SAMPLE) {
-          throw new RelabelError(lineNo, `${f.type} sample ${JSON.stringify(body.latin1Slice(ns, ne))} has no ${suffix === BUCKET ? 'le' : 'quantile'} label`);
+          throw new RelabelError(lineNo, `${f.type} sample ${JSON.stringify(body.toString('latin1', ns, ne))} has no ${suffix === BUCKET ? 'le' : 'quantile'} label`);
         }
         out.set(labels, o);
             o += labels.length;
@@ -224,7 +224,7 @@ export function relabelShimBody(body: Buffer, labels: Buffer): RelabelResult {
       const vs = i;
       while (i < le && body[i] !== SP && body[i] !== TAB) i++;
       if (!isFloat(body, vs, i)) {
-        throw new RelabelError(lineNo, `invalid value ${snippet(body, vs, i)} for sample ${JSON.stringify(body.latin1Slice(ns, ne))}`);
+        throw new RelabelError(lineNo, `invalid value ${snippet(body, vs, i)} for sample ${JSON.stringify(body.toString('latin1', ns, ne))}`);
       }
       out[o++] = SP;
       o = copy(body, vs, i, out, o);
@@ -318,7 +318,7 @@ function metaLine(body: Buffer, p: number, e: number, lineNo: number, family: (n
   if (i === ns || (i < e && body[i] !== SP && body[i] !== TAB)) {
     throw new RelabelError(lineNo, `invalid metric name in ${isHelp ? 'HELP' : 'TYPE'} line`);
   }
-  const name = body.latin1Slice(ns, i);
+  const name = body.toString('latin1', ns, i);
   const f = family(name, ns, i);
   if (i < e) i++; // the blank after the name
   if (isHelp) {
@@ -327,7 +327,7 @@ function metaLine(body: Buffer, p: number, e: number, lineNo: number, family: (n
   } else {
     if (f.typeSeen) throw new RelabelError(lineNo, `second TYPE line for metric name ${JSON.stringify(name)}`);
     if (f.count > 0) throw new RelabelError(lineNo, `TYPE line for ${JSON.stringify(name)} after its samples`);
-    const t = body.latin1Slice(i, e).trim();
+    const t = body.toString('latin1', i, e).trim();
     if (!TYPES.has(t)) throw new RelabelError(lineNo, `unknown metric type ${JSON.stringify(t)}`);
     f.type = t as MetricType;
     f.typeSeen = true;
@@ -450,7 +450,7 @@ function isFloat(b: Buffer, s: number, e: number): boolean {
   const c = b[i]!;
   if (c === 73 || c === 105 || c === 78 || c === 110) {
     // Inf / inf / Infinity / NaN (NaN takes no sign)
-    const word = b.latin1Slice(i, e);
+    const word = b.toString('latin1', i, e);
     if (word === 'NaN' || word === 'nan') return !sign;
     return word === 'Inf' || word === 'inf' || word === 'Infinity' || word === 'infinity';
   }

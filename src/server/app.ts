@@ -31,9 +31,11 @@ export function createApp(deps: AppDeps): Hono<{ Bindings: HttpBindings }> {
   const app = new Hono<{ Bindings: HttpBindings }>();
   const endpoints = endpointsOf(deps);
 
+  // Set before the handler: responses built with c.body()/c.text() carry it;
+  // /metrics and the proxy set it themselves on what they send.
   app.use('*', async (c, next) => {
-    await next();
     c.header('X-Content-Type-Options', 'nosniff');
+    await next();
   });
 
   // Probes stay open: the kubelet cannot present credentials.

@@ -52,7 +52,7 @@ export async function serveMetrics(deps: AppDeps, req: MetricsRequest, res: Serv
     } else {
       // Rare formats go through the full model: parse our own merged text once.
       const all = [...own, ...parseText(Buffer.concat([...familyChunks(families)]).toString('utf8'))];
-      body = [format === 'protobuf' ? encodeProtobufDelimited(all) : encodeOpenMetrics(all)];
+      body = [format === 'protobuf' ? encodeProtobufDelimited(all) : Buffer.from(encodeOpenMetrics(all))];
     }
 
     const gzip = acceptsGzip(req.acceptEncoding);

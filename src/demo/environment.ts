@@ -1,0 +1,135 @@
+// A simulated Kata host for newcomers and the benchmark: sandbox roots in a
+// temporary directory, one simulated shim per sandbox on its real unix socket
+// serving changing payloads, and a simulated CRI server that knows the pods
+// (plus a runc pod that has no sandbox and must never show up).
+
+import { mkdtemp, mkdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { FakeCriServer, type FakePod } from './fake-cri.ts';
+import { startFakeShim, type FakeShim } from './fake-shim.ts';
+import { createShimPayload } from './payload.ts';
+import type { Logger } from '../log/logger.ts';
+
+export interface DemoOptions {
+  /** Sandboxes to simulate (default 4). */
+  readonly sandboxes?: number;
+  /** Replace one sandbox with a new one every this many ms (0: never). */
+  readonly churnMs?: number;
+  /** Where to put the roots; default a fresh, short-named directory under the OS temp dir (a unix socket path must stay under 108 bytes). */
+  readonly dir?: string;
+  /** Ask CRI metadata only for this share of sandboxes (0..1, default 1). */
+  readonly knownShare?: number;
+  readonly logger?: Logger;
+}
+
+export interface DemoEnvironment {
+  readonly dir: string;
+  /** Go-runtime root first, then runtime-rs root, like the real defaults. */
+  readonly roots: readonly string[];
+  readonly runtimeEndpoint: string;
+  readonly cri: FakeCriServer;
+  /** A pod CRI knows that runs under runc: it has no sandbox directory. */
+  readonly runcPod: FakePod;
+  ids(): string[];
+  /** The Kata pods CRI currently answers with. */
+  pods(): FakePod[];
+  addSandbox(id?: string): Promise<string>;
+  removeSandbox(id: string): Promise<void>;
+  stop(): Promise<void>;
+}
+
+const NAMESPACES = ['default', 'payments', 'web', 'batch'];
+const APPS = ['nginx', 'redis', 'api', 'worker', 'postgres', 'envoy'];
+
+export async function startDemo(options: DemoOptions = {}): Promise<DemoEnvironment> {
+  const dir = options.dir ?? (await mkdtemp(path.join(tmpdir(), 'km-')));
+  const roots = [path.join(dir, 'vc', 'sbs'), path.join(dir, 'kata')];
+  for (const r of roots) await mkdir(r, { recursive: true });
+  const shims = new Map<string, FakeShim>();
+  const pods = new Map<string, FakePod>();
+  const cri = await FakeCriServer.start({ socketPath: path.join(dir, 'containerd.sock') });
+  const runcPod: FakePod = { id: hexId(999_999), name: 'runc-pod', uid: uuid(999_999), namespace: 'default', runtimeHandler: 'runc' };
+  let serial = 0;
+  const knownShare = options.knownShare ?? 1;
+
+  const publish = (): void => cri.setPods([...pods.values(), runcPod]);
+
+  const addSandbox = async (id = hexId(++serial)): Promise<string> => {
+    const n = serial;
+    // Every fourth sandbox runs under runtime-rs' root.
+    const root = roots[n % 4 === 0 ? 1 : 0]!;
+    const sbDir = path.join(root, id);
+    await mkdir(sbDir, { recursive: true });
+    const payload = createShimPayload(id);
+    shims.set(id, await startFakeShim({ socketPath: path.join(sbDir, 'shim-monitor.sock'), metrics: payload }));
+    if ((n * 0.618) % 1 < knownShare) {
+      pods.set(id, {
+        id,
+        name: `${APPS[n % APPS.length]}-${id.slice(0, 5)}`,
+        uid: uuid(n),
+        namespace: NAMESPACES[n % NAMESPACES.length]!,
+      });
+    }
+    publish();
+    return id;
+  };
+
+  const removeSandbox = async (id: string): Promise<void> => {
+    const shim = shims.get(id);
+    shims.delete(id);
+    pods.delete(id);
+    publish();
+    await shim?.close();
+    for (const r of roots) await rm(path.join(r, id), { recursive: true, force: true });
+  };
+
+  for (let i = 0; i < (options.sandboxes ?? 4); i++) await addSandbox();
+
+  let churn: NodeJS.Timeout | undefined;
+  if (options.churnMs) {
+    churn = setInterval(() => {
+      const oldest = shims.keys().next().value;
+      void (async () => {
+        if (oldest !== undefined) await removeSandbox(oldest);
+        const id = await addSandbox();
+        options.logger?.info('demo: replaced a sandbox', { removed: oldest, added: id });
+      })();
+    }, options.churnMs);
+    churn.unref();
+  }
+
+  return {
+    dir,
+    roots,
+    runtimeEndpoint: `unix://${path.join(dir, 'containerd.sock')}`,
+    cri,
+    runcPod,
+    ids: () => [...shims.keys()],
+    pods: () => [...pods.values()],
+    addSandbox,
+    removeSandbox,
+    async stop() {
+      if (churn) clearInterval(churn);
+      await Promise.all([...shims.values()].map((s) => s.close()));
+      await cri.stop();
+      if (!options.dir) await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** 64 hex characters, like containerd's sandbox ids. */
+function hexId(n: number): string {
+  let h = 2166136261 ^ n;
+  let out = '';
+  while (out.length < 64) {
+    h = Math.imul(h ^ (h >>> 15), 2246822507) ^ Math.imul(h ^ (h >>> 13), 3266489909);
+    out += (h >>> 0).toString(16).padStart(8, '0');
+  }
+  return out.slice(0, 64);
+}
+
+function uuid(n: number): string {
+  const h = hexId(n + 7_777_777);
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}

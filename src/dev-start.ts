@@ -1,0 +1,21 @@
+// `npm start`: the daemon on this machine's sandbox roots, or — where this is
+// no Kata host (neither /run/vc/sbs nor /run/kata exists) and no --demo or
+// --config was given — the built-in demo, so a newcomer sees real output.
+
+import { existsSync } from 'node:fs';
+import { runCli } from './cli.ts';
+
+const args = process.argv.slice(2);
+const kataHost = existsSync('/run/vc/sbs') || existsSync('/run/kata');
+const chosen = args.some((a) => /^--?(demo|config|sandbox-root)(=|$)/.test(a));
+const argv = !kataHost && !chosen ? ['--demo', ...args] : args;
+if (argv !== args) process.stderr.write('No Kata sandbox roots on this machine: starting the demo with simulated sandboxes.\n');
+
+const code = await runCli({
+  argv,
+  env: process.env,
+  stdout: (s) => void process.stdout.write(s),
+  stderr: (s) => void process.stderr.write(s),
+});
+process.exitCode = code;
+setTimeout(() => process.exit(code), 2000).unref();

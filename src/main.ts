@@ -1,0 +1,132 @@
+// Wiring and lifecycle: discovery → CRI metadata → scrape → serve / export.
+// Everything is started here and stopped here, in reverse order.
+
+import { SandboxRegistry } from './discovery/registry.ts';
+import { SandboxWatcher } from './discovery/watcher.ts';
+import { CriClient } from './cri/client.ts';
+import { MetadataSync } from './cri/metadata-sync.ts';
+import { Scraper } from './scrape/scraper.ts';
+import { SelfMetrics } from './scrape/self-metrics.ts';
+import { createApp } from './server/app.ts';
+import type { AppDeps, ExtraRoute } from './server/deps.ts';
+import { listen, type RunningServer } from './server/http-server.ts';
+import type { ExporterStatus } from './server/pages.ts';
+import type { Config } from './config/types.ts';
+import type { Logger } from './log/logger.ts';
+import type { MetricFamily } from './exposition/model.ts';
+import { packageVersion } from './package-info.ts';
+
+/** What the OTel side plugs in; main does not know its internals. */
+export interface Exporting {
+  readonly routes: readonly ExtraRoute[];
+  readonly selfFamilies: () => readonly MetricFamily[];
+  readonly status: () => readonly ExporterStatus[];
+  start(): void;
+  /** Stops the push loops, attempting a final flush within the deadline. */
+  shutdown(deadlineMs: number): Promise<void>;
+}
+
+export type ExportingFactory = (parts: { config: Config; scraper: Scraper; selfMetrics: SelfMetrics; logger: Logger }) => Exporting;
+
+export interface Daemon {
+  readonly url: string;
+  readonly address: string;
+  readonly registry: SandboxRegistry;
+  readonly scraper: Scraper;
+  stop(deadlineMs?: number): Promise<void>;
+}
+
+export async function startDaemon(config: Config, logger: Logger, exportingFactory?: ExportingFactory): Promise<Daemon> {
+  const rc = config.receiver;
+  const roots = rc.discovery.sandboxRoots;
+  const registry = new SandboxRegistry(roots);
+  const watcher = new SandboxWatcher({ registry, roots, rootRetryIntervalMs: rc.discovery.rootRetryIntervalMs, logger });
+  const cri = new CriClient({ endpoint: rc.cri.runtimeEndpoint, timeoutMs: rc.cri.timeoutMs, logger });
+  const sync = new MetadataSync({
+    registry,
+    cri,
+    firstLookupDelayMs: rc.cri.firstLookupDelayMs,
+    resyncIntervalMs: rc.cri.resyncIntervalMs,
+    logger,
+  });
+  const selfMetrics = new SelfMetrics();
+  const scraper = new Scraper({
+    registry,
+    roots,
+    shim: rc.shim,
+    logger: logger.child({ source: 'scrape' }),
+    keepBodies: config.pipelines.length > 0,
+    onSnapshot: (s) => selfMetrics.recordSnapshot(s),
+  });
+  const exporting = exportingFactory?.({ config, scraper, selfMetrics, logger });
+  if (exporting) selfMetrics.addSource(exporting.selfFamilies);
+
+  registry.on('added', (e) => logger.info('sandbox cache: added pod', { pod: e.id, root: e.root }));
+  registry.on('removed', (e) => logger.info('sandbox cache: removed pod', { pod: e.id }));
+
+  let listening = false;
+  const deps: AppDeps = {
+    registry,
+    source: scraper,
+    selfMetrics,
+    roots,
+    server: rc.server,
+    shim: rc.shim,
+    logger: logger.child({ source: 'http' }),
+    version: packageVersion(),
+    readiness: () => {
+      const watched = watcher.watchedRoots();
+      const c = sync.status();
+      return {
+        server: { ok: listening, detail: listening ? `listening on ${rc.server.listenAddress}` : 'not listening yet' },
+        discovery: {
+          ok: true,
+          detail: `${watched.length} of ${roots.length} sandbox roots watched${watched.length < roots.length ? ' (missing ones are retried)' : ''}`,
+        },
+        cri: { ok: c.connected, informational: true, detail: c.connected ? 'reachable' : (c.lastError ?? 'no answer yet') },
+      };
+    },
+    cri: () => {
+      const c = sync.status();
+      return { endpoint: rc.cri.runtimeEndpoint, connected: c.connected, pending: c.pending, ...(c.lastError ? { lastError: c.lastError } : {}) };
+    },
+    watchedRoots: () => watcher.watchedRoots(),
+    exporters: () => exporting?.status() ?? [],
+    extraRoutes: exporting?.routes ?? [],
+  };
+
+  let server: RunningServer;
+  try {
+    server = await listen(createApp(deps), rc.server);
+  } catch (err) {
+    cri.close();
+    throw err;
+  }
+  listening = true;
+  await watcher.start();
+  sync.start();
+  exporting?.start();
+  logger.info('kata-monitor listening', { address: server.address, roots: roots.join(','), runtime_endpoint: rc.cri.runtimeEndpoint });
+
+  let stopping: Promise<void> | undefined;
+  return {
+    url: server.url,
+    address: server.address,
+    registry,
+    scraper,
+    stop(deadlineMs = 10_000) {
+      stopping ??= (async () => {
+        const until = Date.now() + deadlineMs;
+        // In-flight answers complete; the final push gets what time is left.
+        const closing = server.close(Math.max(0, deadlineMs / 2));
+        await exporting?.shutdown(Math.max(0, until - Date.now()));
+        await closing;
+        listening = false;
+        await sync.stop();
+        await watcher.stop();
+        cri.close();
+      })();
+      return stopping;
+    },
+  };
+}
