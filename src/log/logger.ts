@@ -1,13 +1,18 @@
 // Structured logging with logrus' levels and two encodings: JSON (one object a
 // line, for log pipelines) and logrus' text format (for upstream users' greps).
 
+import { jsonLine, textLine } from './format.ts';
+import { RateLimiter, type RateLimitOptions } from './rate-limit.ts';
+
 export const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'panic'] as const;
 export type LogLevel = (typeof LEVELS)[number];
 export type LogFormat = 'json' | 'text';
 export type LogFields = Readonly<Record<string, unknown>>;
+export type { RateLimitOptions } from './rate-limit.ts';
 
 const RANK: Record<LogLevel, number> = { trace: 0, debug: 1, info: 2, warn: 3, error: 4, fatal: 5, panic: 6 };
 
+/** logrus.ParseLevel's names ("warning" too), any case; undefined if unknown. */
 export function parseLogLevel(text: string): LogLevel | undefined {
   const t = text.trim().toLowerCase();
   if (t === 'warning') return 'warn';
@@ -23,7 +28,7 @@ export interface Logger {
   info(msg: string, fields?: LogFields): void;
   warn(msg: string, fields?: LogFields): void;
   error(msg: string, fields?: LogFields): void;
-  /** A logger that adds `fields` to every line. */
+  /** A logger that adds `fields` to every line (and shares the rate limit). */
   child(fields: LogFields): Logger;
 }
 
@@ -33,18 +38,38 @@ export interface LoggerOptions {
   /** Where lines go; stderr by default. */
   write?: (line: string) => void;
   now?: () => Date;
+  /**
+   * Repeated identical lines (level, message and fields) are written at most
+   * once per interval; the next one carries `suppressed=N`. Fatal and panic
+   * lines are never held back. Off when absent.
+   */
+  rateLimit?: RateLimitOptions;
 }
 
+/** What the daemon uses: one line per repeated message per minute. */
+export const DEFAULT_RATE_LIMIT: RateLimitOptions = { intervalMs: 60_000 };
+
 export function createLogger(options: LoggerOptions = {}, base: LogFields = {}): Logger {
+  const limiter = options.rateLimit ? new RateLimiter(options.rateLimit) : undefined;
+  return build(options, limiter, base);
+}
+
+function build(options: LoggerOptions, limiter: RateLimiter | undefined, base: LogFields): Logger {
   const level = options.level ?? 'info';
-  const format = options.format ?? 'json';
-  const write = options.write ?? ((line: string) => process.stderr.write(line));
+  const encode = (options.format ?? 'json') === 'json' ? jsonLine : textLine;
+  const write = options.write ?? ((line: string) => void process.stderr.write(line));
   const now = options.now ?? (() => new Date());
   const min = RANK[level];
   const emit = (lvl: LogLevel, msg: string, fields?: LogFields): void => {
     if (RANK[lvl] < min) return;
-    const all = fields ? { ...base, ...fields } : base;
-    write(format === 'json' ? jsonLine(now(), lvl, msg, all) : textLine(now(), lvl, msg, all));
+    let all = fields ? { ...base, ...fields } : base;
+    const time = now();
+    if (limiter && RANK[lvl] < RANK.fatal) {
+      const verdict = limiter.check(lvl, msg, all, time.getTime());
+      if (!verdict.write) return;
+      if (verdict.suppressed > 0) all = { ...all, suppressed: verdict.suppressed };
+    }
+    write(encode(time, lvl, msg, all));
   };
   return {
     level,
@@ -55,34 +80,9 @@ export function createLogger(options: LoggerOptions = {}, base: LogFields = {}):
     info: (m, f) => emit('info', m, f),
     warn: (m, f) => emit('warn', m, f),
     error: (m, f) => emit('error', m, f),
-    child: (fields) => createLogger(options, { ...base, ...fields }),
+    child: (fields) => build(options, limiter, { ...base, ...fields }),
   };
 }
 
 /** A logger that drops everything: for tests and library use. */
 export const silentLogger: Logger = createLogger({ level: 'panic', write: () => {} });
-
-function fieldValue(v: unknown): unknown {
-  if (v instanceof Error) return v.message;
-  return v;
-}
-
-function jsonLine(time: Date, level: LogLevel, msg: string, fields: LogFields): string {
-  const out: Record<string, unknown> = { time: time.toISOString(), level: level === 'warn' ? 'warning' : level, msg };
-  for (const [k, v] of Object.entries(fields)) out[k in out ? `fields.${k}` : k] = fieldValue(v);
-  return JSON.stringify(out) + '\n';
-}
-
-// logrus TextFormatter without colours: time="..." level=info msg="..." key=value
-function textLine(time: Date, level: LogLevel, msg: string, fields: LogFields): string {
-  let line = `time=${quoteIfNeeded(time.toISOString())} level=${level === 'warn' ? 'warning' : level} msg=${quoteIfNeeded(msg)}`;
-  for (const k of Object.keys(fields).sort()) {
-    const v = fieldValue(fields[k]);
-    line += ` ${k}=${quoteIfNeeded(typeof v === 'string' ? v : JSON.stringify(v) ?? String(v))}`;
-  }
-  return line + '\n';
-}
-
-function quoteIfNeeded(s: string): string {
-  return /^[A-Za-z0-9\-._/@^+:]+$/.test(s) ? s : JSON.stringify(s);
-}

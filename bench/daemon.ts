@@ -1,0 +1,176 @@
+// The /metrics benchmark of issue #6: N simulated shims on unix sockets and a
+// simulated CRI server in this process, the daemon as its own process, then
+// 1 warm-up + 10 sequential GET /metrics, plain and gzip. CPU comes from
+// /proc/<pid>/stat, peak RSS from VmHWM, so the figures are the daemon's own.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { FakeCriServer, type FakePod } from '../src/demo/fake-cri.ts';
+import { startFakeShim, type FakeShim } from '../src/demo/fake-shim.ts';
+import { createShimPayload } from '../src/demo/payload.ts';
+import { packagePath } from '../src/package-info.ts';
+
+export interface DaemonBenchRow {
+  readonly sandboxes: number;
+  readonly wallPlainMedian: number;
+  readonly wallPlainMax: number;
+  readonly wallGzipMedian: number;
+  readonly wallGzipMax: number;
+  readonly cpuPerScrapeMs: number;
+  readonly idleRssMiB: number;
+  readonly peakRssMiB: number;
+  readonly bytesPlain: number;
+  readonly bytesGzip: number;
+  /** /sandboxes answered during a scrape of this size. */
+  readonly sandboxesDuringScrapeMs: number;
+  readonly labelledOk: boolean;
+}
+
+const TICK_MS = 10; // USER_HZ = 100
+
+export async function benchDaemon(n: number, requests = 10): Promise<DaemonBenchRow> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'kb-'));
+  const root = path.join(dir, 'sbs');
+  await mkdir(root);
+  const shims: FakeShim[] = [];
+  const pods: FakePod[] = [];
+  for (let i = 0; i < n; i++) {
+    const id = `${i.toString(16).padStart(8, '0')}${'5a'.repeat(28)}`;
+    await mkdir(path.join(root, id));
+    // One realistic body per shim, fixed across requests: the daemon is measured, not the generator.
+    const body = Buffer.from(createShimPayload(id)());
+    shims.push(await startFakeShim({ socketPath: path.join(root, id, 'shim-monitor.sock'), metrics: () => body }));
+    pods.push({ id, name: `pod-${i}`, uid: `0000-${i}`, namespace: `ns-${i % 7}` });
+  }
+  const cri = await FakeCriServer.start({ socketPath: path.join(dir, 'cri.sock'), pods });
+  const config = path.join(dir, 'config.yaml');
+  await writeFile(config, 'receivers:\n  kata_monitor:\n    cri:\n      first_lookup_delay: 100ms\n      resync_interval: 500ms\n');
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  const child = spawn(
+    process.execPath,
+    [packagePath('src', 'cli.ts'), `-listen-address=127.0.0.1:${port}`, `-sandbox-root=${root}`, `-runtime-endpoint=unix://${path.join(dir, 'cri.sock')}`, `-config=${config}`, '-log-level=error'],
+    { stdio: ['ignore', 'ignore', 'inherit'] },
+  );
+  const base = `http://127.0.0.1:${port}`;
+  try {
+    await waitFor(async () => (await get(base + '/sandboxes')).body.toString().split('\n').filter(Boolean).length === n, 30_000);
+    // Wait for the CRI labels on every sandbox.
+    await waitFor(async () => {
+      const text = (await get(base + '/metrics?filter_family=kata_hypervisor_fds')).body.toString();
+      return (text.match(/cri_name="pod-/g) ?? []).length === n || n === 0;
+    }, 30_000);
+    const idleRss = await status(child, 'VmRSS');
+
+    const plain: number[] = [];
+    const gz: number[] = [];
+    let bytesPlain = 0;
+    let bytesGzip = 0;
+    let lastPlain: Buffer = Buffer.alloc(0);
+    await get(base + '/metrics');
+    const cpu0 = await cpuMs(child);
+    for (let i = 0; i < requests; i++) {
+      const t0 = performance.now();
+      const r = await get(base + '/metrics');
+      plain.push(performance.now() - t0);
+      bytesPlain = r.body.length;
+      lastPlain = r.body;
+    }
+    const cpu1 = await cpuMs(child);
+    await get(base + '/metrics', true);
+    for (let i = 0; i < requests; i++) {
+      const t0 = performance.now();
+      const r = await get(base + '/metrics', true);
+      gz.push(performance.now() - t0);
+      bytesGzip = r.body.length;
+      if (i === 0) gunzipSync(r.body); // it is valid gzip
+    }
+    // Event loop responsiveness: /sandboxes while a full scrape runs.
+    const scrape = get(base + '/metrics');
+    await new Promise((r) => setTimeout(r, 5));
+    const t0 = performance.now();
+    await get(base + '/sandboxes');
+    const during = performance.now() - t0;
+    await scrape;
+    const peak = await status(child, 'VmHWM');
+    return {
+      sandboxes: n,
+      wallPlainMedian: median(plain),
+      wallPlainMax: Math.max(...plain),
+      wallGzipMedian: median(gz),
+      wallGzipMax: Math.max(...gz),
+      cpuPerScrapeMs: (cpu1 - cpu0) / requests,
+      idleRssMiB: idleRss / 1024,
+      peakRssMiB: peak / 1024,
+      bytesPlain,
+      bytesGzip,
+      sandboxesDuringScrapeMs: during,
+      labelledOk: everySampleLabelled(lastPlain.toString(), n),
+    };
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
+    await Promise.all(shims.map((s) => s.close()));
+    await cri.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** Every sample line of a sandbox family carries sandbox_id and filled cri_* labels. */
+function everySampleLabelled(text: string, n: number): boolean {
+  let sandboxLines = 0;
+  for (const line of text.split('\n')) {
+    if (line === '' || line.startsWith('#') || line.startsWith('kata_monitor_')) continue;
+    sandboxLines++;
+    if (!/sandbox_id="[0-9a-f]{64}",cri_uid="0000-\d+",cri_name="pod-\d+",cri_namespace="ns-\d"/.test(line)) return false;
+  }
+  return sandboxLines >= n * 900;
+}
+
+function get(url: string, gzip = false): Promise<{ status: number; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { headers: gzip ? { 'Accept-Encoding': 'gzip' } : {}, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+async function waitFor(check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      if (await check()) return;
+    } catch {
+      // not up yet
+    }
+    if (Date.now() > until) throw new Error(`daemon not ready within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function cpuMs(child: ChildProcess): Promise<number> {
+  const s = await readFile(`/proc/${child.pid}/stat`, 'utf8');
+  const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) * TICK_MS;
+}
+
+/** A /proc/<pid>/status field in KiB. */
+async function status(child: ChildProcess, field: string): Promise<number> {
+  const s = await readFile(`/proc/${child.pid}/status`, 'utf8');
+  const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(s);
+  return m ? Number(m[1]) : NaN;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}

@@ -1,0 +1,129 @@
+// Measures the OTel push path for N sandboxes: parse + translate (a fresh
+// snapshot each round, as every push brings new shim bodies) and OTLP
+// protobuf serialisation. Target: ≤ 150 ms CPU for 100 sandboxes.
+// Run alone: node bench/otel.ts [sandboxes] [rounds]
+
+import { readFileSync } from 'node:fs';
+import { parseText } from '../src/exposition/parse-text.ts';
+import { encodeJson, encodeProto } from '../src/otel/otlp-encode.ts';
+import { buildResource } from '../src/otel/resource.ts';
+import { Translator } from '../src/otel/translate.ts';
+import type { SandboxScrape, Snapshot } from '../src/scrape/snapshot.ts';
+
+export interface OtelBenchResult {
+  readonly sandboxes: number;
+  readonly rounds: number;
+  readonly dataPoints: number;
+  readonly protoBytes: number;
+  readonly jsonBytes: number;
+  /** Medians over the rounds, milliseconds. */
+  readonly parseMs: number;
+  readonly translateMs: number;
+  readonly encodeProtoMs: number;
+  readonly encodeJsonMs: number;
+  /** translate (including parse) + protobuf, wall clock and process CPU (all threads, so GC helpers count). */
+  readonly totalWallMs: number;
+  readonly totalCpuMs: number;
+}
+
+const FIXTURES = new URL('../test/fixtures/', import.meta.url);
+
+/** Each sandbox gets the fixture body with values scaled differently. */
+function bodies(n: number): Buffer[] {
+  const a = readFileSync(new URL('shim-metrics-a.prom', FIXTURES), 'utf8');
+  const b = readFileSync(new URL('shim-metrics-b.prom', FIXTURES), 'utf8');
+  return Array.from({ length: n }, (_, i) => {
+    const base = i % 2 === 0 ? a : b;
+    const f = 1 + i / 97;
+    return Buffer.from(
+      base.replace(/^([^#\s]\S*?(?:\{[^}]*\})?) (\S+)$/gm, (line, series: string, value: string) => {
+        const v = Number(value);
+        return Number.isFinite(v) ? `${series} ${Math.round(v * f * 1000) / 1000}` : line;
+      }),
+    );
+  });
+}
+
+function snapshotOf(bs: readonly Buffer[], at: number): Snapshot {
+  const sandboxes: SandboxScrape[] = bs.map((body, i) => {
+    const id = `${i.toString(16).padStart(8, '0')}c0ffee${'0'.repeat(50)}`;
+    return {
+      sandbox: { id, root: '/run/vc/sbs', metadata: { uid: `0b5e${i}-uid-1234-5678-9abc`, name: `pod-${i}`, namespace: 'default' }, metadataKnown: true, discoveredAt: 0 },
+      durationMs: 2,
+      at,
+      body,
+      sampleCount: 0,
+    };
+  });
+  return { startedAt: at - 5, finishedAt: at, sandboxes };
+}
+
+const median = (xs: number[]): number => [...xs].sort((p, q) => p - q)[Math.floor(xs.length / 2)] ?? NaN;
+
+export function benchOtel(sandboxes = 100, rounds = 15): OtelBenchResult {
+  const bs = bodies(sandboxes);
+  const translator = new Translator({ resource: buildResource({ instanceId: 'bench', hostName: 'bench', env: {} }) });
+  const parse: number[] = [];
+  const translate: number[] = [];
+  const proto: number[] = [];
+  const json: number[] = [];
+  const wall: number[] = [];
+  const cpu: number[] = [];
+  let dataPoints = 0;
+  let protoBytes = 0;
+  let jsonBytes = 0;
+  const warmup = 3;
+  for (let r = 0; r < warmup + rounds; r++) {
+    const keep = r >= warmup;
+    let t = performance.now();
+    for (const b of bs) parseText(b.toString('utf8'));
+    if (keep) parse.push(performance.now() - t);
+
+    const snap = snapshotOf(bs, 1_700_000_000_000 + r * 60_000);
+    const c0 = process.cpuUsage();
+    t = performance.now();
+    const tr = translator.translate(snap);
+    const t1 = performance.now();
+    const bytes = encodeProto([tr.resourceMetrics]);
+    const t2 = performance.now();
+    const c = process.cpuUsage(c0);
+    const js = encodeJson([tr.resourceMetrics]);
+    const t3 = performance.now();
+    if (keep) {
+      translate.push(t1 - t);
+      proto.push(t2 - t1);
+      json.push(t3 - t2);
+      wall.push(t2 - t);
+      cpu.push((c.user + c.system) / 1000);
+    }
+    dataPoints = tr.dataPoints;
+    protoBytes = bytes.length;
+    jsonBytes = js.length;
+  }
+  return {
+    sandboxes,
+    rounds,
+    dataPoints,
+    protoBytes,
+    jsonBytes,
+    parseMs: median(parse),
+    translateMs: median(translate),
+    encodeProtoMs: median(proto),
+    encodeJsonMs: median(json),
+    totalWallMs: median(wall),
+    totalCpuMs: median(cpu),
+  };
+}
+
+if (import.meta.main) {
+  const n = Number(process.argv[2] ?? 100);
+  const rounds = Number(process.argv[3] ?? 15);
+  const r = benchOtel(n, rounds);
+  const f = (x: number) => x.toFixed(1);
+  console.log(`OTel push path, ${r.sandboxes} sandboxes, ${r.dataPoints} data points, median of ${r.rounds} rounds`);
+  console.log(`  parse (part of translate)  ${f(r.parseMs)} ms`);
+  console.log(`  translate incl. parse      ${f(r.translateMs)} ms`);
+  console.log(`  encode protobuf            ${f(r.encodeProtoMs)} ms  (${(r.protoBytes / 1e6).toFixed(2)} MB)`);
+  console.log(`  encode JSON                ${f(r.encodeJsonMs)} ms  (${(r.jsonBytes / 1e6).toFixed(2)} MB)`);
+  console.log(`  translate + protobuf       ${f(r.totalWallMs)} ms wall, ${f(r.totalCpuMs)} ms CPU (target ≤ 150 ms CPU)`);
+}

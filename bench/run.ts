@@ -1,0 +1,42 @@
+// `npm run bench`: the daemon's /metrics figures against upstream's (issue #6),
+// then the exposition and OTLP hot paths. Targets are printed beside the
+// figures; nothing here is a pass/fail test (these machines are noisy).
+// `npm run bench -- 100` runs only the listed sandbox counts.
+
+import { benchDaemon, type DaemonBenchRow } from './daemon.ts';
+
+const UPSTREAM: Record<number, { plain: string; gzip: string; cpu: string; rss: string }> = {
+  1: { plain: '5.8', gzip: '6.9', cpu: '3.3', rss: '15' },
+  10: { plain: '28–32', gzip: '31–37', cpu: '—', rss: '21' },
+  100: { plain: '228–257', gzip: '278–296', cpu: '362', rss: '100–107' },
+  300: { plain: '710–735', gzip: '800–834', cpu: '—', rss: '287–318' },
+};
+const TARGET: Record<number, { plain?: number; gzip?: number; cpu?: number; rss?: number }> = {
+  100: { plain: 115, gzip: 140, cpu: 180 },
+  300: { plain: 360, rss: 150 },
+};
+
+const counts = process.argv.slice(2).map(Number).filter((n) => n > 0);
+const sizes = counts.length > 0 ? counts : [1, 10, 100, 300];
+
+const rows: DaemonBenchRow[] = [];
+for (const n of sizes) {
+  process.stderr.write(`benchmarking ${n} sandbox(es)…\n`);
+  rows.push(await benchDaemon(n));
+}
+
+const f = (v: number, d = 1): string => v.toFixed(d);
+const mark = (v: number, target: number | undefined): string => (target === undefined ? '' : v <= target ? ` ✓≤${target}` : ` ✗>${target}`);
+console.log('\n## GET /metrics (daemon in its own process; 1 warm-up + 10 sequential requests; ms)\n');
+console.log('| sandboxes | wall plain (median/max) | wall gzip (median/max) | CPU per scrape | idle RSS MiB | peak RSS MiB | body plain / gzip | /sandboxes during scrape | labels | upstream plain / gzip / CPU / RSS |');
+console.log('|---|---|---|---|---|---|---|---|---|---|');
+for (const r of rows) {
+  const t = TARGET[r.sandboxes] ?? {};
+  const u = UPSTREAM[r.sandboxes];
+  console.log(
+    `| ${r.sandboxes} | ${f(r.wallPlainMedian)} / ${f(r.wallPlainMax)}${mark(r.wallPlainMedian, t.plain)} | ${f(r.wallGzipMedian)} / ${f(r.wallGzipMax)}${mark(r.wallGzipMedian, t.gzip)} | ` +
+      `${f(r.cpuPerScrapeMs)}${mark(r.cpuPerScrapeMs, t.cpu)} | ${f(r.idleRssMiB)}${mark(r.idleRssMiB, 60)} | ${f(r.peakRssMiB)}${mark(r.peakRssMiB, t.rss)} | ` +
+      `${(r.bytesPlain / 1e6).toFixed(2)} MB / ${(r.bytesGzip / 1e6).toFixed(2)} MB | ${f(r.sandboxesDuringScrapeMs)}${mark(r.sandboxesDuringScrapeMs, 50)} | ${r.labelledOk ? 'all labelled' : 'MISSING'} | ` +
+      `${u ? `${u.plain} / ${u.gzip} / ${u.cpu} / ${u.rss}` : ''} |`,
+  );
+}

@@ -1,0 +1,256 @@
+// kata-monitor's command line, parsed the way Go's `flag` package parses it
+// (upstream calls flag.Parse with ExitOnError), so existing DaemonSet
+// manifests and scripts keep working:
+//   -flag=value  -flag value  --flag=value  --flag value
+//   -bool  -bool=true|false (never `-bool false`: that stops at "false")
+//   parsing stops at the first non-flag argument, at "-" and after "--"
+//   -h / -help / --help → usage on stderr, exit 0 (Go ≥ 1.15)
+//   an unknown flag or a bad value → the message and usage on stderr, exit 2
+// `version` or `--version` as the only argument prints the version block.
+
+import { goQuote } from '../log/format.ts';
+import { parseLogLevel, type LogFormat, type LogLevel } from '../log/logger.ts';
+
+export const DEFAULT_LISTEN_ADDRESS = '127.0.0.1:8090';
+export const DEFAULT_RUNTIME_ENDPOINT = '/run/containerd/containerd.sock';
+/** Go runtime's root first, then runtime-rs': the first holding a socket wins. */
+export const DEFAULT_SANDBOX_ROOTS: readonly string[] = ['/run/vc/sbs', '/run/kata'];
+
+export interface Flags {
+  readonly listenAddress: string;
+  readonly runtimeEndpoint: string;
+  readonly logLevel: LogLevel;
+  readonly logFormat: LogFormat;
+  readonly sandboxRoots: readonly string[];
+  /** Path of the YAML file; none: defaults + flags, as upstream. */
+  readonly config?: string;
+  readonly demo: boolean;
+  readonly openMetrics: boolean;
+  /** Arguments after the flags (upstream ignores them too). */
+  readonly args: readonly string[];
+}
+
+export type FlagName =
+  | 'listen-address'
+  | 'runtime-endpoint'
+  | 'log-level'
+  | 'log-format'
+  | 'sandbox-root'
+  | 'config'
+  | 'demo'
+  | 'openmetrics';
+
+export type ParseResult =
+  | { readonly kind: 'run'; readonly flags: Flags; readonly explicit: ReadonlySet<FlagName> }
+  | { readonly kind: 'version' }
+  /** Print `text` on stderr and exit 0 (Go's flag.ErrHelp with ExitOnError). */
+  | { readonly kind: 'help'; readonly text: string }
+  /** Print `message`, a newline and `usage` on stderr, exit 2. */
+  | { readonly kind: 'error'; readonly message: string; readonly usage: string; readonly exitCode: 2 };
+
+type Mutable = { -readonly [K in keyof Flags]: Flags[K] };
+
+interface FlagSpec {
+  readonly name: FlagName;
+  readonly usage: string;
+  /** Shown after the name in usage, as Go derives it ("string", or a `NAME` in the usage). */
+  readonly typeName?: string;
+  readonly defaultText?: string;
+  readonly bool?: boolean;
+  /** Returns an error text, Go-style, or nothing. */
+  set(flags: Mutable, value: string, state: { rootsGiven: boolean }): string | undefined;
+}
+
+const SPECS: readonly FlagSpec[] = [
+  {
+    name: 'config',
+    typeName: 'FILE',
+    usage: 'YAML configuration in the OpenTelemetry Collector\'s shape (receivers, processors, exporters, service); flags given on the command line override it.',
+    set: (f, v) => {
+      f.config = v;
+      return undefined;
+    },
+  },
+  {
+    name: 'demo',
+    bool: true,
+    usage: 'Run simulated shims and a simulated CRI server (no Kata host needed).',
+    set: (f, v) => setBool(v, (b) => (f.demo = b)),
+  },
+  {
+    name: 'listen-address',
+    typeName: 'string',
+    defaultText: `"${DEFAULT_LISTEN_ADDRESS}"`,
+    usage: 'The address to listen on for HTTP requests.',
+    set: (f, v) => {
+      f.listenAddress = v;
+      return undefined;
+    },
+  },
+  {
+    name: 'log-format',
+    typeName: 'string',
+    defaultText: '"text"',
+    usage: 'Log format: text (logrus\' text format, as upstream) or json.',
+    set: (f, v) => {
+      const t = v.trim().toLowerCase();
+      if (t !== 'text' && t !== 'json') return `unknown log format "${v}" (use text or json)`;
+      f.logFormat = t;
+      return undefined;
+    },
+  },
+  {
+    name: 'log-level',
+    typeName: 'string',
+    defaultText: '"info"',
+    usage: 'Log level of logrus(trace/debug/info/warn/error/fatal/panic).',
+    set: (f, v) => {
+      const level = parseLogLevel(v);
+      // logrus.ParseLevel's wording; upstream silently fell back to warn.
+      if (!level) return `not a valid logrus Level: "${v}"`;
+      f.logLevel = level;
+      return undefined;
+    },
+  },
+  {
+    name: 'openmetrics',
+    bool: true,
+    usage: 'Answer /metrics in OpenMetrics when the client prefers it (upstream never does; Prometheus would then add _total to counter names).',
+    set: (f, v) => setBool(v, (b) => (f.openMetrics = b)),
+  },
+  {
+    name: 'runtime-endpoint',
+    typeName: 'string',
+    defaultText: `"${DEFAULT_RUNTIME_ENDPOINT}"`,
+    usage: 'Endpoint of CRI container runtime service.',
+    set: (f, v) => {
+      f.runtimeEndpoint = v;
+      return undefined;
+    },
+  },
+  {
+    name: 'sandbox-root',
+    typeName: 'DIR',
+    defaultText: DEFAULT_SANDBOX_ROOTS.join(' and '),
+    usage: 'A directory holding one directory per sandbox; repeat the flag for several (the first given replaces the defaults).',
+    set: (f, v, state) => {
+      if (v === '') return 'empty directory';
+      f.sandboxRoots = state.rootsGiven ? [...f.sandboxRoots, v] : [v];
+      state.rootsGiven = true;
+      return undefined;
+    },
+  },
+];
+
+const BY_NAME = new Map(SPECS.map((s) => [s.name as string, s]));
+
+export function defaultFlags(): Flags {
+  return {
+    listenAddress: DEFAULT_LISTEN_ADDRESS,
+    runtimeEndpoint: DEFAULT_RUNTIME_ENDPOINT,
+    logLevel: 'info',
+    logFormat: 'text',
+    sandboxRoots: DEFAULT_SANDBOX_ROOTS,
+    demo: false,
+    openMetrics: false,
+    args: [],
+  };
+}
+
+/** `argv` without the node binary and script (process.argv.slice(2)). */
+export function parseFlags(argv: readonly string[], programName = 'kata-monitor'): ParseResult {
+  if (argv.length === 1 && (argv[0] === '--version' || argv[0] === 'version')) return { kind: 'version' };
+
+  const flags: Mutable = { ...defaultFlags() };
+  const explicit = new Set<FlagName>();
+  const state = { rootsGiven: false };
+  const fail = (message: string): ParseResult => ({ kind: 'error', message, usage: usage(programName), exitCode: 2 });
+
+  let i = 0;
+  while (i < argv.length) {
+    const s = argv[i] ?? '';
+    if (s.length < 2 || s[0] !== '-') break; // first non-flag argument (or "-")
+    let minuses = 1;
+    if (s[1] === '-') {
+      minuses = 2;
+      if (s.length === 2) {
+        i++; // "--" ends the flags
+        break;
+      }
+    }
+    let name = s.slice(minuses);
+    if (name === '' || name[0] === '-' || name[0] === '=') return fail(`bad flag syntax: ${s}`);
+    i++;
+    let value: string | undefined;
+    const eq = name.indexOf('=', 1);
+    if (eq > 0) {
+      value = name.slice(eq + 1);
+      name = name.slice(0, eq);
+    }
+    const spec = BY_NAME.get(name);
+    if (!spec) {
+      if (name === 'help' || name === 'h') return { kind: 'help', text: usage(programName) };
+      return fail(`flag provided but not defined: -${name}`);
+    }
+    if (spec.bool) {
+      const err = spec.set(flags, value ?? 'true', state);
+      if (err) return fail(`invalid boolean value "${value}" for -${name}: ${err}`);
+    } else {
+      if (value === undefined) {
+        if (i >= argv.length) return fail(`flag needs an argument: -${name}`);
+        value = argv[i] ?? '';
+        i++;
+      }
+      const err = spec.set(flags, value, state);
+      if (err) return fail(`invalid value ${goQuote(value)} for flag -${name}: ${err}`);
+    }
+    explicit.add(spec.name);
+  }
+  flags.args = argv.slice(i);
+  return { kind: 'run', flags, explicit };
+}
+
+// strconv.ParseBool's accepted spellings; Go's error text is "parse error".
+function setBool(v: string, apply: (b: boolean) => void): string | undefined {
+  if (['1', 't', 'T', 'TRUE', 'true', 'True'].includes(v)) apply(true);
+  else if (['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(v)) apply(false);
+  else return 'parse error';
+  return undefined;
+}
+
+/** Go's flag.PrintDefaults layout, flags sorted by name. */
+export function usage(programName = 'kata-monitor'): string {
+  let out = `Usage of ${programName}:\n`;
+  for (const spec of [...SPECS].sort((a, b) => a.name.localeCompare(b.name))) {
+    out += `  -${spec.name}`;
+    if (spec.typeName) out += ` ${spec.typeName}`;
+    out += `\n    \t${spec.usage}`;
+    if (spec.defaultText) out += ` (default ${spec.defaultText})`;
+    out += '\n';
+  }
+  return out;
+}
+
+export interface VersionInfo {
+  readonly appName?: string;
+  readonly version: string;
+  readonly gitCommit?: string;
+  readonly nodeVersion?: string;
+  readonly os?: string;
+  readonly arch?: string;
+}
+
+// Go's GOARCH names, so inventory scripts parsing "OS/Arch" see the same values.
+const GOARCH: Readonly<Record<string, string>> = { x64: 'amd64', ia32: '386', arm64: 'arm64', arm: 'arm', ppc64: 'ppc64le', s390x: 's390x', riscv64: 'riscv64' };
+
+/** Upstream's version template, with the Node version in the Go version's place. */
+export function formatVersion(info: VersionInfo): string {
+  const arch = info.arch ?? GOARCH[process.arch] ?? process.arch;
+  return (
+    `${info.appName ?? 'kata-monitor'}\n` +
+    ` Version:\t${info.version}\n` +
+    ` Node version:\t${info.nodeVersion ?? process.version}\n` +
+    ` Git commit:\t${info.gitCommit ?? 'unknown-commit'}\n` +
+    ` OS/Arch:\t${info.os ?? process.platform}/${arch}\n`
+  );
+}

@@ -1,0 +1,304 @@
+// Typed reading of a YAML document that keeps every value's key path and line,
+// so each error can say where it is, and that collects errors instead of
+// stopping at the first. The document is parsed with the failsafe schema (every
+// scalar a string): types are decided here per key, after ${env:...}
+// substitution, the way the collector decides them after expanding a value.
+
+import { isAlias, isMap, isScalar, isSeq, Scalar, type Document, type LineCounter, type Node as YamlNode } from 'yaml';
+import { substituteEnv, type Env } from './env.ts';
+import { parseDuration, parseSize } from './units.ts';
+
+/** Allowed keys of a mapping, recursively; `{}` is a leaf (or a free-form map). */
+export interface KeyTree {
+  readonly [key: string]: KeyTree;
+}
+
+/** One value in the document: where it is and its node (null: absent or null). */
+export interface Field {
+  readonly path: string;
+  readonly line: number;
+  readonly node: YamlNode | null;
+}
+
+export interface Entries {
+  readonly field: Field;
+  /** The value under `key` (a Field with a null node when absent). */
+  get(key: string): Field;
+  has(key: string): boolean;
+  /** Every entry, in file order: for maps whose keys are ids or free-form. */
+  all(): readonly { readonly key: string; readonly field: Field }[];
+}
+
+export class Reader {
+  readonly errors: string[] = [];
+  readonly warnings: string[] = [];
+  readonly #doc: Document;
+  readonly #lines: LineCounter;
+  readonly #env: Env;
+
+  constructor(doc: Document, lines: LineCounter, env: Env) {
+    this.#doc = doc;
+    this.#lines = lines;
+    this.#env = env;
+  }
+
+  root(): Field {
+    const node = this.#resolve(this.#doc.contents as YamlNode | null);
+    return { path: '', line: node ? this.lineOf(node) : 1, node };
+  }
+
+  lineOf(node: YamlNode): number {
+    const offset = node.range?.[0] ?? 0;
+    return this.#lines.linePos(offset).line;
+  }
+
+  error(at: Pick<Field, 'path' | 'line'>, message: string): void {
+    this.errors.push(`config error: ${at.path || '(top level)'} (line ${at.line}): ${message}`);
+  }
+
+  warn(at: Pick<Field, 'path' | 'line'>, message: string): void {
+    this.warnings.push(`config warning: ${at.path || '(top level)'} (line ${at.line}): ${message}`);
+  }
+
+  isNull(field: Field): boolean {
+    const n = field.node;
+    if (n === null) return true;
+    return isScalar(n) && n.type === Scalar.PLAIN && ['', '~', 'null', 'Null', 'NULL'].includes(String(n.value));
+  }
+
+  /**
+   * A mapping whose keys must be in `keys` (unknown ones are errors with a
+   * hint); pass no `keys` for ids and free-form maps. Absent → empty.
+   */
+  map(field: Field, keys?: KeyTree): Entries | undefined {
+    const entries = new Map<string, Field>();
+    const result: Entries = {
+      field,
+      get: (key) => {
+        if (keys && !(key in keys)) throw new Error(`schema bug: ${field.path}.${key} is not declared`);
+        return entries.get(key) ?? { path: join(field.path, key), line: field.line, node: null };
+      },
+      has: (key) => entries.has(key) && !this.isNull(entries.get(key)!),
+      all: () => [...entries].map(([key, f]) => ({ key, field: f })),
+    };
+    if (this.isNull(field)) return result;
+    const node = field.node;
+    if (!isMap(node)) {
+      this.error(field, `expected a mapping (key: value), got ${describe(node)}`);
+      return undefined;
+    }
+    for (const pair of node.items) {
+      const keyNode = this.#resolve(pair.key as YamlNode | null);
+      if (!isScalar(keyNode)) {
+        this.error(field, 'keys must be plain strings');
+        continue;
+      }
+      const key = String(keyNode.value);
+      const keyLine = this.lineOf(keyNode);
+      const path = join(field.path, key);
+      if (keys && !(key in keys)) {
+        const hint = suggest(key, Object.keys(keys));
+        const allowed = Object.keys(keys).join(', ');
+        this.error({ path, line: keyLine }, `unknown key "${key}"${hint ? ` (did you mean "${hint}"?)` : ''}; allowed: ${allowed || '(none)'}`);
+        continue;
+      }
+      const value = this.#resolve(pair.value as YamlNode | null);
+      entries.set(key, { path, line: value && !isNullScalar(value) ? this.lineOf(value) : keyLine, node: value });
+    }
+    return result;
+  }
+
+  /** A sequence; absent → undefined. */
+  list(field: Field): Field[] | undefined {
+    if (this.isNull(field)) return undefined;
+    const node = field.node;
+    if (!isSeq(node)) {
+      this.error(field, `expected a list, got ${describe(node)}`);
+      return undefined;
+    }
+    return node.items.map((item, i) => {
+      const n = this.#resolve(item as YamlNode | null);
+      return { path: `${field.path}[${i}]`, line: n ? this.lineOf(n) : field.line, node: n };
+    });
+  }
+
+  /** A scalar's text after ${env:...} substitution; absent or null → undefined. */
+  text(field: Field): string | undefined {
+    if (this.isNull(field)) return undefined;
+    const node = field.node;
+    if (!isScalar(node)) {
+      this.error(field, `expected a single value, got ${describe(node)}`);
+      return undefined;
+    }
+    const result = substituteEnv(String(node.value), this.#env);
+    if (!result.ok) {
+      for (const e of result.errors) this.error(field, e);
+      return undefined;
+    }
+    return result.value;
+  }
+
+  string(field: Field, opts: { nonEmpty?: boolean } = {}): string | undefined {
+    const s = this.text(field);
+    if (s !== undefined && opts.nonEmpty && s.trim() === '') {
+      this.error(field, 'must not be empty');
+      return undefined;
+    }
+    return s;
+  }
+
+  /** A list of strings; a single string is accepted as a list of one. */
+  strings(field: Field): string[] | undefined {
+    if (isScalar(field.node) && !this.isNull(field)) {
+      const s = this.text(field);
+      return s === undefined ? undefined : [s];
+    }
+    const items = this.list(field);
+    if (!items) return undefined;
+    const out: string[] = [];
+    for (const item of items) {
+      const s = this.text(item);
+      if (s === undefined) {
+        if (this.isNull(item)) this.error(item, 'expected a string, got nothing');
+        continue;
+      }
+      out.push(s);
+    }
+    return out;
+  }
+
+  oneOf<T extends string>(field: Field, values: readonly T[], aliases: Readonly<Record<string, T>> = {}): T | undefined {
+    const s = this.#nonBlank(field);
+    if (s === undefined) return undefined;
+    const v = aliases[s] ?? s;
+    if ((values as readonly string[]).includes(v)) return v as T;
+    const hint = suggest(s, values);
+    this.error(field, `invalid value "${s}"${hint ? ` (did you mean "${hint}"?)` : ''}; expected one of: ${values.join(', ')}`);
+    return undefined;
+  }
+
+  bool(field: Field): boolean | undefined {
+    const s = this.#nonBlank(field);
+    if (s === undefined) return undefined;
+    if (/^(true|True|TRUE)$/.test(s)) return true;
+    if (/^(false|False|FALSE)$/.test(s)) return false;
+    this.error(field, `invalid boolean "${s}" (expected true or false)`);
+    return undefined;
+  }
+
+  int(field: Field, min: number, max = Number.MAX_SAFE_INTEGER): number | undefined {
+    const s = this.#nonBlank(field);
+    if (s === undefined) return undefined;
+    if (!/^[+-]?\d+$/.test(s)) {
+      this.error(field, `invalid integer "${s}"`);
+      return undefined;
+    }
+    return this.#inRange(field, Number(s), min, max, String);
+  }
+
+  /** Milliseconds. */
+  duration(field: Field, minMs: number): number | undefined {
+    const s = this.#nonBlank(field);
+    if (s === undefined) return undefined;
+    const parsed = parseDuration(s);
+    if (!parsed.ok) {
+      this.error(field, parsed.reason);
+      return undefined;
+    }
+    return this.#inRange(field, parsed.value, minMs, Number.MAX_SAFE_INTEGER, (ms) => `${ms}ms`);
+  }
+
+  /** Bytes. */
+  size(field: Field, min: number): number | undefined {
+    const s = this.#nonBlank(field);
+    if (s === undefined) return undefined;
+    const parsed = parseSize(s);
+    if (!parsed.ok) {
+      this.error(field, parsed.reason);
+      return undefined;
+    }
+    return this.#inRange(field, parsed.value, min, Number.MAX_SAFE_INTEGER, (b) => `${b} bytes`);
+  }
+
+  /** A plain scalar as YAML's core schema would type it; quoted ones stay strings. */
+  scalar(field: Field): string | number | boolean | undefined {
+    const s = this.text(field);
+    if (s === undefined) return undefined;
+    if (!isScalar(field.node) || field.node.type !== Scalar.PLAIN) return s;
+    if (/^(true|True|TRUE)$/.test(s)) return true;
+    if (/^(false|False|FALSE)$/.test(s)) return false;
+    if (/^[-+]?(\d+|\d*\.\d+|\d+\.\d*)([eE][-+]?\d+)?$/.test(s)) return Number(s);
+    return s;
+  }
+
+  // An empty result after substitution (`${env:X:-}`) means "use the default",
+  // as an empty value would after the collector re-parses it.
+  #nonBlank(field: Field): string | undefined {
+    const s = this.text(field);
+    if (s === undefined) return undefined;
+    const t = s.trim();
+    return t === '' ? undefined : t;
+  }
+
+  #inRange<T extends number>(field: Field, v: T, min: number, max: number, show: (n: number) => string): T | undefined {
+    if (v < min) {
+      this.error(field, `must be at least ${show(min)}, got ${show(v)}`);
+      return undefined;
+    }
+    if (v > max) {
+      this.error(field, `must be at most ${show(max)}, got ${show(v)}`);
+      return undefined;
+    }
+    return v;
+  }
+
+  #resolve(node: YamlNode | null): YamlNode | null {
+    if (node && isAlias(node)) return (node.resolve(this.#doc) as YamlNode | undefined) ?? null;
+    return node;
+  }
+}
+
+export function join(path: string, key: string): string {
+  return path === '' ? key : `${path}.${key}`;
+}
+
+function isNullScalar(n: YamlNode): boolean {
+  return isScalar(n) && n.type === Scalar.PLAIN && String(n.value) === '';
+}
+
+function describe(node: YamlNode | null): string {
+  if (node === null) return 'nothing';
+  if (isMap(node)) return 'a mapping';
+  if (isSeq(node)) return 'a list';
+  if (isScalar(node)) return `"${String(node.value)}"`;
+  return 'an unsupported node';
+}
+
+/** The closest candidate within a small edit distance, for "did you mean". */
+export function suggest(word: string, candidates: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Math.max(2, Math.floor(word.length / 3)) + 1;
+  for (const c of candidates) {
+    const [w, k] = [word.toLowerCase(), c.toLowerCase()];
+    // One a prefix of the other ("protobuf"/"proto", "otlphttp/x"/"otlphttp") is a near miss too.
+    const d = Math.min(k.length, w.length) >= 3 && (w.startsWith(k) || k.startsWith(w)) ? 1 : editDistance(w, k);
+    if (d < bestDistance) {
+      best = c;
+      bestDistance = d;
+    }
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      cur.push(Math.min((prev[j] ?? 0) + 1, (cur[j - 1] ?? 0) + 1, (prev[j - 1] ?? 0) + cost));
+    }
+    prev = cur;
+  }
+  return prev[b.length] ?? 0;
+}

@@ -1,0 +1,196 @@
+// A CRI RuntimeService client for the one call kata-monitor makes:
+// ListPodSandbox filtered to READY pods, with a deadline per call.
+//
+// One channel is reused across calls (upstream dials a new connection every
+// time). grpc-js reconnects on its own, but with exponential backoff up to
+// 2 minutes: after a long containerd restart the first calls would keep
+// failing fast for that long. So when a call fails as UNAVAILABLE the channel
+// is dropped and the next call dials a fresh one (with a private subchannel
+// pool, or grpc-js would hand back the same backed-off subchannel).
+
+import { Client, credentials, Metadata, status, type CallOptions, type ChannelOptions, type ServiceError } from '@grpc/grpc-js';
+import { parseRuntimeEndpoint, type RuntimeEndpoint } from './endpoint.ts';
+import { criService, type ListPodSandboxRequestWire, type PodSandboxStateName, type PodSandboxWire } from './proto.ts';
+import { silentLogger, type Logger } from '../log/logger.ts';
+
+export const DEFAULT_CRI_TIMEOUT_MS = 5_000;
+
+export interface PodSandboxMetadata {
+  readonly name: string;
+  readonly uid: string;
+  readonly namespace: string;
+  readonly attempt: number;
+}
+
+export interface PodSandbox {
+  readonly id: string;
+  readonly metadata: PodSandboxMetadata;
+  /** 'UNKNOWN(n)' for a state newer than our proto. */
+  readonly state: PodSandboxStateName | `UNKNOWN(${number})`;
+  /** Nanoseconds since the epoch. */
+  readonly createdAt: bigint;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly annotations: Readonly<Record<string, string>>;
+  readonly runtimeHandler: string;
+}
+
+export interface PodSandboxFilter {
+  readonly id?: string;
+  readonly state?: PodSandboxStateName;
+  readonly labelSelector?: Readonly<Record<string, string>>;
+}
+
+/** What the metadata sync needs; CriClient is the real one. */
+export interface PodSandboxLister {
+  listReadyPodSandboxes(): Promise<PodSandbox[]>;
+}
+
+export type CriErrorCode = 'unavailable' | 'timeout' | 'other';
+
+export class CriError extends Error {
+  override readonly name = 'CriError';
+  readonly code: CriErrorCode;
+  /** The gRPC status code, when the failure came from a call. */
+  readonly grpcCode: number | undefined;
+  readonly endpoint: string;
+  constructor(code: CriErrorCode, message: string, endpoint: string, grpcCode?: number, options?: ErrorOptions) {
+    super(message, options);
+    this.code = code;
+    this.endpoint = endpoint;
+    this.grpcCode = grpcCode;
+  }
+}
+
+export interface CriClientOptions {
+  /** As --runtime-endpoint: unix:///path, tcp://host:port or a bare path. */
+  readonly endpoint: string;
+  /** Deadline of each call (default 5 s). */
+  readonly timeoutMs?: number;
+  /** Gets the bare-path deprecation warning. */
+  readonly logger?: Logger;
+}
+
+const CHANNEL_OPTIONS: Partial<ChannelOptions> = {
+  // A fresh channel must not reuse a subchannel stuck in reconnect backoff.
+  'grpc.use_local_subchannel_pool': 1,
+  'grpc.initial_reconnect_backoff_ms': 200,
+  'grpc.max_reconnect_backoff_ms': 5_000,
+  // Like the kubelet: a node with many pods and large annotations exceeds the 4 MiB default.
+  'grpc.max_receive_message_length': 16 * 1024 * 1024,
+};
+
+export class CriClient implements PodSandboxLister {
+  readonly endpoint: RuntimeEndpoint;
+  readonly timeoutMs: number;
+  #client: Client | undefined;
+  #closed = false;
+
+  /** Throws EndpointError for an endpoint kata-monitor would refuse. */
+  constructor(options: CriClientOptions) {
+    this.endpoint = parseRuntimeEndpoint(options.endpoint);
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_CRI_TIMEOUT_MS;
+    if (!(this.timeoutMs > 0)) throw new RangeError(`CRI timeout must be > 0 ms, got ${this.timeoutMs}`);
+    if (this.endpoint.warning) (options.logger ?? silentLogger).warn(this.endpoint.warning);
+  }
+
+  /** Pods in state SANDBOX_READY, the filter kata-monitor sends. */
+  listReadyPodSandboxes(): Promise<PodSandbox[]> {
+    return this.listPodSandboxes({ state: 'SANDBOX_READY' });
+  }
+
+  listPodSandboxes(filter: PodSandboxFilter = {}): Promise<PodSandbox[]> {
+    if (this.#closed) return Promise.reject(new CriError('other', 'CRI client is closed', this.endpoint.target));
+    const { listPodSandbox: method } = criService();
+    const client = (this.#client ??= new Client(this.endpoint.target, credentials.createInsecure(), CHANNEL_OPTIONS));
+    const request: ListPodSandboxRequestWire = {
+      filter: {
+        id: filter.id ?? '',
+        ...(filter.state !== undefined ? { state: { state: filter.state } } : {}),
+        labelSelector: { ...filter.labelSelector },
+      },
+    };
+    const options: CallOptions = { deadline: Date.now() + this.timeoutMs };
+    return new Promise((resolve, reject) => {
+      client.makeUnaryRequest(
+        method.path,
+        method.requestSerialize,
+        method.responseDeserialize,
+        request,
+        new Metadata({ waitForReady: false }), // fail fast while the runtime is down
+        options,
+        (err, response) => {
+          if (err) {
+            if (err.code === status.UNAVAILABLE) this.#dropChannel(client);
+            reject(this.#toCriError(err));
+            return;
+          }
+          resolve((response?.items ?? []).map(toPodSandbox));
+        },
+      );
+    });
+  }
+
+  close(): void {
+    this.#closed = true;
+    this.#client?.close();
+    this.#client = undefined;
+  }
+
+  #dropChannel(client: Client): void {
+    if (this.#client !== client) return;
+    this.#client = undefined;
+    client.close();
+  }
+
+  #toCriError(err: ServiceError): CriError {
+    const where = `CRI runtime endpoint ${this.endpoint.target}`;
+    const detail = err.details || err.message;
+    switch (err.code) {
+      case status.UNAVAILABLE:
+        return new CriError(
+          'unavailable',
+          `cannot reach ${where}: ${detail}; make sure the endpoint exists (--runtime-endpoint) and you run as root`,
+          this.endpoint.target,
+          err.code,
+          { cause: err },
+        );
+      case status.DEADLINE_EXCEEDED:
+        return new CriError('timeout', `ListPodSandbox on ${where} did not answer within ${this.timeoutMs} ms`, this.endpoint.target, err.code, {
+          cause: err,
+        });
+      case status.UNIMPLEMENTED:
+        return new CriError(
+          'other',
+          `${where} does not serve CRI runtime.v1 ListPodSandbox (${detail}); is the CRI plugin enabled and is this the container runtime's socket?`,
+          this.endpoint.target,
+          err.code,
+          { cause: err },
+        );
+      default:
+        return new CriError('other', `ListPodSandbox on ${where} failed: ${status[err.code] ?? err.code}: ${detail}`, this.endpoint.target, err.code, {
+          cause: err,
+        });
+    }
+  }
+}
+
+function toPodSandbox(p: PodSandboxWire): PodSandbox {
+  const m = p.metadata;
+  return {
+    id: p.id,
+    metadata: { name: m?.name ?? '', uid: m?.uid ?? '', namespace: m?.namespace ?? '', attempt: m?.attempt ?? 0 },
+    state: typeof p.state === 'number' ? `UNKNOWN(${p.state})` : p.state,
+    createdAt: toBigInt(p.createdAt),
+    labels: p.labels ?? {},
+    annotations: p.annotations ?? {},
+    runtimeHandler: p.runtimeHandler ?? '',
+  };
+}
+
+function toBigInt(v: string | number | undefined): bigint {
+  try {
+    return BigInt(v ?? 0);
+  } catch {
+    return 0n;
+  }
+}

@@ -1,0 +1,78 @@
+// Loads our runtime.v1 subset (proto/cri/api.proto) once, for the client and
+// the fake server alike, and gives the one method we use a typed face.
+
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadSync, type MethodDefinition } from '@grpc/proto-loader';
+
+export type PodSandboxStateName = 'SANDBOX_READY' | 'SANDBOX_NOTREADY';
+
+/** The wire shapes as proto-loader decodes them with LOADER_OPTIONS (camelCase, enums as names, int64 as strings). */
+export interface PodSandboxFilterWire {
+  id?: string;
+  state?: { state: PodSandboxStateName | number } | null;
+  labelSelector?: Record<string, string>;
+}
+
+export interface ListPodSandboxRequestWire {
+  filter?: PodSandboxFilterWire | null;
+}
+
+export interface PodSandboxMetadataWire {
+  name: string;
+  uid: string;
+  namespace: string;
+  attempt: number;
+}
+
+export interface PodSandboxWire {
+  id: string;
+  metadata: PodSandboxMetadataWire | null;
+  /** A number when the runtime sends a state newer than our proto. */
+  state: PodSandboxStateName | number;
+  /** int64 nanoseconds since the epoch, as a decimal string (exceeds 2^53). */
+  createdAt: string | number;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  runtimeHandler: string;
+}
+
+export interface ListPodSandboxResponseWire {
+  items: PodSandboxWire[];
+}
+
+export type ListPodSandboxMethod = MethodDefinition<ListPodSandboxRequestWire, ListPodSandboxResponseWire>;
+
+export const LIST_POD_SANDBOX_PATH = '/runtime.v1.RuntimeService/ListPodSandbox';
+
+const LOADER_OPTIONS = { keepCase: false, longs: String, enums: String, defaults: true, oneofs: true } as const;
+
+/** The directory holding package.json and proto/: two levels up from src/cri, three from dist/src/cri. */
+export function packageRoot(from: string = path.dirname(fileURLToPath(import.meta.url))): string {
+  for (let dir = from; ; dir = path.dirname(dir)) {
+    if (existsSync(path.join(dir, 'package.json')) && existsSync(path.join(dir, 'proto'))) return dir;
+    if (path.dirname(dir) === dir) throw new Error(`cannot find the package root (package.json next to proto/) above ${from}`);
+  }
+}
+
+export function criProtoPath(): string {
+  return path.join(packageRoot(), 'proto', 'cri', 'api.proto');
+}
+
+let cached: { service: Record<string, MethodDefinition<object, object>>; listPodSandbox: ListPodSandboxMethod } | undefined;
+
+/** The RuntimeService definition (for grpc-js Server.addService) and its ListPodSandbox method. */
+export function criService(): { service: Record<string, MethodDefinition<object, object>>; listPodSandbox: ListPodSandboxMethod } {
+  if (cached) return cached;
+  const file = criProtoPath();
+  const pkg = loadSync(file, LOADER_OPTIONS);
+  const service = pkg['runtime.v1.RuntimeService'];
+  const method = service && !('format' in service) ? service['ListPodSandbox'] : undefined;
+  if (!service || 'format' in service || !method || method.path !== LIST_POD_SANDBOX_PATH) {
+    throw new Error(`${file} does not define runtime.v1.RuntimeService/ListPodSandbox`);
+  }
+  // The shapes above describe what LOADER_OPTIONS decode to; proto-loader only types them as object.
+  cached = { service, listPodSandbox: method as unknown as ListPodSandboxMethod };
+  return cached;
+}

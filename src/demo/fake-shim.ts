@@ -1,0 +1,326 @@
+// A simulated Kata shim: a real HTTP server on a unix socket answering what
+// the shim's management server answers (metrics, agent-url, Go's expvar and
+// net/http/pprof), plus faults on demand. Used by tests, the demo mode and the
+// benchmark, so it must be cheap per request and never leak connections.
+
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import { mkdir, rm } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { gzipSync } from 'node:zlib';
+
+export type FakeShimBehaviour =
+  | { readonly kind: 'ok' }
+  /** Answers after `delayMs`. */
+  | { readonly kind: 'slow'; readonly delayMs: number }
+  /** Accepts the connection, reads the request, never answers. */
+  | { readonly kind: 'hang' }
+  /** A 200 answer whose body is not Prometheus text. */
+  | { readonly kind: 'garbage' }
+  /**
+   * Streams `bytes` (default 100 MB) chunk by chunk, respecting backpressure;
+   * chunked unless `declareLength` announces the size up front.
+   */
+  | { readonly kind: 'huge'; readonly bytes?: number; readonly declareLength?: boolean }
+  /** Announces the full Content-Length, sends half, closes the connection. */
+  | { readonly kind: 'close-mid-body' }
+  | { readonly kind: 'status-500' };
+
+export type FakeShimBehaviourName = FakeShimBehaviour['kind'];
+
+export interface FakeShimOptions {
+  readonly socketPath: string;
+  /** The /metrics body, asked for on every request. */
+  readonly metrics: () => string | Buffer;
+  /** Applies to every path. Default 'ok'. */
+  readonly behaviour?: FakeShimBehaviour | FakeShimBehaviourName;
+  /** The /agent-url answer. Default vsock://<cid>:1024 with a cid from the socket path. */
+  readonly agentUrl?: string;
+  /** Unit of the pprof `seconds` parameter in ms; tests shrink it. Default 1000. */
+  readonly secondMs?: number;
+}
+
+export interface FakeShim {
+  readonly socketPath: string;
+  /** How many /metrics requests arrived (whatever the behaviour). */
+  readonly requests: number;
+  /** Requests per path (without query), all behaviours. */
+  readonly requestsByPath: ReadonlyMap<string, number>;
+  /** The last request's path and query, as received. */
+  readonly lastUrl: string | undefined;
+  setBehaviour(behaviour: FakeShimBehaviour | FakeShimBehaviourName): void;
+  /** Stops listening, drops open connections (hung ones too), removes the socket file. */
+  close(): Promise<void>;
+}
+
+const PROFILES = ['allocs', 'block', 'goroutine', 'heap', 'mutex', 'threadcreate'] as const;
+const TEXT = 'text/plain; charset=utf-8';
+const PROM_TEXT = 'text/plain; version=0.0.4; charset=utf-8';
+const CMDLINE = ['/opt/kata/bin/containerd-shim-kata-v2', '-namespace', 'k8s.io', '-address', '/run/containerd/containerd.sock', '-publish-binary', '/usr/bin/containerd', '-id'];
+const HUGE_DEFAULT = 100 * 1024 * 1024;
+const HUGE_CHUNK = Buffer.alloc(64 * 1024, '# padding that is not a metric\n');
+
+export async function startFakeShim(options: FakeShimOptions): Promise<FakeShim> {
+  const { socketPath, metrics } = options;
+  const secondMs = options.secondMs ?? 1000;
+  const agentUrl = options.agentUrl ?? `vsock://${cidFor(socketPath)}:1024`;
+  const id = sandboxIdOf(socketPath);
+  let behaviour = normalise(options.behaviour ?? 'ok');
+  let metricsRequests = 0;
+  const byPath = new Map<string, number>();
+  let lastUrl: string | undefined;
+  const sockets = new Set<Socket>();
+  const timers = new Set<NodeJS.Timeout>();
+  const later = (ms: number, fn: () => void): void => {
+    const t = setTimeout(() => {
+      timers.delete(t);
+      fn();
+    }, ms);
+    timers.add(t);
+  };
+
+  const server = createServer((req, res) => {
+    lastUrl = req.url;
+    const url = new URL(req.url ?? '/', 'http://shim');
+    byPath.set(url.pathname, (byPath.get(url.pathname) ?? 0) + 1);
+    if (url.pathname === '/metrics') metricsRequests++;
+    const b = behaviour;
+    switch (b.kind) {
+      case 'hang':
+        return;
+      case 'slow':
+        later(b.delayMs, () => route(url, req, res));
+        return;
+      case 'garbage':
+        send(res, 200, TEXT, '<html><body>502 Bad Gateway: this is not Prometheus text {{{ \u0000\n');
+        return;
+      case 'status-500':
+        send(res, 500, TEXT, 'failed to get sandbox metrics: rpc error: code = Unavailable\n');
+        return;
+      case 'close-mid-body': {
+        const body = Buffer.from(metrics());
+        res.writeHead(200, { 'Content-Type': PROM_TEXT, 'Content-Length': body.length });
+        // Flush half, then drop the connection: the client sees a short body.
+        res.write(body.subarray(0, body.length >> 1), () => res.socket?.destroy());
+        return;
+      }
+      case 'huge':
+        streamHuge(res, b.bytes ?? HUGE_DEFAULT, b.declareLength ?? false);
+        return;
+      case 'ok':
+        route(url, req, res);
+        return;
+    }
+  });
+  server.on('connection', (s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+
+  function route(url: URL, req: IncomingMessage, res: ServerResponse): void {
+    if (res.destroyed) return;
+    const p = url.pathname;
+    if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, TEXT, 'Method Not Allowed\n');
+    if (p === '/metrics') return send(res, 200, PROM_TEXT, metrics());
+    // Go's fmt.Fprint: no newline; content type sniffed as text.
+    if (p === '/agent-url') return send(res, 200, TEXT, agentUrl);
+    if (p === '/debug/vars') return send(res, 200, 'application/json; charset=utf-8', expvar(id));
+    if (p === '/debug/pprof/') return send(res, 200, 'text/html; charset=utf-8', pprofIndex());
+    if (p === '/debug/pprof/cmdline') return send(res, 200, TEXT, [...CMDLINE, id].join('\x00'), true);
+    if (p === '/debug/pprof/symbol') return send(res, 200, TEXT, 'num_symbols: 1\n', true);
+    if (p === '/debug/pprof/profile') {
+      // Go's CPU profile answers only at the end of the sampling window.
+      const seconds = secondsParam(url, 30);
+      if (seconds === undefined) return send(res, 400, TEXT, 'bad seconds\n', true);
+      later(seconds * secondMs, () => {
+        if (res.destroyed) return;
+        res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Disposition': 'attachment; filename="profile"', 'X-Content-Type-Options': 'nosniff' });
+        res.end(fakeProfile('cpu', id));
+      });
+      return;
+    }
+    if (p === '/debug/pprof/trace') {
+      // The execution tracer streams while it runs: one chunk every tenth of the window.
+      const seconds = secondsParam(url, 1);
+      if (seconds === undefined) return send(res, 400, TEXT, 'bad seconds\n', true);
+      res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Disposition': 'attachment; filename="trace"', 'X-Content-Type-Options': 'nosniff' });
+      res.write('go 1.23 trace\x00\x00\x00');
+      let left = 10;
+      const tick = (): void => {
+        if (res.destroyed) return;
+        if (left-- === 0) {
+          res.end();
+          return;
+        }
+        res.write(Buffer.alloc(1024, left));
+        later((seconds * secondMs) / 10, tick);
+      };
+      later((seconds * secondMs) / 10, tick);
+      return;
+    }
+    const name = p.startsWith('/debug/pprof/') ? p.slice('/debug/pprof/'.length) : undefined;
+    if (name !== undefined) {
+      if (!(PROFILES as readonly string[]).includes(name)) return send(res, 404, TEXT, 'Unknown profile\n', true);
+      if (url.searchParams.get('debug') === '1') {
+        return send(res, 200, TEXT, `${name} profile: total 3\n1 @ 0x43a1b5 0x4067cf 0x46a9e1\n#\t0x43a1b4\truntime.gopark+0xd4\n`, true);
+      }
+      res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Disposition': `attachment; filename="${name}"`, 'X-Content-Type-Options': 'nosniff' });
+      res.end(fakeProfile(name, id));
+      return;
+    }
+    send(res, 404, TEXT, '404 page not found\n', true);
+  }
+
+  await mkdir(dirname(socketPath), { recursive: true });
+  await rm(socketPath, { force: true });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(socketPath, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+
+  let closing: Promise<void> | undefined;
+  return {
+    socketPath,
+    get requests() {
+      return metricsRequests;
+    },
+    requestsByPath: byPath,
+    get lastUrl() {
+      return lastUrl;
+    },
+    setBehaviour(next) {
+      behaviour = normalise(next);
+    },
+    close() {
+      closing ??= (async () => {
+        for (const t of timers) clearTimeout(t);
+        timers.clear();
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        for (const s of sockets) s.destroy();
+        await closed;
+        await rm(socketPath, { force: true });
+      })();
+      return closing;
+    },
+  };
+}
+
+function normalise(b: FakeShimBehaviour | FakeShimBehaviourName): FakeShimBehaviour {
+  if (typeof b !== 'string') return b;
+  switch (b) {
+    case 'slow':
+      return { kind: 'slow', delayMs: 5000 };
+    case 'huge':
+      return { kind: 'huge' };
+    default:
+      return { kind: b };
+  }
+}
+
+function send(res: ServerResponse, status: number, contentType: string, body: string | Buffer, nosniff = false): void {
+  if (res.destroyed) return;
+  const headers: Record<string, string | number> = { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(body) };
+  if (nosniff) headers['X-Content-Type-Options'] = 'nosniff';
+  res.writeHead(status, headers);
+  res.end(body);
+}
+
+function streamHuge(res: ServerResponse, total: number, declareLength: boolean): void {
+  res.writeHead(200, declareLength ? { 'Content-Type': PROM_TEXT, 'Content-Length': total } : { 'Content-Type': PROM_TEXT });
+  let sent = 0;
+  const pump = (): void => {
+    while (sent < total && !res.destroyed) {
+      const n = Math.min(HUGE_CHUNK.length, total - sent);
+      sent += n;
+      if (!res.write(n === HUGE_CHUNK.length ? HUGE_CHUNK : HUGE_CHUNK.subarray(0, n))) {
+        res.once('drain', pump);
+        return;
+      }
+    }
+    if (!res.destroyed) res.end();
+  };
+  pump();
+}
+
+function secondsParam(url: URL, def: number): number | undefined {
+  const s = url.searchParams.get('seconds');
+  if (s === null || s === '') return def;
+  const n = Number(s);
+  return Number.isInteger(n) && n > 0 ? n : undefined;
+}
+
+/** The directory holding the socket is the sandbox id. */
+function sandboxIdOf(socketPath: string): string {
+  const parts = socketPath.split('/');
+  return parts[parts.length - 2] ?? 'sandbox';
+}
+
+function cidFor(socketPath: string): number {
+  let h = 0;
+  for (let i = 0; i < socketPath.length; i++) h = (h * 31 + socketPath.charCodeAt(i)) >>> 0;
+  return 3 + (h % 100000);
+}
+
+/** Shaped like Go's expvar handler: cmdline and memstats, one key per line. */
+function expvar(id: string): string {
+  const memstats = {
+    Alloc: 2214411,
+    TotalAlloc: 4101001596,
+    Sys: 65081206,
+    Lookups: 0,
+    Mallocs: 298733627,
+    Frees: 160800591,
+    HeapAlloc: 2214411,
+    HeapSys: 36293065,
+    HeapIdle: 1403602,
+    HeapInuse: 1301663,
+    HeapReleased: 5210875,
+    HeapObjects: 51828,
+    StackInuse: 655360,
+    StackSys: 1474560,
+    NextGC: 7888517,
+    NumGC: 571,
+    GCCPUFraction: 0.0000890474992338568,
+  };
+  return `{\n"cmdline": ${JSON.stringify([...CMDLINE, id])},\n"memstats": ${JSON.stringify(memstats)}\n}\n`;
+}
+
+function pprofIndex(): string {
+  const rows = [
+    ['allocs', 27],
+    ['block', 0],
+    ['cmdline', 0],
+    ['goroutine', 39],
+    ['heap', 27],
+    ['mutex', 0],
+    ['profile', 0],
+    ['threadcreate', 10],
+    ['trace', 0],
+  ]
+    .map(([name, count]) => `<tr><td>${count}</td><td><a href='${name}?debug=1'>${name}</a></td></tr>\n`)
+    .join('');
+  return `<html>
+<head>
+<title>/debug/pprof/</title>
+</head>
+<body>
+/debug/pprof/<br>
+<br>
+Types of profiles available:
+<table>
+<thead><td>Count</td><td>Profile</td></thead>
+${rows}</table>
+<a href="goroutine?debug=2">full goroutine stack dump</a>
+<br>
+</body>
+</html>
+`;
+}
+
+/** Not a real pprof protobuf, but gzip like one, so tools see the right magic. */
+function fakeProfile(kind: string, id: string): Buffer {
+  return gzipSync(Buffer.from(`fake ${kind} profile of shim ${id}\n`));
+}

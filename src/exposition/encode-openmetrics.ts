@@ -1,0 +1,107 @@
+// OpenMetrics 1.0 text, laid out as Go's expfmt.MetricFamilyToOpenMetrics
+// (v0.62) does: HELP, TYPE, UNIT; floats always carry a `.` or an exponent
+// (`1.0`, `0.0`); counts (`_count`, bucket counts) are integers; timestamps are
+// seconds; `# EOF` closes the body.
+//
+// One deliberate difference: Go types a counter whose name lacks `_total` as
+// `unknown` and keeps its name; we follow the OpenMetrics spec instead and
+// keep it a counter whose sample is `<name>_total` (the metadata name never
+// carries `_total`). Serving OpenMetrics is opt-in for exactly this reason.
+//
+// `# UNIT` is written when the family has a unit and its name ends in
+// `_<unit>`, as the spec requires; otherwise the unit is left out.
+
+import { formatFloat } from './format-float.ts';
+import type { Label, Metric, MetricFamily } from './model.ts';
+
+const NEEDS_ESCAPE = /[\\\n"]/;
+
+/** OpenMetrics escaping (label values and HELP alike): `\\`, `\"`, `\n`. */
+function escape(v: string): string {
+  if (!NEEDS_ESCAPE.test(v)) return v;
+  return v.replace(/[\\\n"]/g, (ch) => (ch === '\n' ? '\\n' : '\\' + ch));
+}
+
+/** Go's writeOpenMetricsFloat: like 'g' formatting, but `1` → `1.0`. */
+export function formatOpenMetricsFloat(v: number): string {
+  if (v === 0) return '0.0';
+  const s = formatFloat(v);
+  if (v !== v || v === Infinity || v === -Infinity) return s;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 46 /* . */ || c === 101 /* e */) return s;
+  }
+  return s + '.0';
+}
+
+/** Go's writeUint for counts; non-integral input (not from our parser) falls back to a float. */
+function formatCount(v: number): string {
+  if (Number.isSafeInteger(v) && v >= 0) return String(v);
+  if (Number.isInteger(v) && v > 0 && v < 18446744073709551616) return BigInt(v).toString();
+  return formatOpenMetricsFloat(v);
+}
+
+function formatLabels(labels: readonly Label[]): string {
+  let s = '';
+  for (let i = 0; i < labels.length; i++) {
+    const l = labels[i] as Label;
+    s += (i === 0 ? '' : ',') + l.name + '="' + escape(l.value) + '"';
+  }
+  return s;
+}
+
+/** One family in OpenMetrics form (no `# EOF`); '' for a family with no metrics. */
+export function encodeFamilyOpenMetrics(f: MetricFamily): string {
+  if (f.metrics.length === 0) return '';
+  let meta = f.name;
+  let sampleName = f.name;
+  let type: string = f.type;
+  if (f.type === 'counter') {
+    if (meta.endsWith('_total')) meta = meta.slice(0, -6);
+    else sampleName = meta + '_total';
+  } else if (f.type === 'untyped') {
+    type = 'unknown';
+  }
+  let out = f.help === undefined ? '' : '# HELP ' + meta + ' ' + escape(f.help) + '\n';
+  out += '# TYPE ' + meta + ' ' + type + '\n';
+  if (f.unit !== undefined && f.unit !== '' && meta.endsWith('_' + f.unit)) {
+    out += '# UNIT ' + meta + ' ' + escape(f.unit) + '\n';
+  }
+  for (const m of f.metrics) out += encodeMetric(sampleName, m);
+  return out;
+}
+
+/** A complete OpenMetrics body, `# EOF` included. */
+export function encodeOpenMetrics(families: readonly MetricFamily[]): string {
+  let out = '';
+  for (const f of families) out += encodeFamilyOpenMetrics(f);
+  return out + OPENMETRICS_EOF;
+}
+
+export const OPENMETRICS_EOF = '# EOF\n';
+
+function encodeMetric(name: string, m: Metric): string {
+  const labels = formatLabels(m.labels);
+  const ts = m.timestampMs === undefined ? '\n' : ' ' + formatOpenMetricsFloat(m.timestampMs / 1000) + '\n';
+  if (m.kind === 'scalar') {
+    return (labels === '' ? name + ' ' : name + '{' + labels + '} ') + formatOpenMetricsFloat(m.value) + ts;
+  }
+  const plain = labels === '' ? ' ' : '{' + labels + '} ';
+  const open = labels === '' ? '{' : '{' + labels + ',';
+  let out = '';
+  if (m.kind === 'histogram') {
+    const prefix = name + '_bucket' + open + 'le="';
+    let infSeen = false;
+    for (const b of m.buckets) {
+      out += prefix + formatOpenMetricsFloat(b.upperBound) + '"} ' + formatCount(b.cumulativeCount) + ts;
+      if (b.upperBound === Infinity) infSeen = true;
+    }
+    if (!infSeen) out += prefix + '+Inf"} ' + formatCount(m.count) + ts;
+  } else {
+    const prefix = name + open + 'quantile="';
+    for (const q of m.quantiles) {
+      out += prefix + formatOpenMetricsFloat(q.quantile) + '"} ' + formatOpenMetricsFloat(q.value) + ts;
+    }
+  }
+  return out + name + '_sum' + plain + formatOpenMetricsFloat(m.sum) + ts + name + '_count' + plain + formatCount(m.count) + ts;
+}

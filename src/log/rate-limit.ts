@@ -1,0 +1,75 @@
+// Keeps a repeated message (same level, text and fields) to one line per
+// interval: a broken shim scraped every 15 s, or a missing root retried every
+// 5 s, should not bury everything else. The line that gets through after a
+// quiet period carries `suppressed=N`, the number of copies not written.
+
+export interface RateLimitOptions {
+  /** At most one line per key within this many milliseconds. */
+  readonly intervalMs: number;
+  /** Fields that vary without making a different message (e.g. a duration). */
+  readonly ignoreFields?: readonly string[];
+  /** Keys remembered at most; the least recently seen are forgotten first. */
+  readonly maxKeys?: number;
+}
+
+interface Entry {
+  lastWritten: number;
+  suppressed: number;
+}
+
+export type Verdict = { readonly write: false } | { readonly write: true; readonly suppressed: number };
+
+export class RateLimiter {
+  readonly #interval: number;
+  readonly #ignore: ReadonlySet<string>;
+  readonly #maxKeys: number;
+  // Map order is recency order: an entry is re-inserted whenever it is seen.
+  readonly #entries = new Map<string, Entry>();
+
+  constructor(options: RateLimitOptions) {
+    this.#interval = options.intervalMs;
+    this.#ignore = new Set(options.ignoreFields ?? []);
+    this.#maxKeys = options.maxKeys ?? 10_000;
+  }
+
+  check(level: string, msg: string, fields: Readonly<Record<string, unknown>>, now: number): Verdict {
+    const key = this.#key(level, msg, fields);
+    const entry = this.#entries.get(key);
+    if (entry) this.#entries.delete(key);
+    if (entry && now - entry.lastWritten < this.#interval) {
+      entry.suppressed++;
+      this.#entries.set(key, entry);
+      return { write: false };
+    }
+    const suppressed = entry?.suppressed ?? 0;
+    this.#entries.set(key, { lastWritten: now, suppressed: 0 });
+    if (this.#entries.size > this.#maxKeys) {
+      const oldest = this.#entries.keys().next();
+      if (!oldest.done) this.#entries.delete(oldest.value);
+    }
+    return { write: true, suppressed };
+  }
+
+  /** Keys currently remembered (for tests and self-metrics). */
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  #key(level: string, msg: string, fields: Readonly<Record<string, unknown>>): string {
+    const parts = [level, msg];
+    for (const k of Object.keys(fields).sort()) {
+      if (this.#ignore.has(k)) continue;
+      const v = fields[k];
+      parts.push(k, v instanceof Error ? v.message : typeof v === 'string' ? v : safeJson(v));
+    }
+    return JSON.stringify(parts);
+  }
+}
+
+function safeJson(v: unknown): string {
+  try {
+    return JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? x.toString() : x)) ?? String(v);
+  } catch {
+    return String(v);
+  }
+}

@@ -1,0 +1,61 @@
+// The OpenTelemetry metric data we produce: the SDK's own types (so that an SDK
+// MetricReader, the Prometheus exporter and the SDK's tooling accept them) plus
+// one extension, Summary, which the JS SDK has no DataPointType for. Only our
+// serializer (otlp-encode.ts) knows the extension; producer.ts strips it
+// before handing data to SDK components.
+
+import type { DataPoint, MetricData, MetricDescriptor, AggregationTemporality } from '@opentelemetry/sdk-metrics';
+import type { InstrumentationScope } from '@opentelemetry/core';
+import type { Resource } from '@opentelemetry/resources';
+
+/** Marks our Summary extension; the SDK's DataPointType values are numbers, so a string cannot collide. */
+export const SUMMARY_POINT_TYPE = 'summary';
+
+export interface SummaryValue {
+  readonly sum: number;
+  readonly count: number;
+  readonly quantiles: readonly { readonly quantile: number; readonly value: number }[];
+}
+
+export interface SummaryMetricData {
+  readonly descriptor: MetricDescriptor;
+  readonly aggregationTemporality: AggregationTemporality;
+  readonly dataPointType: typeof SUMMARY_POINT_TYPE;
+  readonly dataPoints: DataPoint<SummaryValue>[];
+}
+
+export type OtelMetricData = MetricData | SummaryMetricData;
+
+export interface OtelScopeMetrics {
+  readonly scope: InstrumentationScope;
+  readonly metrics: OtelMetricData[];
+}
+
+/** ResourceMetrics that may hold summaries. */
+export interface OtelResourceMetrics {
+  readonly resource: Resource;
+  readonly scopeMetrics: OtelScopeMetrics[];
+}
+
+export function isSummary(m: OtelMetricData): m is SummaryMetricData {
+  return m.dataPointType === SUMMARY_POINT_TYPE;
+}
+
+export function countDataPoints(rm: OtelResourceMetrics): number {
+  let n = 0;
+  for (const sm of rm.scopeMetrics) for (const m of sm.metrics) n += m.dataPoints.length;
+  return n;
+}
+
+/**
+ * Serialisation hint on a data point's attributes: these key/values are
+ * shared by every point of one sandbox, so the protobuf encoder encodes them
+ * once per sandbox and copies the bytes. A symbol key, so for-in,
+ * Object.keys and JSON (what the SDK and the Prometheus exporter use) never
+ * see it; the encoder checks the values still match before using it.
+ */
+export const SHARED_ATTRIBUTES = Symbol('kata.sharedAttributes');
+
+export interface SharedAttributesHint {
+  [SHARED_ATTRIBUTES]?: Readonly<Record<string, string>>;
+}

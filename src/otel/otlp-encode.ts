@@ -1,0 +1,517 @@
+// Our OTLP serializer: ExportMetricsServiceRequest as protobuf (hand-written
+// writer, field numbers from proto/opentelemetry/…/metrics.proto) and as
+// OTLP/JSON (the proto3 JSON mapping with OTLP's rules: lowerCamelCase keys,
+// enums as integers, 64-bit integers as decimal strings). It exists because the
+// SDK's serializers cannot carry Summary points (the JS SDK has no Summary
+// type); it takes the SDK's MetricData plus our SummaryMetricData.
+
+import { ValueType, type Attributes, type AttributeValue, type HrTime } from '@opentelemetry/api';
+import { AggregationTemporality, DataPointType, type DataPoint } from '@opentelemetry/sdk-metrics';
+import { isSummary, SHARED_ATTRIBUTES, type SharedAttributesHint, type OtelMetricData, type OtelResourceMetrics, type SummaryValue } from './model.ts';
+
+export type OtlpEncoding = 'proto' | 'json';
+
+export const CONTENT_TYPES: Readonly<Record<OtlpEncoding, string>> = {
+  proto: 'application/x-protobuf',
+  json: 'application/json',
+};
+
+export function encodeRequest(rms: readonly OtelResourceMetrics[], encoding: OtlpEncoding): Uint8Array {
+  return encoding === 'proto' ? encodeProto(rms) : encodeJson(rms);
+}
+
+// ---------------------------------------------------------------- protobuf
+
+const WIRE_VARINT = 0;
+const WIRE_I64 = 1;
+const WIRE_LEN = 2;
+
+/** Growable buffer; nested lengths get one reserved byte and are widened in place when needed. */
+class Writer {
+  buf: Uint8Array;
+  view: DataView;
+  pos = 0;
+
+  constructor(size: number) {
+    this.buf = new Uint8Array(size);
+    this.view = new DataView(this.buf.buffer);
+  }
+
+  ensure(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < this.pos + n) size *= 2;
+    const b = new Uint8Array(size);
+    b.set(this.buf.subarray(0, this.pos));
+    this.buf = b;
+    this.view = new DataView(b.buffer);
+  }
+
+  tag(field: number, wire: number): void {
+    this.varint((field << 3) | wire);
+  }
+
+  varint(v: number): void {
+    this.ensure(10);
+    if (v >= 0 && v <= 0xffffffff) {
+      while (v > 127) {
+        this.buf[this.pos++] = (v & 127) | 128;
+        v >>>= 7;
+      }
+      this.buf[this.pos++] = v;
+      return;
+    }
+    // Larger or negative int64: two's complement over 64 bits.
+    let big = BigInt.asUintN(64, BigInt(Math.trunc(v)));
+    while (big > 127n) {
+      this.buf[this.pos++] = Number(big & 127n) | 128;
+      big >>= 7n;
+    }
+    this.buf[this.pos++] = Number(big);
+  }
+
+  fixed64(lo: number, hi: number): void {
+    this.ensure(8);
+    this.view.setUint32(this.pos, lo, true);
+    this.view.setUint32(this.pos + 4, hi, true);
+    this.pos += 8;
+  }
+
+  /** A non-negative count as fixed64. */
+  count(n: number): void {
+    const v = n > 0 ? Math.round(n) : 0;
+    this.fixed64(v >>> 0, Math.floor(v / 4294967296) >>> 0);
+  }
+
+  double(v: number): void {
+    this.ensure(8);
+    this.view.setFloat64(this.pos, v, true);
+    this.pos += 8;
+  }
+
+  string(s: string): void {
+    const n = s.length;
+    let ascii = true;
+    for (let i = 0; i < n; i++) {
+      if (s.charCodeAt(i) > 127) {
+        ascii = false;
+        break;
+      }
+    }
+    if (ascii) {
+      this.varint(n);
+      this.ensure(n);
+      for (let i = 0; i < n; i++) this.buf[this.pos++] = s.charCodeAt(i);
+      return;
+    }
+    const bytes = ENCODER.encode(s);
+    this.varint(bytes.length);
+    this.ensure(bytes.length);
+    this.buf.set(bytes, this.pos);
+    this.pos += bytes.length;
+  }
+
+  /** Opens a length-delimited field; returns the mark for close(). */
+  open(field: number): number {
+    this.tag(field, WIRE_LEN);
+    this.ensure(1);
+    return this.pos++;
+  }
+
+  close(mark: number): void {
+    const len = this.pos - mark - 1;
+    if (len < 128) {
+      this.buf[mark] = len;
+      return;
+    }
+    let extra = 0;
+    for (let v = len >>> 7; v > 0; v >>>= 7) extra++;
+    this.ensure(extra);
+    this.buf.copyWithin(mark + 1 + extra, mark + 1, this.pos);
+    this.pos += extra;
+    let v = len;
+    let p = mark;
+    while (v > 127) {
+      this.buf[p++] = (v & 127) | 128;
+      v >>>= 7;
+    }
+    this.buf[p] = v;
+  }
+}
+
+const ENCODER = new TextEncoder();
+
+/** Per-request memo: nanosecond words per HrTime, encoded shared-attribute blocks per field number. */
+class Times {
+  readonly #memo = new Map<HrTime, [number, number]>();
+  readonly blocks = new Map<number, Map<object, Uint8Array>>();
+  get(t: HrTime): [number, number] {
+    let w = this.#memo.get(t);
+    if (!w) {
+      const ns = BigInt(t[0]) * 1_000_000_000n + BigInt(t[1]);
+      w = [Number(ns & 0xffffffffn), Number(ns >> 32n)];
+      this.#memo.set(t, w);
+    }
+    return w;
+  }
+}
+
+export function encodeProto(rms: readonly OtelResourceMetrics[]): Uint8Array {
+  const w = new Writer(64 * 1024);
+  const times = new Times();
+  for (const rm of rms) {
+    const rmMark = w.open(1);
+    const resMark = w.open(1);
+    writeAttributes(w, rm.resource.attributes, 1);
+    w.close(resMark);
+    for (const sm of rm.scopeMetrics) {
+      const smMark = w.open(2);
+      const scMark = w.open(1);
+      w.tag(1, WIRE_LEN);
+      w.string(sm.scope.name);
+      if (sm.scope.version) {
+        w.tag(2, WIRE_LEN);
+        w.string(sm.scope.version);
+      }
+      w.close(scMark);
+      for (const m of sm.metrics) writeMetric(w, times, m);
+      if (sm.scope.schemaUrl) {
+        w.tag(3, WIRE_LEN);
+        w.string(sm.scope.schemaUrl);
+      }
+      w.close(smMark);
+    }
+    if (rm.resource.schemaUrl) {
+      w.tag(3, WIRE_LEN);
+      w.string(rm.resource.schemaUrl);
+    }
+    w.close(rmMark);
+  }
+  return w.buf.slice(0, w.pos);
+}
+
+function writeMetric(w: Writer, times: Times, m: OtelMetricData): void {
+  if (m.dataPointType === DataPointType.EXPONENTIAL_HISTOGRAM) return; // never produced; not in our proto subset
+  const mark = w.open(2);
+  const d = m.descriptor;
+  w.tag(1, WIRE_LEN);
+  w.string(d.name);
+  if (d.description) {
+    w.tag(2, WIRE_LEN);
+    w.string(d.description);
+  }
+  if (d.unit) {
+    w.tag(3, WIRE_LEN);
+    w.string(d.unit);
+  }
+  if (isSummary(m)) {
+    const dm = w.open(11);
+    for (const p of m.dataPoints) writeSummaryPoint(w, times, p);
+    w.close(dm);
+  } else if (m.dataPointType === DataPointType.HISTOGRAM) {
+    const dm = w.open(9);
+    for (const p of m.dataPoints) writeHistogramPoint(w, times, p);
+    writeTemporality(w, m.aggregationTemporality);
+    w.close(dm);
+  } else {
+    const sum = m.dataPointType === DataPointType.SUM;
+    const dm = w.open(sum ? 7 : 5);
+    const asInt = d.valueType === ValueType.INT;
+    for (const p of m.dataPoints) writeNumberPoint(w, times, p, asInt);
+    if (sum) {
+      writeTemporality(w, m.aggregationTemporality);
+      if (m.isMonotonic) {
+        w.tag(3, WIRE_VARINT);
+        w.varint(1);
+      }
+    }
+    w.close(dm);
+  }
+  w.close(mark);
+}
+
+/** SDK enum (DELTA=0, CUMULATIVE=1) → OTLP enum (DELTA=1, CUMULATIVE=2). */
+function otlpTemporality(t: AggregationTemporality): number {
+  return t === AggregationTemporality.DELTA ? 1 : 2;
+}
+
+function writeTemporality(w: Writer, t: AggregationTemporality): void {
+  w.tag(2, WIRE_VARINT);
+  w.varint(otlpTemporality(t));
+}
+
+function writeTimes(w: Writer, times: Times, p: DataPoint<unknown>): void {
+  const s = times.get(p.startTime);
+  w.tag(2, WIRE_I64);
+  w.fixed64(s[0], s[1]);
+  const e = times.get(p.endTime);
+  w.tag(3, WIRE_I64);
+  w.fixed64(e[0], e[1]);
+}
+
+function writeNumberPoint(w: Writer, times: Times, p: DataPoint<number>, asInt: boolean): void {
+  const mark = w.open(1);
+  writeTimes(w, times, p);
+  if (asInt) {
+    w.tag(6, WIRE_I64);
+    const v = BigInt.asUintN(64, BigInt(Math.trunc(p.value)));
+    w.fixed64(Number(v & 0xffffffffn), Number(v >> 32n));
+  } else {
+    w.tag(4, WIRE_I64);
+    w.double(p.value);
+  }
+  writeAttributes(w, p.attributes, 7, times);
+  w.close(mark);
+}
+
+interface HistogramValue {
+  readonly buckets: { readonly boundaries: readonly number[]; readonly counts: readonly number[] };
+  readonly sum?: number;
+  readonly count: number;
+  readonly min?: number;
+  readonly max?: number;
+}
+
+function writeHistogramPoint(w: Writer, times: Times, p: DataPoint<HistogramValue>): void {
+  const mark = w.open(1);
+  const h = p.value;
+  writeTimes(w, times, p);
+  w.tag(4, WIRE_I64);
+  w.count(h.count);
+  if (h.sum !== undefined) {
+    w.tag(5, WIRE_I64);
+    w.double(h.sum);
+  }
+  if (h.buckets.counts.length > 0) {
+    const c = w.open(6);
+    for (const n of h.buckets.counts) w.count(n);
+    w.close(c);
+  }
+  if (h.buckets.boundaries.length > 0) {
+    const b = w.open(7);
+    for (const x of h.buckets.boundaries) w.double(x);
+    w.close(b);
+  }
+  writeAttributes(w, p.attributes, 9, times);
+  if (h.min !== undefined) {
+    w.tag(11, WIRE_I64);
+    w.double(h.min);
+  }
+  if (h.max !== undefined) {
+    w.tag(12, WIRE_I64);
+    w.double(h.max);
+  }
+  w.close(mark);
+}
+
+function writeSummaryPoint(w: Writer, times: Times, p: DataPoint<SummaryValue>): void {
+  const mark = w.open(1);
+  const s = p.value;
+  writeTimes(w, times, p);
+  w.tag(4, WIRE_I64);
+  w.count(s.count);
+  w.tag(5, WIRE_I64);
+  w.double(s.sum);
+  for (const q of s.quantiles) {
+    const qm = w.open(6);
+    w.tag(1, WIRE_I64);
+    w.double(q.quantile);
+    w.tag(2, WIRE_I64);
+    w.double(q.value);
+    w.close(qm);
+  }
+  writeAttributes(w, p.attributes, 7, times);
+  w.close(mark);
+}
+
+function writeKeyValue(w: Writer, field: number, key: string, v: AttributeValue): void {
+  const mark = w.open(field);
+  w.tag(1, WIRE_LEN);
+  w.string(key);
+  const vm = w.open(2);
+  writeAnyValue(w, v);
+  w.close(vm);
+  w.close(mark);
+}
+
+function writeAttributes(w: Writer, attrs: Attributes, field: number, memo?: Times): void {
+  const shared = memo && (attrs as SharedAttributesHint)[SHARED_ATTRIBUTES];
+  if (!shared) {
+    for (const key in attrs) {
+      const v = attrs[key];
+      if (v !== undefined && v !== null) writeKeyValue(w, field, key, v);
+    }
+    return;
+  }
+  // The sandbox's attributes are the same bytes on every one of its points: encode once, copy after.
+  let matched = 0;
+  let total = 0;
+  for (const key in shared) total++;
+  for (const key in attrs) {
+    const v = attrs[key];
+    if (v === undefined || v === null) continue;
+    if (shared[key] === v) matched++;
+    else writeKeyValue(w, field, key, v);
+  }
+  if (matched !== total) {
+    // Someone edited the attributes: the hint no longer describes them.
+    for (const key in attrs) {
+      const v = attrs[key];
+      if (v !== undefined && v !== null && shared[key] === v) writeKeyValue(w, field, key, v);
+    }
+    return;
+  }
+  let byField = memo.blocks.get(field);
+  if (!byField) memo.blocks.set(field, (byField = new Map()));
+  let block = byField.get(shared);
+  if (!block) {
+    const bw = new Writer(256);
+    for (const key in shared) writeKeyValue(bw, field, key, shared[key]!);
+    block = bw.buf.slice(0, bw.pos);
+    byField.set(shared, block);
+  }
+  w.ensure(block.length);
+  w.buf.set(block, w.pos);
+  w.pos += block.length;
+}
+
+function writeAnyValue(w: Writer, v: AttributeValue | null | undefined): void {
+  if (typeof v === 'string') {
+    w.tag(1, WIRE_LEN);
+    w.string(v);
+  } else if (typeof v === 'boolean') {
+    w.tag(2, WIRE_VARINT);
+    w.varint(v ? 1 : 0);
+  } else if (typeof v === 'number') {
+    if (Number.isSafeInteger(v)) {
+      w.tag(3, WIRE_VARINT);
+      w.varint(v);
+    } else {
+      w.tag(4, WIRE_I64);
+      w.double(v);
+    }
+  } else if (Array.isArray(v)) {
+    const am = w.open(5);
+    for (const item of v as readonly (string | number | boolean | null | undefined)[]) {
+      const im = w.open(1);
+      if (item !== null && item !== undefined) writeAnyValue(w, item);
+      w.close(im);
+    }
+    w.close(am);
+  }
+}
+
+// ---------------------------------------------------------------- JSON
+
+type Json = string | number | boolean | null | Json[] | { [k: string]: Json };
+
+export function encodeJson(rms: readonly OtelResourceMetrics[]): Uint8Array {
+  return ENCODER.encode(JSON.stringify(toJsonRequest(rms)));
+}
+
+/** The OTLP/JSON object of an ExportMetricsServiceRequest. */
+export function toJsonRequest(rms: readonly OtelResourceMetrics[]): { resourceMetrics: Json[] } {
+  const nanos = new Map<HrTime, string>();
+  const ns = (t: HrTime): string => {
+    let s = nanos.get(t);
+    if (s === undefined) nanos.set(t, (s = (BigInt(t[0]) * 1_000_000_000n + BigInt(t[1])).toString()));
+    return s;
+  };
+  return {
+    resourceMetrics: rms.map((rm) => {
+      const out: { [k: string]: Json } = {
+        resource: { attributes: jsonAttributes(rm.resource.attributes) },
+        scopeMetrics: rm.scopeMetrics.map((sm) => {
+          const scope: { [k: string]: Json } = { name: sm.scope.name };
+          if (sm.scope.version) scope['version'] = sm.scope.version;
+          const o: { [k: string]: Json } = { scope, metrics: sm.metrics.flatMap((m) => jsonMetric(m, ns)) };
+          if (sm.scope.schemaUrl) o['schemaUrl'] = sm.scope.schemaUrl;
+          return o;
+        }),
+      };
+      if (rm.resource.schemaUrl) out['schemaUrl'] = rm.resource.schemaUrl;
+      return out;
+    }),
+  };
+}
+
+/** proto3 JSON: non-finite doubles are the strings "NaN", "Infinity", "-Infinity". */
+function jd(v: number): Json {
+  return Number.isFinite(v) ? v : Number.isNaN(v) ? 'NaN' : v > 0 ? 'Infinity' : '-Infinity';
+}
+
+function jcount(n: number): string {
+  return String(n > 0 ? Math.round(n) : 0);
+}
+
+function jsonMetric(m: OtelMetricData, ns: (t: HrTime) => string): Json[] {
+  if (m.dataPointType === DataPointType.EXPONENTIAL_HISTOGRAM) return [];
+  const d = m.descriptor;
+  const out: { [k: string]: Json } = { name: d.name };
+  if (d.description) out['description'] = d.description;
+  if (d.unit) out['unit'] = d.unit;
+  const base = (p: DataPoint<unknown>): { [k: string]: Json } => ({
+    attributes: jsonAttributes(p.attributes),
+    startTimeUnixNano: ns(p.startTime),
+    timeUnixNano: ns(p.endTime),
+  });
+  if (isSummary(m)) {
+    out['summary'] = {
+      dataPoints: m.dataPoints.map((p) => ({
+        ...base(p),
+        count: jcount(p.value.count),
+        sum: jd(p.value.sum),
+        quantileValues: p.value.quantiles.map((q) => ({ quantile: jd(q.quantile), value: jd(q.value) })),
+      })),
+    };
+  } else if (m.dataPointType === DataPointType.HISTOGRAM) {
+    out['histogram'] = {
+      dataPoints: m.dataPoints.map((p) => {
+        const h: HistogramValue = p.value;
+        const o: { [k: string]: Json } = {
+          ...base(p),
+          count: jcount(h.count),
+          bucketCounts: h.buckets.counts.map(jcount),
+          explicitBounds: h.buckets.boundaries.map(jd),
+        };
+        if (h.sum !== undefined) o['sum'] = jd(h.sum);
+        if (h.min !== undefined) o['min'] = jd(h.min);
+        if (h.max !== undefined) o['max'] = jd(h.max);
+        return o;
+      }),
+      aggregationTemporality: otlpTemporality(m.aggregationTemporality),
+    };
+  } else {
+    const asInt = d.valueType === ValueType.INT;
+    const dataPoints = m.dataPoints.map((p) => ({
+      ...base(p),
+      ...(asInt ? { asInt: String(Math.trunc(p.value)) } : { asDouble: jd(p.value) }),
+    }));
+    if (m.dataPointType === DataPointType.SUM) {
+      out['sum'] = { dataPoints, aggregationTemporality: otlpTemporality(m.aggregationTemporality), isMonotonic: m.isMonotonic };
+    } else {
+      out['gauge'] = { dataPoints };
+    }
+  }
+  return [out];
+}
+
+function jsonAttributes(attrs: Attributes): Json[] {
+  const out: Json[] = [];
+  for (const key in attrs) {
+    const v = attrs[key];
+    if (v === undefined || v === null) continue;
+    out.push({ key, value: jsonAnyValue(v) });
+  }
+  return out;
+}
+
+function jsonAnyValue(v: AttributeValue | null | undefined): { [k: string]: Json } {
+  if (typeof v === 'string') return { stringValue: v };
+  if (typeof v === 'boolean') return { boolValue: v };
+  if (typeof v === 'number') return Number.isSafeInteger(v) ? { intValue: String(v) } : { doubleValue: jd(v) };
+  if (Array.isArray(v)) {
+    return { arrayValue: { values: (v as readonly (string | number | boolean | null | undefined)[]).map((x) => jsonAnyValue(x)) } };
+  }
+  return {};
+}

@@ -1,0 +1,155 @@
+// kata-monitor's /debug/* endpoints: Go's expvar and net/http/pprof of one
+// shim, forwarded with the original path and query, with upstream's header
+// rules (pprof.go). Only the paths Go's pprof package serves are forwarded.
+//
+// Differences from upstream, on purpose:
+// - the shim's status is passed on (upstream always answers 200 once the shim
+//   answered, so `go tool pprof` could not tell a 404 "Unknown profile");
+// - bodies are streamed with a deadline of `seconds` + the shim timeout and a
+//   size cap (upstream has no deadline past the dial);
+// - the sandbox id put into the index links is URL-escaped.
+
+import type { Logger } from '../log/logger.ts';
+import { ShimError, shimGet, shimGetText, shimStream, type ShimRequestOptions } from './client.ts';
+
+/** Go's runtime/pprof profiles, served by pprof.Index under /debug/pprof/NAME. */
+export const PPROF_PROFILES: readonly string[] = Object.freeze(['allocs', 'block', 'goroutine', 'heap', 'mutex', 'threadcreate']);
+
+export type DebugEndpoint = 'vars' | 'index' | 'cmdline' | 'profile' | 'symbol' | 'trace' | 'named-profile';
+
+const ENDPOINTS: ReadonlyMap<string, DebugEndpoint> = new Map<string, DebugEndpoint>([
+  ['/debug/vars', 'vars'],
+  ['/debug/pprof/', 'index'],
+  ['/debug/pprof/cmdline', 'cmdline'],
+  ['/debug/pprof/profile', 'profile'],
+  ['/debug/pprof/symbol', 'symbol'],
+  ['/debug/pprof/trace', 'trace'],
+  ...PPROF_PROFILES.map((p): [string, DebugEndpoint] => [`/debug/pprof/${p}`, 'named-profile']),
+]);
+
+/** Which endpoint a request path (no query) is, or undefined when it is not forwarded. */
+export function debugEndpoint(pathname: string): DebugEndpoint | undefined {
+  return ENDPOINTS.get(pathname);
+}
+
+export function isProxiedDebugPath(pathname: string): boolean {
+  return ENDPOINTS.has(pathname);
+}
+
+/** Profiles take `seconds`; these are Go's defaults when it is absent. */
+const DEFAULT_SECONDS: Partial<Record<DebugEndpoint, number>> = { profile: 30, trace: 1 };
+
+export interface ProxyOptions {
+  /** The normal shim timeout (3 s upstream); profiles add their `seconds`. */
+  readonly timeoutMs: number;
+  /** Cap on the forwarded body. */
+  readonly maxBytes: number;
+  /** Longest `seconds` honoured in the deadline. Default 600. */
+  readonly maxSeconds?: number;
+  /** The client went away: stop reading the shim. */
+  readonly signal?: AbortSignal;
+  readonly logger?: Logger;
+}
+
+const TEXT = 'text/plain; charset=utf-8';
+
+/**
+ * Forward `pathAndQuery` (the request's raw path and query string, e.g.
+ * `/debug/pprof/heap?sandbox=ID&debug=1`) to the shim behind `socketPaths`.
+ * `sandboxId` goes into the index page's links. Never rejects: failures are
+ * answered as upstream answers them.
+ */
+export async function proxyDebugRequest(
+  socketPaths: readonly string[],
+  sandboxId: string,
+  pathAndQuery: string,
+  opts: ProxyOptions,
+): Promise<Response> {
+  const q = pathAndQuery.indexOf('?');
+  const pathname = q < 0 ? pathAndQuery : pathAndQuery.slice(0, q);
+  const endpoint = debugEndpoint(pathname);
+  if (endpoint === undefined) {
+    // What Go's mux / pprof.Index would answer; the shim is never asked.
+    return serveError(404, pathname.startsWith('/debug/pprof/') ? 'Unknown profile' : '404 page not found');
+  }
+  const uri = `http://shim${pathAndQuery}`;
+  const log = opts.logger;
+  const request: ShimRequestOptions = {
+    timeoutMs: opts.timeoutMs + deadlineSeconds(endpoint, pathAndQuery, q, opts.maxSeconds ?? 600) * 1000,
+    maxBytes: opts.maxBytes,
+    ...(opts.signal ? { signal: opts.signal } : {}),
+  };
+  log?.debug('proxy request to shim', { uri, sockets: socketPaths.join(',') });
+
+  try {
+    if (endpoint === 'index') {
+      const res = await shimGet(socketPaths, pathAndQuery, { ...request, accept: 'any' });
+      const headers = answerHeaders(endpoint, res.headers['content-type'], res.headers['content-disposition']);
+      return new Response(addSandboxToLinks(res.body.toString('utf8'), sandboxId), { status: res.status, headers });
+    }
+    const res = await shimStream(socketPaths, pathAndQuery, request);
+    const headers = answerHeaders(endpoint, res.headers['content-type'], res.headers['content-disposition']);
+    return new Response(res.body, { status: validStatus(res.status), headers });
+  } catch (err) {
+    if (err instanceof ShimError && err.kind === 'no-socket') {
+      log?.error('failed to get shim monitor address', { error: err.message });
+      return serveError(400, 'sandbox may be stopped or deleted');
+    }
+    if (err instanceof ShimError && (err.kind === 'too-large' || err.kind === 'closed' || (err.kind === 'timeout' && endpoint === 'index'))) {
+      // The shim answered but the body did not arrive whole (only the buffered index gets here).
+      log?.error(`failed proxying ${uri}`, { error: err.message });
+      return serveError(500, 'error retrieving resource');
+    }
+    const socket = err instanceof ShimError && err.socketPath !== undefined ? err.socketPath : (socketPaths[0] ?? '');
+    log?.error(`failed to request ${uri}`, { error: err instanceof Error ? err.message : String(err) });
+    return serveError(500, `failed to request ${uri} through unix://${socket}`);
+  }
+}
+
+/** The shim's /agent-url answer (e.g. `vsock://1234:1024`), as the shim wrote it. */
+export function getAgentUrl(socketPaths: readonly string[], opts: ShimRequestOptions): Promise<string> {
+  return shimGetText(socketPaths, '/agent-url', opts);
+}
+
+/**
+ * Upstream's rewrite of the pprof index: `<a href='NAME?K=V'>` becomes
+ * `<a href='NAME?sandbox=ID&K=V'>`, so the links come back through us.
+ */
+export function addSandboxToLinks(html: string, sandboxId: string): string {
+  const sb = encodeURIComponent(sandboxId);
+  return html.replace(/<a href=(['"])(\w+)\?(\w+=\w+)['"]>/g, (_m, quote: string, name: string, kv: string) => `<a href=${quote}${name}?sandbox=${sb}&${kv}${quote}>`);
+}
+
+function answerHeaders(endpoint: DebugEndpoint, contentType: string | undefined, disposition: string | undefined): Headers {
+  const h = new Headers({ 'X-Content-Type-Options': 'nosniff' });
+  // Defaults first; the shim's own values win, as in upstream.
+  if (endpoint === 'symbol') h.set('Content-Type', TEXT);
+  if (endpoint === 'trace') {
+    h.set('Content-Type', 'application/octet-stream');
+    h.set('Content-Disposition', 'attachment; filename="trace"');
+  }
+  if (contentType) h.set('Content-Type', contentType);
+  if (disposition) h.set('Content-Disposition', disposition);
+  return h;
+}
+
+/** Go's pprof serveError: plain text, X-Go-Pprof, no attachment, a newline. */
+function serveError(status: number, text: string): Response {
+  return new Response(text + '\n', {
+    status,
+    headers: { 'Content-Type': TEXT, 'X-Go-Pprof': '1', 'X-Content-Type-Options': 'nosniff' },
+  });
+}
+
+/** Seconds the shim may legitimately spend before finishing its answer. */
+function deadlineSeconds(endpoint: DebugEndpoint, pathAndQuery: string, q: number, maxSeconds: number): number {
+  // Named profiles take `seconds` too (delta profiles); the rest default to none.
+  const raw = q < 0 ? null : new URLSearchParams(pathAndQuery.slice(q + 1)).get('seconds');
+  const n = raw === null ? Number.NaN : Number(raw);
+  const seconds = Number.isFinite(n) && n > 0 ? n : (DEFAULT_SECONDS[endpoint] ?? 0);
+  return Math.min(seconds, maxSeconds);
+}
+
+function validStatus(status: number): number {
+  return status >= 200 && status <= 599 ? status : 502;
+}
