@@ -9,6 +9,7 @@ import { formatVersion, parseFlags } from './cli/flags.ts';
 import { loadConfig } from './config/load.ts';
 import type { Config } from './config/types.ts';
 import { createLogger, DEFAULT_RATE_LIMIT } from './log/logger.ts';
+import { jsonLine, textLine } from './log/format.ts';
 import { startDaemon, type ExportingFactory } from './main.ts';
 import { startDemo, type DemoEnvironment } from './demo/environment.ts';
 import { packageVersion } from './package-info.ts';
@@ -74,7 +75,11 @@ export async function runCli(io: CliIo, signals: NodeJS.EventEmitter = process):
     await demo?.stop();
     return 1;
   }
-  io.stderr(`kata-monitor serving on ${daemon.url}\n`);
+  // Always printed, whatever the level (scripts read the port from it), and
+  // shaped like every other line, so a log collector parsing stderr line by
+  // line never trips on it.
+  const serving = `kata-monitor serving on ${daemon.url}`;
+  io.stderr((config.telemetry.logs.encoding === 'json' ? jsonLine : textLine)(new Date(), 'info', serving, { url: daemon.url }));
 
   const signal = await new Promise<string>((resolve) => {
     signals.once('SIGTERM', () => resolve('SIGTERM'));

@@ -113,11 +113,16 @@ export function parseText(text: string): MetricFamily[] {
   let line = 0;
   let pos = 0;
 
-  // Cache of the previous sample's raw name → family and role; comment lines
-  // can change how a name resolves (a TYPE makes foo_sum part of foo), so
-  // they clear it.
-  let lastRaw = '';
-  let lastFam: FamilyBuild | undefined;
+  // The last few raw sample names → family and role, so that a histogram's
+  // _bucket/_sum/_count cycle resolves without slicing. Comment lines can
+  // change how a name resolves (a TYPE makes foo_sum part of foo), so they
+  // clear it.
+  const CACHE = 4;
+  const cacheRaw: string[] = new Array<string>(CACHE).fill('');
+  const cacheFam: (FamilyBuild | undefined)[] = new Array<FamilyBuild | undefined>(CACHE).fill(undefined);
+  const cacheRole: number[] = new Array<number>(CACHE).fill(ROLE_PLAIN);
+  let cacheSize = 0;
+  let cacheNext = 0;
   let lastRole = ROLE_PLAIN;
 
   // Label scratch for the current line; names/values of the previous line
@@ -148,10 +153,19 @@ export function parseText(text: string): MetricFamily[] {
 
   /** Go's setOrCreateCurrentMF: foo_sum/foo_count/foo_bucket join a summary or histogram foo. */
   function resolve(name: string): FamilyBuild {
-    lastRaw = name;
+    const fam = resolveUncached(name);
+    cacheRaw[cacheNext] = name;
+    cacheFam[cacheNext] = fam;
+    cacheRole[cacheNext] = lastRole;
+    cacheNext = (cacheNext + 1) % CACHE;
+    if (cacheSize < CACHE) cacheSize++;
+    return fam;
+  }
+
+  function resolveUncached(name: string): FamilyBuild {
     lastRole = ROLE_PLAIN;
     const exact = byName.get(name);
-    if (exact !== undefined) return (lastFam = exact);
+    if (exact !== undefined) return exact;
     const n = name.length;
     const isCount = n > 6 && name.endsWith('_count');
     const isSum = !isCount && n > 4 && name.endsWith('_sum');
@@ -159,13 +173,13 @@ export function parseText(text: string): MetricFamily[] {
       const base = byName.get(name.slice(0, n - (isCount ? 6 : 4)));
       if (base !== undefined && (base.type === 'summary' || base.type === 'histogram')) {
         lastRole = isCount ? ROLE_COUNT : ROLE_SUM;
-        return (lastFam = base);
+        return base;
       }
     } else if (n > 7 && name.endsWith('_bucket')) {
       const base = byName.get(name.slice(0, n - 7));
-      if (base !== undefined && base.type === 'histogram') return (lastFam = base);
+      if (base !== undefined && base.type === 'histogram') return base;
     }
-    return (lastFam = familyFor(name));
+    return familyFor(name);
   }
 
   /** Go's strconv.ParseFloat(s, 64) minus hex/underscore forms (expfmt rejects p, P, _). */
@@ -285,7 +299,7 @@ export function parseText(text: string): MetricFamily[] {
 
   function parseComment(): void {
     // pos is just after '#'.
-    lastFam = undefined;
+    cacheSize = 0;
     let c = skipBlanks();
     if (c === NL) {
       pos++;
@@ -321,8 +335,7 @@ export function parseText(text: string): MetricFamily[] {
     }
     if (c !== SP && c !== TAB) fail(`invalid metric name in ${keyword} line`);
     const name = text.slice(nameStart, pos);
-    const fam = resolve(name);
-    lastFam = undefined;
+    const fam = resolveUncached(name);
     c = skipBlanks();
     if (c === NL) {
       pos++;
@@ -379,11 +392,20 @@ export function parseText(text: string): MetricFamily[] {
     while (pos < len && isMetricNameChar((c = text.charCodeAt(pos)))) pos++;
     if (pos >= len) eof();
     const nameLen = pos - nameStart;
-    const fam =
-      lastFam !== undefined && lastRaw.length === nameLen && text.startsWith(lastRaw, nameStart)
-        ? lastFam
-        : resolve(text.slice(nameStart, pos));
-    const role = lastRole;
+    let fam: FamilyBuild | undefined;
+    let role = ROLE_PLAIN;
+    for (let k = 0; k < cacheSize; k++) {
+      const raw = cacheRaw[k] as string;
+      if (raw.length === nameLen && text.startsWith(raw, nameStart)) {
+        fam = cacheFam[k];
+        role = cacheRole[k] as number;
+        break;
+      }
+    }
+    if (fam === undefined) {
+      fam = resolve(text.slice(nameStart, pos));
+      role = lastRole;
+    }
     if (fam.type === undefined) fam.type = 'untyped';
     const type = fam.type;
     if (type === 'gauge_histogram') fail(`unexpected type gauge_histogram for metric name "${fam.name}"`);

@@ -1,4 +1,67 @@
-import type { ExportingFactory } from '../main.ts';
+// Plugs the OTel side into the daemon (main.ts's ExportingFactory): one
+// translator and producer shared by every pipeline and pull endpoint, a push
+// loop per pipeline, `prometheus` exporters as extra routes, and the queues'
+// state as self metrics and status rows.
 
-// Placeholder until the OTel pipeline is wired (replaced in the integration commit).
-export const createExporting: ExportingFactory | undefined = undefined;
+import type { ExportingFactory, Exporting } from '../main.ts';
+import type { ExtraRoute } from '../server/deps.ts';
+import type { ExporterStatus as PageExporterStatus } from '../server/pages.ts';
+import { packageVersion } from '../package-info.ts';
+import { queueFamilies } from './exporters.ts';
+import { Pipeline } from './pipeline.ts';
+import { SnapshotMetricProducer } from './producer.ts';
+import { createPrometheusEndpoint, type PrometheusEndpoint } from './prometheus-endpoint.ts';
+import { buildResource } from './resource.ts';
+import { Translator } from './translate.ts';
+
+export const createExporting: ExportingFactory = ({ config, scraper, selfMetrics, logger }): Exporting => {
+  const log = logger.child({ source: 'otel' });
+  const resource = buildResource({ attributes: config.telemetry.resource, serviceVersion: packageVersion() });
+  // The daemon's own kata_monitor_* families (the OTLP queue families included) travel with the shims'.
+  const translator = new Translator({ resource, extraFamilies: () => selfMetrics.families() });
+  const producer = new SnapshotMetricProducer({ source: scraper, translator });
+  const pipelines = config.pipelines.map(
+    (p) => new Pipeline({ config: p, producer, collectionIntervalMs: config.receiver.collectionIntervalMs, logger: log }),
+  );
+
+  const endpoints = new Map<string, PrometheusEndpoint>();
+  const routes: ExtraRoute[] = [];
+  for (const p of config.pipelines) {
+    for (const e of p.exporters) {
+      if (e.type !== 'prometheus' || endpoints.has(e.path)) continue;
+      const ep = createPrometheusEndpoint({ producer, resource });
+      endpoints.set(e.path, ep);
+      routes.push({ path: e.path, desc: 'Metrics in OpenTelemetry Prometheus naming (exporter-prometheus)', handler: ep.handle });
+    }
+  }
+  const exporters = pipelines.flatMap((p) => p.exporters);
+
+  return {
+    routes,
+    selfFamilies: () => queueFamilies(exporters),
+    status: () =>
+      exporters.map((e): PageExporterStatus => {
+        const s = e.status();
+        const dropped = Object.values(s.droppedBatches).reduce((a, b) => a + b, 0);
+        return {
+          name: s.pipeline !== undefined ? `${s.pipeline}/${s.name}` : s.name,
+          endpoint: s.url,
+          queueDepth: s.depth,
+          queueCapacity: s.capacity,
+          failedSends: s.failedSends,
+          droppedBatches: dropped,
+          ...(s.lastSuccessAt !== undefined && { lastSuccessAt: s.lastSuccessAt }),
+          ...(s.lastError !== undefined && { lastError: s.lastError }),
+        };
+      }),
+    start: () => {
+      for (const p of pipelines) p.start();
+      log.info('OTLP push started', { pipelines: pipelines.length, exporters: exporters.length, pullEndpoints: routes.map((r) => r.path) });
+    },
+    shutdown: async (deadlineMs) => {
+      const flushed = await Promise.all(pipelines.map((p) => p.shutdown(deadlineMs)));
+      await Promise.all([...endpoints.values()].map((e) => e.shutdown()));
+      if (!flushed.every(Boolean)) log.warn('OTLP shutdown: some batches were not delivered before the deadline');
+    },
+  };
+};

@@ -156,8 +156,11 @@ class Times {
   }
 }
 
+/** Requests are alike from one push to the next: start at the last size instead of regrowing from small. */
+let sizeHint = 64 * 1024;
+
 export function encodeProto(rms: readonly OtelResourceMetrics[]): Uint8Array {
-  const w = new Writer(64 * 1024);
+  const w = new Writer(sizeHint);
   const times = new Times();
   for (const rm of rms) {
     const rmMark = w.open(1);
@@ -187,7 +190,9 @@ export function encodeProto(rms: readonly OtelResourceMetrics[]): Uint8Array {
     }
     w.close(rmMark);
   }
-  return w.buf.slice(0, w.pos);
+  sizeHint = Math.max(64 * 1024, Math.ceil(w.pos * 1.05));
+  // Hand out a view unless too much of the buffer would be wasted.
+  return w.pos >= w.buf.length * 0.75 ? w.buf.subarray(0, w.pos) : w.buf.slice(0, w.pos);
 }
 
 function writeMetric(w: Writer, times: Times, m: OtelMetricData): void {

@@ -47,9 +47,11 @@ export interface ExportQueueOptions {
 }
 
 const BACKOFF_MULTIPLIER = 1.5;
+const EMPTY = new Uint8Array(0);
 
 interface Item {
-  readonly batch: Batch;
+  batch: Batch;
+  /** The body as sent (gzipped if so configured); the raw body is not kept once this exists. */
   wire: Uint8Array | undefined;
   firstAttemptAt: number | undefined;
 }
@@ -195,6 +197,7 @@ export class ExportQueue {
     let result: SendResult;
     try {
       item.wire ??= this.#opts.prepare ? await this.#opts.prepare(item.batch.body) : item.batch.body;
+      item.batch = { body: EMPTY, points: item.batch.points };
       result = await this.#opts.send(item.wire);
     } catch (e) {
       result = { kind: 'permanent', error: e instanceof Error ? e.message : String(e) };

@@ -234,10 +234,15 @@ function seriesKey(name: string, sandboxId: string, labels: readonly Label[]): s
  */
 function trackStart(ctx: Ctx, key: string, value: number, ms: number): number {
   const prev = ctx.prev.get(key);
-  let startMs = ms;
-  if (prev) startMs = value < prev.lastValue ? prev.lastMs : prev.startMs;
-  ctx.next.set(key, { startMs, lastValue: value, lastMs: ms });
-  return startMs;
+  if (!prev) {
+    ctx.next.set(key, { startMs: ms, lastValue: value, lastMs: ms });
+    return ms;
+  }
+  if (value < prev.lastValue) prev.startMs = prev.lastMs;
+  prev.lastValue = value;
+  prev.lastMs = ms;
+  ctx.next.set(key, prev);
+  return prev.startMs;
 }
 
 function attributes(labels: readonly Label[], sbAttrs: Attributes): Attributes {

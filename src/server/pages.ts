@@ -41,8 +41,8 @@ export function indexText(endpoints: readonly Endpoint[]): string {
   return out;
 }
 
-export function indexHtmlList(endpoints: readonly Endpoint[]): string {
-  let out = '<h1>Available HTTP endpoints:</h1>\n<ul>';
+export function indexHtmlList(endpoints: readonly Endpoint[], heading: 'h1' | 'h2' = 'h1'): string {
+  let out = `<${heading}>Available HTTP endpoints:</${heading}>\n<ul>`;
   for (const e of endpoints) {
     const p = escapeHtml(e.path);
     const inner = e.link ? `<b><a href='${p}'>${p}</a></b>: ${escapeHtml(e.desc)}\n` : `<b>${p}</b>: ${escapeHtml(e.desc)}\n`;
@@ -92,7 +92,7 @@ export interface StatusView {
 }
 
 const STYLE = `body{font-family:system-ui,sans-serif;margin:1.5em;color:#222}table{border-collapse:collapse;margin:.5em 0 1.5em}
-th,td{border:1px solid #ccc;padding:.25em .6em;text-align:left;font-size:.9em}th{background:#f3f3f3}
+th,td{border:1px solid #ccc;padding:.25em .6em;text-align:left;font-size:.9em;white-space:nowrap}td.msg{white-space:normal}th{background:#f3f3f3}
 td.num{text-align:right;font-variant-numeric:tabular-nums}.ok{color:#176f2c}.fail{color:#b00020}code{font-size:.9em}`;
 
 function ago(now: number, at: number | undefined): string {
@@ -110,9 +110,9 @@ export function statusHtml(v: StatusView): string {
       const q = escapeHtml(encodeURIComponent(e.id));
       return (
         `<tr data-sandbox="${escapeHtml(e.id)}"><td><code>${escapeHtml(e.id)}</code></td><td>${escapeHtml(e.metadata.name)}</td>` +
-        `<td>${escapeHtml(e.metadata.namespace)}</td><td><code>${escapeHtml(e.metadata.uid)}</code></td>${result}` +
+        `<td>${escapeHtml(e.metadata.namespace)}</td><td><code>${escapeHtml(e.metadata.uid)}</code></td>${result}<td>${s ? ago(v.now, s.at) : ''}</td>` +
         `<td class="num">${s ? s.durationMs.toFixed(1) : ''}</td><td class="num">${s ? s.sampleCount : ''}</td>` +
-        `<td>${s?.error ? escapeHtml(s.error.message) : ''}</td>` +
+        `<td class="msg">${s?.error ? escapeHtml(s.error.message) : ''}</td>` +
         `<td><a href="/metrics?sandbox=${q}">metrics</a> <a href="/debug/pprof/?sandbox=${q}">pprof</a></td></tr>`
       );
     })
@@ -123,23 +123,23 @@ export function statusHtml(v: StatusView): string {
           (x) =>
             `<tr><td>${escapeHtml(x.name)}</td><td>${escapeHtml(x.endpoint)}</td><td>${ago(v.now, x.lastSuccessAt)}</td>` +
             `<td class="num">${x.queueDepth}/${x.queueCapacity}</td><td class="num">${x.failedSends}</td>` +
-            `<td class="num">${x.droppedBatches}</td><td>${escapeHtml(x.lastError ?? '')}</td></tr>`,
+            `<td class="num">${x.droppedBatches}</td><td class="msg">${escapeHtml(x.lastError ?? '')}</td></tr>`,
         )
         .join('\n')}</table>`
     : '<p>No OTLP exporters configured.</p>';
   const roots = v.roots.map((r) => `<code>${escapeHtml(r)}</code> ${v.watchedRoots.includes(r) ? '(watched)' : '(missing, retrying)'}`).join(', ');
   return `<!doctype html>
-<html><head><meta charset="utf-8"><title>kata-monitor</title><style>${STYLE}</style></head><body>
+<html><head><meta charset="utf-8"><meta name="viewport" content="width=device-width"><title>kata-monitor</title><style>${STYLE}</style></head><body>
 <h1>kata-monitor ${escapeHtml(v.version)}</h1>
 <p>Sandbox roots: ${roots}. CRI <code>${escapeHtml(v.cri.endpoint)}</code>: ${
     v.cri.connected ? '<span class="ok">reachable</span>' : `<span class="fail">unreachable</span> ${escapeHtml(v.cri.lastError ?? '')}`
   }; ${v.cri.pending} sandbox(es) waiting for pod metadata.</p>
 <h2>Sandboxes (${v.sandboxes.length})</h2>
-<table id="sandboxes"><tr><th>sandbox</th><th>pod</th><th>namespace</th><th>pod uid</th><th>last scrape</th><th>ms</th><th>series</th><th>error</th><th></th></tr>
+<table id="sandboxes"><tr><th>sandbox</th><th>pod</th><th>namespace</th><th>pod uid</th><th>last scrape</th><th>when</th><th>ms</th><th>series</th><th>error</th><th></th></tr>
 ${rows}</table>
 <h2>Exporters</h2>
 ${exporters}
-${indexHtmlList(v.endpoints)}
+${indexHtmlList(v.endpoints, 'h2')}
 </body></html>
 `;
 }

@@ -203,8 +203,8 @@ function exchange(socketPaths: readonly string[], path: string, opts: ShimReques
     if (first) {
       finish(new ShimError('connect', `shim ${first.path}: connection refused (${first.code}): no process listens on the socket (a shim that exited?)`, first.path));
     } else {
-      const list = socketPaths.length === 0 ? '(no candidate paths)' : socketPaths.join(' nor ');
-      finish(new ShimError('no-socket', `no shim socket: ${list} exists as a socket (sandbox stopped or deleted?)`));
+      const list = socketPaths.length === 0 ? '(no candidate paths)' : socketPaths.join(' or ');
+      finish(new ShimError('no-socket', `no shim socket at ${list} (sandbox stopped or deleted?)`));
     }
   };
 

@@ -116,7 +116,8 @@ export function getAgentUrl(socketPaths: readonly string[], opts: ShimRequestOpt
  * `<a href='NAME?sandbox=ID&K=V'>`, so the links come back through us.
  */
 export function addSandboxToLinks(html: string, sandboxId: string): string {
-  const sb = encodeURIComponent(sandboxId);
+  // encodeURIComponent leaves ' alone, which would end a single-quoted href.
+  const sb = encodeURIComponent(sandboxId).replaceAll("'", '%27');
   return html.replace(/<a href=(['"])(\w+)\?(\w+=\w+)['"]>/g, (_m, quote: string, name: string, kv: string) => `<a href=${quote}${name}?sandbox=${sb}&${kv}${quote}>`);
 }
 

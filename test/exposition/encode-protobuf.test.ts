@@ -106,3 +106,15 @@ test('bytes equal protobufjs encoding the same messages from our .proto', () => 
   const theirs = Buffer.concat(families.map((f) => T.encodeDelimited(T.fromObject(toProto(f))).finish()));
   assert.equal(hex(encodeProtobufDelimited(families)), theirs.toString('hex'));
 });
+
+test('families over 16 KiB (3-byte length prefixes) and non-ASCII strings round trip', () => {
+  const metrics: Metric[] = [];
+  for (let i = 0; i < 3000; i++) metrics.push({ kind: 'scalar', labels: [{ name: 'sandbox_id', value: `ü-${i}-✓` }], value: i / 7 });
+  const families: MetricFamily[] = [{ name: 'wide', help: 'Ünïcode help', type: 'gauge', metrics }];
+  const bytes = encodeProtobufDelimited(families);
+  assert.ok(bytes.length > 1 << 14);
+  assert.equal((bytes[0] as number) & 0x80, 0x80);
+  assert.equal((bytes[1] as number) & 0x80, 0x80);
+  assert.equal((bytes[2] as number) & 0x80, 0);
+  assert.deepEqual(decodeProtobufDelimited(bytes), families);
+});

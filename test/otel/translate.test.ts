@@ -65,7 +65,7 @@ describe('translate: Prometheus families → OTel metric data', () => {
     const t2 = new Translator({ resource });
     const r = t2.translate(snapshot(1, [{ id: 'sb9', body: BODY_A }])).resourceMetrics;
     const attrs = metric(r, 'kata_agent_scrape_count').dataPoints[0]!.attributes;
-    assert.deepEqual(attrs, { sandbox_id: 'sb9', cri_uid: '', cri_name: '', cri_namespace: '' });
+    assert.deepEqual(Object.fromEntries(Object.entries(attrs)), { sandbox_id: 'sb9', cri_uid: '', cri_name: '', cri_namespace: '' });
   });
 
   it('de-cumulates histogram buckets, drops +Inf from the bounds, keeps sum and count, no min/max', () => {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { OtlpHttpExporter } from '../../src/otel/exporters.ts';
+import type { OtelMetricData, OtelResourceMetrics } from '../../src/otel/model.ts';
 import { buildResource } from '../../src/otel/resource.ts';
 import { Translator } from '../../src/otel/translate.ts';
 import { BODY_A, BODY_B, snapshot } from './support/fixtures.ts';
@@ -156,5 +157,21 @@ describe('several exporters at once', () => {
       await Promise.all([ea.shutdown(100), eb.shutdown(100)]);
       await Promise.all([a.close(), b.close()]);
     }
+  });
+});
+
+describe('protobuf encoder: shared sandbox attributes', () => {
+  it('still encodes exactly the attributes present when a point’s attributes were edited after translation', async () => {
+    const { encodeProto } = await import('../../src/otel/otlp-encode.ts');
+    const { decodeProto } = await import('./support/receiver.ts');
+    const tr = translation();
+    const m = tr.resourceMetrics.scopeMetrics[0]!.metrics.find((x) => x.descriptor.name === 'kata_shim_go_info')!;
+    const p = m.dataPoints[0]!;
+    const edited = { ...p.attributes, extra: 'x', cri_name: 'changed' };
+    delete (edited as Record<string, unknown>)['k8s.pod.uid'];
+    const edited1 = { ...m, dataPoints: [{ ...p, attributes: edited }] } as OtelMetricData;
+    const rm: OtelResourceMetrics = { resource: tr.resourceMetrics.resource, scopeMetrics: [{ scope: { name: 's' }, metrics: [edited1] }] };
+    const got = flatten(decodeProto(encodeProto([rm])))[0]!.attrs;
+    assert.deepEqual(got, Object.fromEntries(Object.entries(edited)));
   });
 });
