@@ -32,6 +32,11 @@ export interface DaemonBenchRow {
 
 const TICK_MS = 10; // USER_HZ = 100
 
+/** BENCH_ENV="K=V K2=V2": extra environment for the daemon (e.g. malloc tuning experiments). */
+function envFromBench(): Record<string, string> {
+  return Object.fromEntries((process.env.BENCH_ENV ?? '').split(' ').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+}
+
 export async function benchDaemon(n: number, requests = 10): Promise<DaemonBenchRow> {
   const dir = await mkdtemp(path.join(tmpdir(), 'kb-'));
   const root = path.join(dir, 'sbs');
@@ -52,18 +57,20 @@ export async function benchDaemon(n: number, requests = 10): Promise<DaemonBench
   const port = 20000 + Math.floor(Math.random() * 20000);
   const child = spawn(
     process.execPath,
-    [packagePath('src', 'cli.ts'), `-listen-address=127.0.0.1:${port}`, `-sandbox-root=${root}`, `-runtime-endpoint=unix://${path.join(dir, 'cri.sock')}`, `-config=${config}`, '-log-level=error'],
-    { stdio: ['ignore', 'ignore', 'inherit'] },
+    [...(process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean), packagePath('dist', 'src', 'cli.js'), `-listen-address=127.0.0.1:${port}`, `-sandbox-root=${root}`, `-runtime-endpoint=unix://${path.join(dir, 'cri.sock')}`, `-config=${config}`, '-log-level=error'],
+    { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, ...envFromBench() } },
   );
   const base = `http://127.0.0.1:${port}`;
   try {
     await waitFor(async () => (await get(base + '/sandboxes')).body.toString().split('\n').filter(Boolean).length === n, 30_000);
+    // Idle: every sandbox known, nothing scraped yet.
+    await new Promise((r) => setTimeout(r, 500));
+    const idleRss = await status(child, 'VmRSS');
     // Wait for the CRI labels on every sandbox.
     await waitFor(async () => {
       const text = (await get(base + '/metrics?filter_family=kata_hypervisor_fds')).body.toString();
       return (text.match(/cri_name="pod-/g) ?? []).length === n || n === 0;
     }, 30_000);
-    const idleRss = await status(child, 'VmRSS');
 
     const plain: number[] = [];
     const gz: number[] = [];

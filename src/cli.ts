@@ -2,7 +2,8 @@
 // kata-monitor's command line: flags as upstream (Go's flag package forms),
 // an optional collector-style YAML file, then the daemon until SIGTERM/SIGINT.
 // Exit codes: 0 after a clean stop, 2 for a bad flag or configuration
-// (nothing is started), 1 when the daemon cannot start (e.g. port in use).
+// (including a bad OTEL_EXPORTER_OTLP_* variable; nothing is started), 1 when
+// the daemon cannot start (e.g. port in use).
 
 import { readFileSync } from 'node:fs';
 import { formatVersion, parseFlags } from './cli/flags.ts';
@@ -13,7 +14,8 @@ import { jsonLine, textLine } from './log/format.ts';
 import { startDaemon, type ExportingFactory } from './main.ts';
 import { startDemo, type DemoEnvironment } from './demo/environment.ts';
 import { packageVersion } from './package-info.ts';
-import { createExporting } from './otel/exporting.ts';
+import { makeExporting } from './otel/exporting.ts';
+import { OtlpConfigError, resolveOtlpHttpSettings } from './otel/otlp-http.ts';
 
 export interface CliIo {
   readonly argv: readonly string[];
@@ -42,6 +44,14 @@ export async function runCli(io: CliIo, signals: NodeJS.EventEmitter = process):
     io.stderr('kata-monitor: invalid configuration, nothing started\n');
     return 2;
   }
+  // OTEL_EXPORTER_OTLP_* fill what the file leaves out: a bad one is a
+  // configuration error too, reported before anything starts.
+  const otlpErrors = checkOtlpSettings(loaded.config, io.env);
+  if (otlpErrors.length > 0) {
+    for (const e of otlpErrors) io.stderr(e + '\n');
+    io.stderr('kata-monitor: invalid configuration, nothing started\n');
+    return 2;
+  }
   let config: Config = loaded.config;
   const logger = createLogger({
     level: config.telemetry.logs.level,
@@ -66,7 +76,7 @@ export async function runCli(io: CliIo, signals: NodeJS.EventEmitter = process):
     logger.info('demo mode: simulated shims and CRI server', { dir: demo.dir, sandboxes: demo.ids().length });
   }
 
-  const exporting: ExportingFactory | undefined = config.pipelines.length > 0 ? createExporting : undefined;
+  const exporting: ExportingFactory | undefined = config.pipelines.length > 0 ? makeExporting({ env: io.env }) : undefined;
   let daemon;
   try {
     daemon = await startDaemon(config, logger, exporting);
@@ -85,11 +95,30 @@ export async function runCli(io: CliIo, signals: NodeJS.EventEmitter = process):
     signals.once('SIGTERM', () => resolve('SIGTERM'));
     signals.once('SIGINT', () => resolve('SIGINT'));
   });
-  logger.info('stopping', { signal });
-  await daemon.stop(10_000);
+  logger.info('stopping', { signal, deadline_ms: config.shutdownTimeoutMs });
+  await daemon.stop(config.shutdownTimeoutMs);
   await demo?.stop();
   logger.info('stopped');
   return 0;
+}
+
+/** Each otlphttp exporter's settings resolved against the environment; messages name the exporter and the setting. */
+function checkOtlpSettings(config: Config, env: CliIo['env']): string[] {
+  const errors: string[] = [];
+  const seen = new Set<string>();
+  for (const p of config.pipelines) {
+    for (const e of p.exporters) {
+      if (e.type !== 'otlphttp' || seen.has(e.name)) continue;
+      seen.add(e.name);
+      try {
+        resolveOtlpHttpSettings(e, env);
+      } catch (err) {
+        if (!(err instanceof OtlpConfigError)) throw err;
+        errors.push(`config error: exporters.${e.name}: ${err.message}`);
+      }
+    }
+  }
+  return errors;
 }
 
 function withDemo(config: Config, demo: DemoEnvironment): Config {

@@ -33,6 +33,7 @@ export interface Daemon {
   readonly address: string;
   readonly registry: SandboxRegistry;
   readonly scraper: Scraper;
+  /** Graceful stop within `deadlineMs` (default: the config's shutdownTimeoutMs). */
   stop(deadlineMs?: number): Promise<void>;
 }
 
@@ -114,7 +115,7 @@ export async function startDaemon(config: Config, logger: Logger, exportingFacto
     address: server.address,
     registry,
     scraper,
-    stop(deadlineMs = 10_000) {
+    stop(deadlineMs = config.shutdownTimeoutMs) {
       stopping ??= (async () => {
         const until = Date.now() + deadlineMs;
         // In-flight answers complete; the final push gets what time is left.

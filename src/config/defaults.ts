@@ -25,20 +25,35 @@ export const DEFAULTS = {
   shimConcurrency: 32,
   /** 0: batches are not split. */
   batchSendMaxSize: 0,
+  /**
+   * otlphttp settings that OTEL_EXPORTER_OTLP_[METRICS_]* environment variables
+   * may supply: used only when neither the file nor the environment says.
+   * The OTLP exporter specification's endpoint and timeout.
+   */
+  otlpEndpoint: 'http://localhost:4318/v1/metrics',
   otlpEncoding: 'proto',
-  /** As the collector's otlphttp exporter. */
+  /** As the collector's otlphttp exporter (the OTLP specification's default is none). */
   otlpCompression: 'gzip',
   otlpTimeoutMs: 10_000,
+  /** The collector's exporterhelper retry defaults (initial 5 s, ×1.5, max 30 s)… */
   retryEnabled: true,
-  retryInitialIntervalMs: 1_000,
+  retryInitialIntervalMs: 5_000,
+  /** Not configurable: each wait is the previous one × 1.5 (±20 % jitter), capped at max_interval. */
+  retryMultiplier: 1.5,
   retryMaxIntervalMs: 30_000,
-  /** 0: a batch is retried until it is sent or pushed out of the bounded queue. */
+  /**
+   * …except this one (the collector: 5 min). 0: a batch is retried until it is
+   * sent or pushed out of the bounded queue; the queue's bound, not a timer,
+   * decides what an outage loses.
+   */
   retryMaxElapsedMs: 0,
   queueEnabled: true,
   /** Batches: 25 minutes of outage at the default 15 s interval. */
   queueSize: 100,
   queueDropPolicy: 'oldest',
   prometheusPath: '/otel/metrics',
+  /** SIGTERM: in-flight answers and a final OTLP push get this long (the DaemonSet's grace period is 30 s). */
+  shutdownTimeoutMs: 10_000,
   logLevel: 'info',
   /** logrus' text format, as upstream. */
   logEncoding: 'text',

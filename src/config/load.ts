@@ -84,7 +84,9 @@ export function parseConfig(text: string, options: Pick<LoadOptions, 'flags' | '
 
   if (r.errors.length > 0 || !receiver) return { ok: false, errors: byLine(r.errors) };
   const demo = pick('demo', receiver.demo, options.flags.demo, DEFAULTS.demo);
-  return { ok: true, config: { receiver: receiver.config, pipelines, telemetry, demo }, warnings: byLine(r.warnings) };
+  const shutdownTimeoutMs = (service && r.duration(service.get('shutdown_timeout'), 0)) ?? DEFAULTS.shutdownTimeoutMs;
+  if (r.errors.length > 0) return { ok: false, errors: byLine(r.errors) };
+  return { ok: true, config: { receiver: receiver.config, pipelines, telemetry, demo, shutdownTimeoutMs }, warnings: byLine(r.warnings) };
 }
 
 // Messages are collected section by section; a reader wants them in file order.
@@ -369,7 +371,7 @@ function readExporter(r: Reader, type: string, id: string, field: Field): Export
   const keys = EXPORTER_KEYS.otlphttp;
   const m = r.map(field, keys);
   if (!m) return undefined;
-  const endpoint = readEndpoint(r, m, field);
+  const endpoint = readEndpoint(r, m);
   const headers: Record<string, string> = {};
   for (const { key, field: f } of r.map(m.get('headers'))?.all() ?? []) {
     if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(key)) r.error(f, `invalid HTTP header name "${key}"`);
@@ -382,15 +384,15 @@ function readExporter(r: Reader, type: string, id: string, field: Field): Export
   const maxIntervalMs = (retry && r.duration(retry.get('max_interval'), 1)) ?? DEFAULTS.retryMaxIntervalMs;
   if (retry && maxIntervalMs < initialIntervalMs) r.error(retry.get('max_interval'), `must not be less than initial_interval (${initialIntervalMs}ms)`);
   const queue = r.map(m.get('sending_queue'), keys.sending_queue);
-  if (endpoint === undefined) return undefined;
+  // Keys the environment may supply stay absent when the file does not set them.
   return {
     type: 'otlphttp',
     name: id,
-    endpoint,
-    encoding: r.oneOf(m.get('encoding'), ['proto', 'json'] as const) ?? DEFAULTS.otlpEncoding,
-    compression: r.oneOf(m.get('compression'), ['gzip', 'none'] as const) ?? DEFAULTS.otlpCompression,
+    ...optional('endpoint', endpoint),
+    ...optional('encoding', r.oneOf(m.get('encoding'), ['proto', 'json'] as const)),
+    ...optional('compression', r.oneOf(m.get('compression'), ['gzip', 'none'] as const)),
     headers,
-    timeoutMs: r.duration(m.get('timeout'), 1) ?? DEFAULTS.otlpTimeoutMs,
+    ...optional('timeoutMs', r.duration(m.get('timeout'), 1)),
     retry: {
       enabled: (retry && r.bool(retry.get('enabled'))) ?? DEFAULTS.retryEnabled,
       initialIntervalMs,
@@ -406,18 +408,17 @@ function readExporter(r: Reader, type: string, id: string, field: Field): Export
 }
 
 // As the collector's otlphttp exporter: `endpoint` is a base URL that gets
-// /v1/metrics appended; `metrics_endpoint` is used as written.
-function readEndpoint(r: Reader, m: Entries, field: Field): string | undefined {
+// /v1/metrics appended; `metrics_endpoint` is used as written. Neither:
+// undefined, and the exporter takes OTEL_EXPORTER_OTLP_[METRICS_]ENDPOINT or
+// the default (http://localhost:4318/v1/metrics).
+function readEndpoint(r: Reader, m: Entries): string | undefined {
   const full = r.string(m.get('metrics_endpoint'), { nonEmpty: true });
   const base = r.string(m.get('endpoint'), { nonEmpty: true });
   if (full !== undefined) {
     if (base !== undefined) r.warn(m.get('endpoint'), 'ignored: metrics_endpoint is set');
     return checkUrl(r, m.get('metrics_endpoint'), full);
   }
-  if (base === undefined) {
-    if (!m.has('endpoint') && !m.has('metrics_endpoint')) r.error(field, 'endpoint is required (e.g. http://otel-collector:4318)');
-    return undefined;
-  }
+  if (base === undefined) return undefined;
   const url = checkUrl(r, m.get('endpoint'), base);
   if (url === undefined) return undefined;
   const u = new URL(url);

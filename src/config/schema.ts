@@ -56,6 +56,7 @@ export const TOP_KEYS = {
 export const SERVICE_KEYS = {
   extensions: leaf,
   pipelines: leaf,
+  shutdown_timeout: leaf,
   telemetry: { logs: { level: leaf, encoding: leaf }, resource: leaf },
 } satisfies KeyTree;
 

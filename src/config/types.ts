@@ -95,12 +95,16 @@ export type ExporterConfig =
   | {
       readonly type: 'otlphttp';
       readonly name: string;
+      // endpoint, encoding, compression and timeoutMs are absent when the file
+      // does not set them: OTEL_EXPORTER_OTLP_[METRICS_]* environment variables
+      // then apply, then DEFAULTS (resolved by otel/otlp-http.ts).
       /** Full URL of the metrics path, e.g. http://collector:4318/v1/metrics. */
-      readonly endpoint: string;
-      readonly encoding: 'proto' | 'json';
-      readonly compression: 'gzip' | 'none';
+      readonly endpoint?: string;
+      readonly encoding?: 'proto' | 'json';
+      readonly compression?: 'gzip' | 'none';
+      /** From the file; merged over OTEL_EXPORTER_OTLP_[METRICS_]HEADERS per name. */
       readonly headers: Readonly<Record<string, string>>;
-      readonly timeoutMs: number;
+      readonly timeoutMs?: number;
       readonly retry: RetryConfig;
       readonly queue: QueueConfig;
     }
@@ -130,4 +134,6 @@ export interface Config {
   readonly telemetry: TelemetryConfig;
   /** Run simulated shims and a simulated CRI server (no Kata host needed). */
   readonly demo: boolean;
+  /** service.shutdown_timeout: on SIGTERM, in-flight answers and the final OTLP push get this long. */
+  readonly shutdownTimeoutMs: number;
 }

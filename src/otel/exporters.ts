@@ -3,6 +3,7 @@
 // state is published as kata_monitor_otlp_* families for /metrics and as a
 // status object for a status page.
 
+import { DEFAULTS } from '../config/defaults.ts';
 import type { ExporterConfig, QueueConfig, RetryConfig } from '../config/types.ts';
 import type { Label, Metric, MetricFamily } from '../exposition/model.ts';
 import { silentLogger, type Logger } from '../log/logger.ts';
@@ -11,10 +12,15 @@ import { encodeRequest } from './otlp-encode.ts';
 import { OtlpHttpClient, resolveOtlpHttpSettings, type OtlpHttpOptions, type OtlpHttpSettings } from './otlp-http.ts';
 import { DROP_REASONS, ExportQueue, type QueueStatus } from './queue.ts';
 
-/** The OpenTelemetry Collector's exporterhelper defaults. */
-export const DEFAULT_RETRY: RetryConfig = { enabled: true, initialIntervalMs: 5_000, maxIntervalMs: 30_000, maxElapsedMs: 300_000 };
-/** Batches, not points: at one push a minute, 100 covers an outage of 1 h 40 min. */
-export const DEFAULT_QUEUE: QueueConfig = { enabled: true, size: 100, dropPolicy: 'oldest' };
+/** What the config loader gives an exporter that sets nothing (src/config/defaults.ts). */
+export const DEFAULT_RETRY: RetryConfig = {
+  enabled: DEFAULTS.retryEnabled,
+  initialIntervalMs: DEFAULTS.retryInitialIntervalMs,
+  maxIntervalMs: DEFAULTS.retryMaxIntervalMs,
+  maxElapsedMs: DEFAULTS.retryMaxElapsedMs,
+};
+/** Batches, not points: at the default 15 s interval, 100 cover an outage of 25 min. */
+export const DEFAULT_QUEUE: QueueConfig = { enabled: DEFAULTS.queueEnabled, size: DEFAULTS.queueSize, dropPolicy: DEFAULTS.queueDropPolicy };
 
 export interface OtlpHttpExporterConfig extends OtlpHttpOptions {
   readonly name: string;

@@ -14,14 +14,28 @@ import { createPrometheusEndpoint, type PrometheusEndpoint } from './prometheus-
 import { buildResource } from './resource.ts';
 import { Translator } from './translate.ts';
 
-export const createExporting: ExportingFactory = ({ config, scraper, selfMetrics, logger }): Exporting => {
+export interface ExportingOptions {
+  /** Where OTEL_EXPORTER_OTLP_* (and the node-name variables of the resource) come from; default process.env. */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+}
+
+/** The factory, reading the environment from `options.env`. */
+export const makeExporting =
+  (options: ExportingOptions = {}): ExportingFactory =>
+  (parts) =>
+    build(parts, options);
+
+export const createExporting: ExportingFactory = makeExporting();
+
+function build({ config, scraper, selfMetrics, logger }: Parameters<ExportingFactory>[0], options: ExportingOptions): Exporting {
+  const env = options.env ?? process.env;
   const log = logger.child({ source: 'otel' });
-  const resource = buildResource({ attributes: config.telemetry.resource, serviceVersion: packageVersion() });
+  const resource = buildResource({ attributes: config.telemetry.resource, serviceVersion: packageVersion(), env });
   // The daemon's own kata_monitor_* families (the OTLP queue families included) travel with the shims'.
   const translator = new Translator({ resource, extraFamilies: () => selfMetrics.families() });
   const producer = new SnapshotMetricProducer({ source: scraper, translator });
   const pipelines = config.pipelines.map(
-    (p) => new Pipeline({ config: p, producer, collectionIntervalMs: config.receiver.collectionIntervalMs, logger: log }),
+    (p) => new Pipeline({ config: p, producer, collectionIntervalMs: config.receiver.collectionIntervalMs, logger: log, env }),
   );
 
   const endpoints = new Map<string, PrometheusEndpoint>();
@@ -64,4 +78,4 @@ export const createExporting: ExportingFactory = ({ config, scraper, selfMetrics
       if (!flushed.every(Boolean)) log.warn('OTLP shutdown: some batches were not delivered before the deadline');
     },
   };
-};
+}

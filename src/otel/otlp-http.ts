@@ -6,6 +6,7 @@ import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { promisify } from 'node:util';
 import { gzip as gzipCb } from 'node:zlib';
+import { DEFAULTS } from '../config/defaults.ts';
 import { CONTENT_TYPES, type OtlpEncoding } from './otlp-encode.ts';
 
 const gzip = promisify(gzipCb);
@@ -37,14 +38,15 @@ export interface OtlpHttpSettings {
   readonly timeoutMs: number;
 }
 
-export const DEFAULT_ENDPOINT = 'http://localhost:4318/v1/metrics';
-export const DEFAULT_TIMEOUT_MS = 10_000;
+export const DEFAULT_ENDPOINT: string = DEFAULTS.otlpEndpoint;
+export const DEFAULT_TIMEOUT_MS: number = DEFAULTS.otlpTimeoutMs;
 
 type Env = Readonly<Record<string, string | undefined>>;
 
 /**
  * Precedence per setting: config, then OTEL_EXPORTER_OTLP_METRICS_*, then
- * OTEL_EXPORTER_OTLP_*, then the spec's defaults. Headers merge in that order
+ * OTEL_EXPORTER_OTLP_*, then DEFAULTS (src/config/defaults.ts: the spec's
+ * endpoint and timeout, the collector's gzip). Headers merge in that order
  * (a config header replaces an env header of the same name). As the spec says,
  * OTEL_EXPORTER_OTLP_ENDPOINT is a base URL that gets `v1/metrics` appended,
  * while the METRICS one is used as given.
@@ -73,7 +75,8 @@ export function resolveOtlpHttpSettings(options: OtlpHttpOptions, env: Env = pro
   let encoding = options.encoding;
   if (!encoding) {
     const protocol = get('PROTOCOL');
-    if (protocol === undefined || protocol === 'http/protobuf') encoding = 'proto';
+    if (protocol === undefined) encoding = DEFAULTS.otlpEncoding;
+    else if (protocol === 'http/protobuf') encoding = 'proto';
     else if (protocol === 'http/json') encoding = 'json';
     else throw new OtlpConfigError('OTEL_EXPORTER_OTLP_PROTOCOL', `${JSON.stringify(protocol)} is not supported (use http/protobuf or http/json; grpc is not implemented)`);
   }
@@ -82,7 +85,7 @@ export function resolveOtlpHttpSettings(options: OtlpHttpOptions, env: Env = pro
   if (!compression) {
     const c = get('COMPRESSION');
     if (c !== undefined && c !== 'gzip' && c !== 'none') throw new OtlpConfigError('OTEL_EXPORTER_OTLP_COMPRESSION', `${JSON.stringify(c)} is not supported (use gzip or none)`);
-    compression = c ?? 'none';
+    compression = c ?? DEFAULTS.otlpCompression;
   }
 
   let timeoutMs = options.timeoutMs;

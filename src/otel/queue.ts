@@ -3,6 +3,7 @@
 // (so a slow or hanging backend never accumulates sockets), exponential
 // backoff between failed attempts, and every loss counted by reason.
 
+import { DEFAULTS } from '../config/defaults.ts';
 import type { QueueConfig, RetryConfig } from '../config/types.ts';
 import { silentLogger, type Logger } from '../log/logger.ts';
 import type { SendResult } from './otlp-http.ts';
@@ -46,7 +47,7 @@ export interface ExportQueueOptions {
   readonly jitter?: number;
 }
 
-const BACKOFF_MULTIPLIER = 1.5;
+const BACKOFF_MULTIPLIER = DEFAULTS.retryMultiplier;
 const EMPTY = new Uint8Array(0);
 
 interface Item {
@@ -220,6 +221,12 @@ export class ExportQueue {
       this.#remove(item);
       this.#log.error('OTLP export rejected', { error: result.error, points: item.batch.points });
       this.#drop(item.batch, 'rejected');
+      return;
+    }
+    if (this.#closed) {
+      // Shut down while this one was on the wire (shutdown() left it to finish): it is lost.
+      this.#remove(item);
+      this.#drop(item.batch, 'shutdown');
       return;
     }
     this.#failures++;

@@ -59,28 +59,49 @@ export function selectFamilies(families: readonly MergedFamily[], prefixes: read
   return families.filter((f) => prefixes.some((p) => f.name.startsWith(p)));
 }
 
+/** Recycles the 64 KiB buffers /metrics answers are packed into. */
+export class ChunkPool {
+  readonly size: number;
+  readonly #free: Buffer[] = [];
+  readonly #max: number;
+  constructor(size = 64 * 1024, max = 16) {
+    this.size = size;
+    this.#max = max;
+  }
+  take(): Buffer {
+    return this.#free.pop() ?? Buffer.allocUnsafeSlow(this.size);
+  }
+  give(b: Buffer): void {
+    // Only whole pool buffers come back (a final short chunk is a view of one).
+    const whole = b.byteOffset === 0 && b.buffer.byteLength === this.size ? Buffer.from(b.buffer, 0, this.size) : undefined;
+    if (whole && this.#free.length < this.#max) this.#free.push(whole);
+  }
+}
+
 /**
- * The bytes of the given families, packed into chunks of `chunkSize` bytes
- * (one copy; a write per 7,000 small views would cost more than the copy).
+ * The bytes of the given families, packed into pool chunks (one copy; a
+ * write per 7,000 small views would cost more than the copy).
  */
-export function* familyChunks(families: readonly MergedFamily[], chunkSize = 64 * 1024): Generator<Buffer> {
-  let buf = Buffer.allocUnsafe(chunkSize);
+export function* familyChunks(families: readonly MergedFamily[], pool: ChunkPool = new ChunkPool()): Generator<Buffer> {
+  const size = pool.size;
+  let buf = pool.take();
   let o = 0;
   for (const f of families) {
     for (const part of [f.header, ...f.parts]) {
       let s = 0;
       while (s < part.length) {
-        const n = Math.min(part.length - s, chunkSize - o);
+        const n = Math.min(part.length - s, size - o);
         part.copy(buf, o, s, s + n);
         o += n;
         s += n;
-        if (o === chunkSize) {
+        if (o === size) {
           yield buf;
-          buf = Buffer.allocUnsafe(chunkSize);
+          buf = pool.take();
           o = 0;
         }
       }
     }
   }
   if (o > 0) yield buf.subarray(0, o);
+  else pool.give(buf);
 }

@@ -3,6 +3,8 @@
 // failure stays with its sandbox. Callers arriving while a fan-out is in
 // flight join it, so N concurrent readers cost each shim one request.
 
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { SandboxEntry, SandboxRegistry } from '../discovery/registry.ts';
 import type { ShimConfig } from '../config/types.ts';
 import type { Logger } from '../log/logger.ts';
@@ -28,6 +30,8 @@ export class Scraper implements SnapshotSource {
   readonly #opts: ScraperOptions;
   #inflight: Promise<Snapshot> | undefined;
   #latest: Snapshot | undefined;
+  /** Failed scrapes of sandboxes whose directory was gone by then: removed, not broken. */
+  readonly #gone = new WeakSet<SandboxScrape>();
   /** Fan-outs actually run (joined callers do not count). */
   fanouts = 0;
 
@@ -51,14 +55,37 @@ export class Scraper implements SnapshotSource {
     const { registry, shim } = this.#opts;
     const startedAt = Date.now();
     const entries = registry.list();
-    const results = await mapLimit(entries, shim.concurrency, (entry) => this.#scrapeOne(entry));
+    const results = await mapLimit(entries, shim.concurrency, (entry) => this.#guarded(entry));
     // A sandbox removed while we asked it is gone: do not report it (upstream
     // likewise skips sandboxes that left the cache).
-    const sandboxes = results.filter((r) => registry.has(r.sandbox.id));
+    const sandboxes = results.filter((r) => registry.has(r.sandbox.id) && !this.#gone.has(r));
     const snapshot: Snapshot = { startedAt, finishedAt: Date.now(), sandboxes };
     this.#latest = snapshot;
     this.#opts.onSnapshot?.(snapshot);
     return snapshot;
+  }
+
+  /**
+   * Defence in depth: the shim client's own deadline settles every exchange,
+   * but should it ever fail to, this timer (a little above the shim timeout)
+   * settles the sandbox as 'timeout' so one sandbox can never stall the
+   * fan-out, and every /metrics reader joined to it.
+   */
+  #guarded(entry: SandboxEntry): Promise<SandboxScrape> {
+    const { shim, logger } = this.#opts;
+    const t0 = performance.now();
+    const limitMs = shim.timeoutMs + Math.max(100, Math.ceil(shim.timeoutMs / 10));
+    let timer: NodeJS.Timeout | undefined;
+    const backstop = new Promise<SandboxScrape>((resolve) => {
+      timer = setTimeout(() => {
+        const failure: ScrapeFailure = { kind: 'timeout', message: `sandbox ${entry.id}: scrape did not settle within ${limitMs} ms (shim timeout ${shim.timeoutMs} ms)` };
+        if (this.#opts.registry.has(entry.id)) {
+          logger.warn('failed to get metrics for sandbox', { sandbox_id: entry.id, reason: failure.kind, error: failure.message });
+        }
+        resolve({ sandbox: entry, durationMs: performance.now() - t0, at: Date.now(), sampleCount: 0, error: failure });
+      }, limitMs);
+    });
+    return Promise.race([this.#scrapeOne(entry), backstop]).finally(() => clearTimeout(timer));
   }
 
   async #scrapeOne(entry: SandboxEntry): Promise<SandboxScrape> {
@@ -87,10 +114,25 @@ export class Scraper implements SnapshotSource {
       else if (err instanceof RelabelError) failure = { kind: 'malformed', message: `malformed metrics body: ${err.message}` };
       else failure = { kind: 'connect', message: err instanceof Error ? err.message : String(err) };
     }
-    if (this.#opts.registry.has(entry.id)) {
-      logger.warn('failed to get metrics for sandbox', { sandbox_id: entry.id, reason: failure.kind, error: failure.message });
+    const result = done({ error: failure });
+    // A sandbox being removed fails first (its shim exits) and leaves the
+    // registry a moment later, when discovery sees the directory go. Only on
+    // failure, one stat tells the two apart: no error for a sandbox that left.
+    if (!this.#opts.registry.has(entry.id) || !(await isDirectory(join(entry.root, entry.id)))) {
+      this.#gone.add(result);
+      logger.debug('sandbox went away during its scrape', { sandbox_id: entry.id, reason: failure.kind });
+      return result;
     }
-    return done({ error: failure });
+    logger.warn('failed to get metrics for sandbox', { sandbox_id: entry.id, reason: failure.kind, error: failure.message });
+    return result;
+  }
+}
+
+async function isDirectory(p: string): Promise<boolean> {
+  try {
+    return (await stat(p)).isDirectory();
+  } catch {
+    return false;
   }
 }
 

@@ -2,9 +2,6 @@
 // families relabelled and merged; filter_family; sandbox=ID raw), written
 // straight to the socket in chunks, gzip-compressed when the client allows.
 
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { constants as zc, createGzip } from 'node:zlib';
 import type { ServerResponse } from 'node:http';
 import type { MetricFamily } from '../exposition/model.ts';
 import { encodeText } from '../exposition/encode-text.ts';
@@ -12,11 +9,15 @@ import { encodeOpenMetrics } from '../exposition/encode-openmetrics.ts';
 import { encodeProtobufDelimited } from '../exposition/encode-protobuf.ts';
 import { acceptsGzip, negotiate } from '../exposition/negotiate.ts';
 import { parseText } from '../exposition/parse-text.ts';
-import { familyChunks, mergeSnapshot, selectFamilies } from '../scrape/merge.ts';
+import { ChunkPool, familyChunks, mergeSnapshot, selectFamilies } from '../scrape/merge.ts';
+import { sendChunks } from './send-chunks.ts';
 import type { AppDeps } from './deps.ts';
 import { shimGet, ShimError } from '../shim/client.ts';
 import { shimSocketCandidates } from '../shim/socket-path.ts';
 import { describeId } from './query.ts';
+
+/** Shared by all requests: a few 64 KiB buffers serve every answer. */
+const pool = new ChunkPool();
 
 export interface MetricsRequest {
   readonly accept: string | undefined;
@@ -43,16 +44,17 @@ export async function serveMetrics(deps: AppDeps, req: MetricsRequest, res: Serv
     const families = selectFamilies(merged.families, prefixes);
     const own: MetricFamily[] = prefixes ? [] : deps.selfMetrics.families();
 
-    let body: Iterable<Uint8Array>;
+    let body: Iterable<Buffer>;
     if (format === 'text') {
       body = (function* () {
         if (own.length > 0) yield Buffer.from(encodeText(own));
-        yield* familyChunks(families);
+        yield* familyChunks(families, pool);
       })();
     } else {
       // Rare formats go through the full model: parse our own merged text once.
       const all = [...own, ...parseText(Buffer.concat([...familyChunks(families)]).toString('utf8'))];
-      body = [format === 'protobuf' ? encodeProtobufDelimited(all) : Buffer.from(encodeOpenMetrics(all))];
+      const bytes = format === 'protobuf' ? encodeProtobufDelimited(all) : Buffer.from(encodeOpenMetrics(all));
+      body = [Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)];
     }
 
     const gzip = acceptsGzip(req.acceptEncoding);
@@ -60,10 +62,8 @@ export async function serveMetrics(deps: AppDeps, req: MetricsRequest, res: Serv
     res.setHeader('Content-Type', contentType);
     res.setHeader('X-Content-Type-Options', 'nosniff');
     if (gzip) res.setHeader('Content-Encoding', 'gzip');
-    const source = Readable.from(body, { objectMode: false, highWaterMark: 1 << 16 });
     try {
-      if (gzip) await pipeline(source, createGzip({ level: deps.server.gzipLevel, flush: zc.Z_NO_FLUSH }), res);
-      else await pipeline(source, res);
+      await sendChunks(res, body, { ...(gzip ? { gzipLevel: deps.server.gzipLevel } : {}), release: (b) => pool.give(b) });
     } catch (err) {
       // The client went away mid-answer: nothing to tell it.
       deps.logger.debug('metrics response aborted', { error: err instanceof Error ? err.message : String(err) });

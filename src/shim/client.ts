@@ -165,6 +165,7 @@ const NEXT_CANDIDATE = new Set(['ENOENT', 'ENOTDIR', 'ECONNREFUSED', 'ENOTSOCK']
 function exchange(socketPaths: readonly string[], path: string, opts: ShimRequestOptions, sink: Sink): Handle {
   let done = false;
   let req: ClientRequest | undefined;
+  let res: IncomingMessage | undefined;
   let current: string | undefined;
   let received = 0;
   let index = 0;
@@ -172,21 +173,50 @@ function exchange(socketPaths: readonly string[], path: string, opts: ShimReques
   const refused: { path: string; code: string }[] = [];
   const { signal, timeoutMs, maxBytes } = opts;
 
+  /** Tears the exchange down whatever state the socket and the parser are in. */
+  const destroyAll = (): void => {
+    try {
+      res?.destroy();
+      req?.destroy();
+      // A request that never got (or already lost) its socket reference must not keep one open.
+      req?.socket?.destroy();
+    } catch {
+      // Destroying is best effort; settling below must happen regardless.
+    }
+  };
+
   const finish = (err?: unknown): void => {
     if (done) return;
     done = true;
     clearTimeout(timer);
     signal?.removeEventListener('abort', onAbort);
     if (err === undefined) {
-      sink.end();
-      return;
+      try {
+        sink.end();
+        return;
+      } catch (e) {
+        // A sink that throws (e.g. a stream already errored) must still settle.
+        err = e;
+      }
     }
-    req?.destroy();
-    sink.fail(err);
+    destroyAll();
+    try {
+      sink.fail(err);
+    } catch {
+      // The sink is already settled; nothing more to tell.
+    }
   };
 
+  // The deadline is the backstop for every other path: whatever happened
+  // before (an event that never came, a handler that threw), it destroys the
+  // connection and settles. Nothing but finish() and cancel() clears it.
   const timer = setTimeout(() => {
-    finish(new ShimError('timeout', `shim ${current ?? socketPaths[0] ?? '?'}: no complete answer within ${timeoutMs} ms`, current));
+    const err = new ShimError('timeout', `shim ${current ?? socketPaths[0] ?? '?'}: no complete answer within ${timeoutMs} ms`, current);
+    if (done) {
+      destroyAll();
+      return;
+    }
+    finish(err);
   }, timeoutMs);
 
   const onAbort = (): void => {
@@ -243,32 +273,42 @@ function exchange(socketPaths: readonly string[], path: string, opts: ShimReques
         finish(new ShimError('connect', `shim ${socketPath}: cannot connect: ${e.message}`, socketPath, undefined, e));
       }
     });
-    r.on('response', (res: IncomingMessage) => {
+    r.on('response', (response: IncomingMessage) => {
       answered = true;
       if (done) {
-        res.destroy();
+        response.destroy();
         return;
       }
-      const declared = Number(res.headers['content-length']);
+      res = response;
+      const declared = Number(response.headers['content-length']);
       if (declared > maxBytes) {
         finish(new ShimError('too-large', `shim ${socketPath}: answer of ${declared} bytes is over the ${maxBytes}-byte limit`, socketPath));
         return;
       }
-      sink.head(res, socketPath);
-      res.on('data', (chunk: Buffer) => {
+      try {
+        sink.head(response, socketPath);
+      } catch (e) {
+        finish(e);
+        return;
+      }
+      response.on('data', (chunk: Buffer) => {
         if (done) return;
         received += chunk.length;
         if (received > maxBytes) {
           finish(new ShimError('too-large', `shim ${socketPath}: answer passed the ${maxBytes}-byte limit`, socketPath));
           return;
         }
-        sink.data(chunk);
+        try {
+          sink.data(chunk);
+        } catch (e) {
+          finish(e);
+        }
       });
-      res.on('end', () => finish());
-      res.on('error', (e) => finish(closedError(socketPath, received, e)));
+      response.on('end', () => finish());
+      response.on('error', (e) => finish(closedError(socketPath, received, e)));
       // 'close' without 'end': the connection went away mid-body.
-      res.on('close', () => {
-        if (!done) finish(res.complete ? undefined : closedError(socketPath, received));
+      response.on('close', () => {
+        if (!done) finish(response.complete ? undefined : closedError(socketPath, received));
       });
     });
     r.end();

@@ -93,6 +93,7 @@ describe('the shipped configuration files', () => {
       'exporters.otlphttp.sending_queue.queue_size': String(DEFAULTS.queueSize),
       'exporters.otlphttp.sending_queue.drop_policy': DEFAULTS.queueDropPolicy,
       'exporters.prometheus.path': DEFAULTS.prometheusPath,
+      'service.shutdown_timeout': formatDuration(DEFAULTS.shutdownTimeoutMs),
       'service.telemetry.logs.level': DEFAULTS.logLevel,
       'service.telemetry.logs.encoding': DEFAULTS.logEncoding,
     };

@@ -16,6 +16,7 @@ const UPSTREAM_DEFAULTS: Config = {
   pipelines: [],
   telemetry: { logs: { level: 'info', encoding: 'text' }, resource: {} },
   demo: false,
+  shutdownTimeoutMs: 10_000,
 };
 
 function exporter(config: Config, pipeline = 0, index = 0): ExporterConfig {
@@ -173,23 +174,35 @@ describe('loadConfig', () => {
       assert.deepEqual(exporter(config, 0, 1), { type: 'prometheus', name: 'prometheus', path: '/otel/metrics' });
     });
 
-    it('gives an otlphttp exporter its defaults', () => {
+    it('gives an otlphttp exporter its retry and queue defaults, and leaves out what the environment may supply', () => {
       const { config } = loadOk(yaml`
         exporters:
           otlphttp:
             endpoint: http://collector:4318
       ` + PIPELINE);
+      // encoding, compression and timeout stay absent: OTEL_EXPORTER_OTLP_* may
+      // supply them when the exporter is built (test/otel/env-config.test.ts).
       assert.deepEqual(exporter(config), {
         type: 'otlphttp',
         name: 'otlphttp',
         endpoint: 'http://collector:4318/v1/metrics',
-        encoding: 'proto',
-        compression: 'gzip',
         headers: {},
-        timeoutMs: 10_000,
-        retry: { enabled: true, initialIntervalMs: 1000, maxIntervalMs: 30_000, maxElapsedMs: 0 },
+        retry: { enabled: true, initialIntervalMs: 5000, maxIntervalMs: 30_000, maxElapsedMs: 0 },
         queue: { enabled: true, size: 100, dropPolicy: 'oldest' },
       });
+    });
+
+    it('accepts an otlphttp exporter without endpoint (the environment or the default supplies it)', () => {
+      const { config, warnings } = loadOk('exporters:\n  otlphttp: {}\n' + PIPELINE);
+      assert.deepEqual(warnings, []);
+      const e = exporter(config);
+      assert.ok(e.type === 'otlphttp');
+      assert.equal('endpoint' in e, false);
+    });
+
+    it('reads service.shutdown_timeout', () => {
+      assert.equal(loadOk('service:\n  shutdown_timeout: 2500ms\n').config.shutdownTimeoutMs, 2500);
+      assert.deepEqual(loadErrors('service:\n  shutdown_timeout: soon\n').length, 1);
     });
 
     it('reads every otlphttp key', () => {
@@ -228,6 +241,7 @@ describe('loadConfig', () => {
         const { config, warnings } = loadOk(`exporters:\n  otlphttp:\n${lines}\n${PIPELINE}`);
         const e = exporter(config);
         assert.ok(e.type === 'otlphttp');
+        assert.ok(e.endpoint !== undefined);
         return { endpoint: e.endpoint, warnings };
       };
       it('appends /v1/metrics to endpoint, path or not', () => {
@@ -518,7 +532,6 @@ describe('loadConfig', () => {
         [
           'config error: receivers.kata_monitor.tls.key_file (line 3): required when tls is set',
           'config error: receivers.kata_monitor.auth (line 5): set either basic or bearer, not both',
-          'config error: exporters.otlphttp (line 8): endpoint is required (e.g. http://otel-collector:4318)',
           'config error: exporters.otlphttp/retry.endpoint (line 10): invalid URL "ftp://x": the scheme must be http or https',
           'config error: exporters.otlphttp/retry.retry_on_failure.max_interval (line 11): must not be less than initial_interval (10000ms)',
         ],

@@ -3,11 +3,11 @@ import { describe, it } from 'node:test';
 import { OtlpConfigError, resolveOtlpHttpSettings } from '../../src/otel/otlp-http.ts';
 
 describe('OTLP/HTTP settings: config, then OTEL_EXPORTER_OTLP_METRICS_*, then OTEL_EXPORTER_OTLP_*, then defaults', () => {
-  it('uses the spec defaults with neither config nor environment', () => {
+  it('uses the defaults (the spec\'s endpoint and timeout, the collector\'s gzip) with neither config nor environment', () => {
     assert.deepEqual(resolveOtlpHttpSettings({}, {}), {
       url: 'http://localhost:4318/v1/metrics',
       encoding: 'proto',
-      compression: 'none',
+      compression: 'gzip',
       headers: {},
       timeoutMs: 10_000,
     });

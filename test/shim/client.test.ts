@@ -1,16 +1,15 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ShimError, shimGet, shimGetText, shimStream } from '../../src/shim/client.ts';
 import { startFakeShim, type FakeShim } from '../../src/demo/fake-shim.ts';
-import { eventually, makeStaleSocket, makeTempDir, openFdCount, rejectsWith } from './helpers.ts';
+import { eventually, makeStaleSocket, makeTempDir, openFdCount, rejectsWith, startRawServer } from './helpers.ts';
 
 const BODY = '# TYPE kata_shim_fds gauge\nkata_shim_fds 12\n';
 const OPTS = { timeoutMs: 1000, maxBytes: 1 << 20 };
 
-describe('shimGet', () => {
+describe('shimGet', { timeout: 30_000 }, () => {
   const tmp = makeTempDir('kshim-c-');
   const sock = (name: string): string => join(tmp.dir, name, 'shim-monitor.sock');
   let shim: FakeShim;
@@ -50,20 +49,19 @@ describe('shimGet', () => {
     const path = sock('raw-host');
     mkdirSync(join(path, '..'), { recursive: true });
     let head = '';
-    const server = createNetServer((s) => {
+    const server = await startRawServer(path, (s) => {
       s.once('data', (d) => {
         head = d.toString();
         s.end('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
       });
     });
-    await new Promise<void>((r) => server.listen(path, r));
     try {
       assert.equal(await shimGetText([path], '/agent-url', OPTS), 'ok');
       assert.match(head, /^GET \/agent-url HTTP\/1\.1\r\n/);
       assert.match(head, /\r\nHost: shim\r\n/i);
       assert.match(head, /\r\nConnection: close\r\n/i);
     } finally {
-      await new Promise((r) => server.close(r));
+      await server.close();
     }
   });
 
@@ -138,24 +136,19 @@ describe('shimGet', () => {
   test('a shim that trickles bytes past the deadline is timeout', async () => {
     const path = sock('trickle');
     mkdirSync(join(path, '..'), { recursive: true });
-    const conns = new Set<Socket>();
-    const server: NetServer = createNetServer((s) => {
-      conns.add(s);
-      s.on('error', () => {});
+    const server = await startRawServer(path, (s) => {
       s.resume();
       s.write('HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n');
       const t = setInterval(() => (s.destroyed ? clearInterval(t) : s.write('x')), 20);
       s.on('close', () => clearInterval(t));
     });
-    await new Promise<void>((r) => server.listen(path, r));
     try {
       const t0 = performance.now();
       const err = await shimError(shimGet([path], '/metrics', { ...OPTS, timeoutMs: 200 }));
       assert.equal(err.kind, 'timeout');
       assert.ok(performance.now() - t0 < 600);
     } finally {
-      for (const c of conns) c.destroy();
-      await new Promise((r) => server.close(r));
+      await server.close();
     }
   });
 
@@ -201,17 +194,15 @@ describe('shimGet', () => {
   test('a chunked body that is never terminated is closed', async () => {
     const path = sock('chunked-cut');
     mkdirSync(join(path, '..'), { recursive: true });
-    const server = createNetServer((s) => {
-      s.on('error', () => {});
+    const server = await startRawServer(path, (s) => {
       s.resume(); // read the request, or this end never sees EOF and never closes
       s.end('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n');
     });
-    await new Promise<void>((r) => server.listen(path, r));
     try {
       const err = await shimError(shimGet([path], '/metrics', OPTS));
       assert.equal(err.kind, 'closed');
     } finally {
-      await new Promise((r) => server.close(r));
+      await server.close();
     }
   });
 
@@ -244,7 +235,7 @@ describe('shimGet', () => {
   });
 });
 
-describe('shimStream', () => {
+describe('shimStream', { timeout: 30_000 }, () => {
   const tmp = makeTempDir('kshim-s-');
   let shim: FakeShim;
   before(async () => {

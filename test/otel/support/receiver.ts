@@ -70,6 +70,8 @@ export function decodeJson(text: string): DecodedRequest {
 
 export interface Received {
   readonly seq: number;
+  /** The request's path (and query). */
+  readonly path: string;
   readonly at: number;
   readonly headers: IncomingHttpHeaders;
   readonly encoding: 'proto' | 'json';
@@ -88,17 +90,33 @@ export interface Receiver {
   readonly attempts: { n: number; at: number; status: number | 'hung' }[];
   /** Requests being handled right now, and the most at once. */
   readonly inFlight: { now: number; max: number };
+  /** TCP connections open right now, the most at once, and all ever accepted. */
+  readonly connections: { now: number; max: number; total: number };
+  /** Every request body as decoded (failed attempts too, when it decodes), in arrival order. */
+  readonly bodies: { n: number; at: number; request: DecodedRequest }[];
   behave(b: Behaviour): void;
   /** Resolves when `count` requests have been accepted (2xx). */
   waitFor(count: number, timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
 }
 
-export async function startReceiver(behaviour: Behaviour = () => ({})): Promise<Receiver> {
+export interface ReceiverOptions {
+  /**
+   * What is kept of each decoded request (default: all of it). Tests that
+   * measure the heap keep only the few points they look at, so that what the
+   * receiver holds does not count as the daemon's memory.
+   */
+  readonly keep?: (request: DecodedRequest) => DecodedRequest;
+}
+
+export async function startReceiver(behaviour: Behaviour = () => ({}), options: ReceiverOptions = {}): Promise<Receiver> {
+  const keep = options.keep ?? ((r: DecodedRequest) => r);
   let behave = behaviour;
   const received: Received[] = [];
   const attempts: { n: number; at: number; status: number | 'hung' }[] = [];
   const inFlight = { now: 0, max: 0 };
+  const connections = { now: 0, max: 0, total: 0 };
+  const bodies: { n: number; at: number; request: DecodedRequest }[] = [];
   const hung = new Set<ServerResponse>();
   let waiters: (() => void)[] = [];
   let n = 0;
@@ -114,10 +132,18 @@ export async function startReceiver(behaviour: Behaviour = () => ({})): Promise<
         inFlight.now--;
       }
     };
-    res.on('close', finish);
+    res.on('close', () => {
+      finish();
+      hung.delete(res);
+    });
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const index = n++;
+      try {
+        bodies.push({ n: index, at: Date.now(), request: keep(decodeBody(Buffer.concat(chunks), req.headers)) });
+      } catch {
+        // not decodable: only 2xx answers insist on it (400 below)
+      }
       const b = behave(index, req);
       if (b.hang) {
         attempts.push({ n: index, at: Date.now(), status: 'hung' });
@@ -133,8 +159,8 @@ export async function startReceiver(behaviour: Behaviour = () => ({})): Promise<
             const gzip = req.headers['content-encoding'] === 'gzip';
             if (gzip) body = gunzipSync(body);
             const json = (req.headers['content-type'] ?? '').startsWith('application/json');
-            const request = json ? decodeJson(body.toString('utf8')) : decodeProto(body);
-            received.push({ seq: received.length, at: Date.now(), headers: req.headers, encoding: json ? 'json' : 'proto', gzip, request, rawBytes: body.length });
+            const request = keep(json ? decodeJson(body.toString('utf8')) : decodeProto(body));
+            received.push({ seq: received.length, path: req.url ?? '', at: Date.now(), headers: req.headers, encoding: json ? 'json' : 'proto', gzip, request, rawBytes: body.length });
           } catch (e) {
             res.writeHead(400, { 'content-type': 'text/plain' }).end(String(e));
             return;
@@ -155,6 +181,12 @@ export async function startReceiver(behaviour: Behaviour = () => ({})): Promise<
       else answer();
     });
   });
+  server.on('connection', (socket) => {
+    connections.now++;
+    connections.total++;
+    connections.max = Math.max(connections.max, connections.now);
+    socket.on('close', () => connections.now--);
+  });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const addr = server.address();
   if (addr === null || typeof addr === 'string') throw new Error('receiver: no TCP address');
@@ -163,6 +195,8 @@ export async function startReceiver(behaviour: Behaviour = () => ({})): Promise<
     received,
     attempts,
     inFlight,
+    connections,
+    bodies,
     behave: (b) => {
       behave = b;
     },
@@ -183,6 +217,20 @@ export async function startReceiver(behaviour: Behaviour = () => ({})): Promise<
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+function decodeBody(raw: Buffer, headers: IncomingHttpHeaders): DecodedRequest {
+  const body = headers['content-encoding'] === 'gzip' ? gunzipSync(raw) : raw;
+  return (headers['content-type'] ?? '').startsWith('application/json') ? decodeJson(body.toString('utf8')) : decodeProto(body);
+}
+
+/** A `keep` for ReceiverOptions: only the metrics whose names pass `test`. */
+export function onlyMetrics(test: (name: string) => boolean): (request: DecodedRequest) => DecodedRequest {
+  return (request) => ({
+    resourceMetrics: request.resourceMetrics.map((rm) => ({
+      scopeMetrics: rm.scopeMetrics.map((sm) => ({ metrics: sm.metrics.filter((m) => test(m.name)) })),
+    })),
+  });
 }
 
 /** Every data point of a request, flattened, with attributes as a string map. */
