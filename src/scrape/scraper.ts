@@ -11,6 +11,7 @@ import type { Logger } from '../log/logger.ts';
 import { shimGet, ShimError } from '../shim/client.ts';
 import { shimSocketCandidates } from '../shim/socket-path.ts';
 import { mapLimit } from './map-limit.ts';
+import { nudgeGc } from './gc-nudge.ts';
 import { relabelShimBody, RelabelError, sandboxLabelText } from './relabel.ts';
 import type { SandboxScrape, ScrapeFailure, Snapshot, SnapshotSource } from './snapshot.ts';
 
@@ -22,7 +23,7 @@ export interface ScraperOptions {
   readonly logger: Logger;
   /** Keep each shim's raw body in the snapshot (the OTel path parses it). */
   readonly keepBodies?: boolean;
-  /** Called once per finished fan-out (self-metrics, status page). */
+  /** Called once per finished fan-out with its outcome (no data): self-metrics, status page. */
   readonly onSnapshot?: (snapshot: Snapshot) => void;
 }
 
@@ -60,8 +61,12 @@ export class Scraper implements SnapshotSource {
     // likewise skips sandboxes that left the cache).
     const sandboxes = results.filter((r) => registry.has(r.sandbox.id) && !this.#gone.has(r));
     const snapshot: Snapshot = { startedAt, finishedAt: Date.now(), sandboxes };
-    this.#latest = snapshot;
-    this.#opts.onSnapshot?.(snapshot);
+    if (this.#latest) nudgeGc();
+    // What is kept between fan-outs is the per-sandbox outcome, not the data:
+    // the families and bodies live only as long as the readers holding this
+    // snapshot, so RSS carries one snapshot instead of two.
+    this.#latest = { ...snapshot, sandboxes: snapshot.sandboxes.map(({ families: _f, body: _b, ...outcome }) => outcome) };
+    this.#opts.onSnapshot?.(this.#latest);
     return snapshot;
   }
 

@@ -58,6 +58,6 @@ export interface Snapshot {
  */
 export interface SnapshotSource {
   scrape(): Promise<Snapshot>;
-  /** The last completed snapshot, if any. */
+  /** The outcome of the last completed fan-out (durations, counts, errors), without the scraped data. */
   latest(): Snapshot | undefined;
 }

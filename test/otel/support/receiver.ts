@@ -90,7 +90,7 @@ export interface Receiver {
   readonly attempts: { n: number; at: number; status: number | 'hung' }[];
   /** Requests being handled right now, and the most at once. */
   readonly inFlight: { now: number; max: number };
-  /** TCP connections open right now, the most at once, and all ever accepted. */
+  /** TCP connections the clients hold open right now, the most at once, and all ever accepted. */
   readonly connections: { now: number; max: number; total: number };
   /** Every request body as decoded (failed attempts too, when it decodes), in arrival order. */
   readonly bodies: { n: number; at: number; request: DecodedRequest }[];
@@ -185,7 +185,17 @@ export async function startReceiver(behaviour: Behaviour = () => ({}), options: 
     connections.now++;
     connections.total++;
     connections.max = Math.max(connections.max, connections.now);
-    socket.on('close', () => connections.now--);
+    // Gone once the client has closed its side: a hung answer keeps our half
+    // open, but that socket is no longer the client's.
+    let gone = false;
+    const leave = (): void => {
+      if (!gone) {
+        gone = true;
+        connections.now--;
+      }
+    };
+    socket.on('end', leave);
+    socket.on('close', leave);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const addr = server.address();
