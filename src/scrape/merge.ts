@@ -4,14 +4,18 @@
 // same state give the same bytes (upstream's order follows a Go map: random).
 
 import type { MetricType } from '../exposition/model.ts';
-import type { Snapshot } from './snapshot.ts';
+import type { SampleLines, Snapshot } from './snapshot.ts';
+import { ChunkPool, ChunkWriter } from './chunk-writer.ts';
+import { writeSampleLines } from './relabel.ts';
+
+export { ChunkPool } from './chunk-writer.ts';
 
 export interface MergedFamily {
   readonly name: string;
   readonly type: MetricType;
   readonly header: Buffer;
-  /** Sample blocks, sandbox after sandbox, each ending in "\n". */
-  readonly parts: readonly Buffer[];
+  /** Sample runs, sandbox after sandbox. */
+  readonly parts: readonly SampleLines[];
   readonly sampleCount: number;
 }
 
@@ -26,19 +30,19 @@ const cache = new WeakMap<Snapshot, MergeResult>();
 export function mergeSnapshot(snapshot: Snapshot): MergeResult {
   const hit = cache.get(snapshot);
   if (hit) return hit;
-  const byName = new Map<string, { name: string; type: MetricType; header: Buffer; parts: Buffer[]; sampleCount: number }>();
+  const byName = new Map<string, { name: string; type: MetricType; header: Buffer; parts: SampleLines[]; sampleCount: number }>();
   const conflicts: { family: string; sandboxId: string; type: MetricType; expected: MetricType }[] = [];
   for (const sb of snapshot.sandboxes) {
     if (!sb.families) continue;
     for (const f of sb.families) {
       const m = byName.get(f.name);
       if (!m) {
-        byName.set(f.name, { name: f.name, type: f.type, header: f.header, parts: [...f.chunks], sampleCount: f.sampleCount });
+        byName.set(f.name, { name: f.name, type: f.type, header: f.header, parts: [...f.lines], sampleCount: f.sampleCount });
       } else if (m.type !== f.type) {
         // Go's encoder would refuse the mixed family and cut the response short.
         conflicts.push({ family: f.name, sandboxId: sb.sandbox.id, type: f.type, expected: m.type });
       } else {
-        m.parts.push(...f.chunks);
+        m.parts.push(...f.lines);
         m.sampleCount += f.sampleCount;
       }
     }
@@ -59,49 +63,15 @@ export function selectFamilies(families: readonly MergedFamily[], prefixes: read
   return families.filter((f) => prefixes.some((p) => f.name.startsWith(p)));
 }
 
-/** Recycles the 64 KiB buffers /metrics answers are packed into. */
-export class ChunkPool {
-  readonly size: number;
-  readonly #free: Buffer[] = [];
-  readonly #max: number;
-  constructor(size = 64 * 1024, max = 16) {
-    this.size = size;
-    this.#max = max;
-  }
-  take(): Buffer {
-    return this.#free.pop() ?? Buffer.allocUnsafeSlow(this.size);
-  }
-  give(b: Buffer): void {
-    // Only whole pool buffers come back (a final short chunk is a view of one).
-    const whole = b.byteOffset === 0 && b.buffer.byteLength === this.size ? Buffer.from(b.buffer, 0, this.size) : undefined;
-    if (whole && this.#free.length < this.#max) this.#free.push(whole);
-  }
-}
-
-/**
- * The bytes of the given families, packed into pool chunks (one copy; a
- * write per 7,000 small views would cost more than the copy).
- */
+/** The relabelled text of the given families, in pool buffers (give them back when sent). */
 export function* familyChunks(families: readonly MergedFamily[], pool: ChunkPool = new ChunkPool()): Generator<Buffer> {
-  const size = pool.size;
-  let buf = pool.take();
-  let o = 0;
+  const w = new ChunkWriter(pool);
   for (const f of families) {
-    for (const part of [f.header, ...f.parts]) {
-      let s = 0;
-      while (s < part.length) {
-        const n = Math.min(part.length - s, size - o);
-        part.copy(buf, o, s, s + n);
-        o += n;
-        s += n;
-        if (o === size) {
-          yield buf;
-          buf = pool.take();
-          o = 0;
-        }
-      }
+    w.bytes(f.header);
+    for (const part of f.parts) {
+      writeSampleLines(part, w);
+      yield* w.drain();
     }
   }
-  if (o > 0) yield buf.subarray(0, o);
-  else pool.give(buf);
+  yield* w.finish();
 }

@@ -1,5 +1,6 @@
 import type { SandboxEntry } from '../discovery/registry.ts';
 import type { MetricType } from '../exposition/model.ts';
+import type { IndexedBody } from './relabel.ts';
 
 /** Why one sandbox's scrape failed; `kind` is stable for metrics and tests. */
 export type ScrapeErrorKind =
@@ -17,17 +18,27 @@ export interface ScrapeFailure {
 }
 
 /**
- * One sandbox family after relabelling, kept as bytes: the /metrics hot path
- * never builds objects per sample. `header` holds the HELP/TYPE lines with
- * the final (possibly kata_shim_-prefixed) name; `chunks` the sample lines
- * (views into one buffer per sandbox), each line ending in "\n", with the
- * sandbox labels already inserted.
+ * A run of one family's samples in one shim body, indexed at scrape time and
+ * written relabelled at answer time (relabel.ts: writeSampleLines).
+ */
+export interface SampleLines {
+  readonly src: IndexedBody;
+  /** Record range [from, to) in src. */
+  readonly from: number;
+  readonly to: number;
+  /** The family is renamed kata_shim_*. */
+  readonly prefixed: boolean;
+}
+
+/**
+ * One sandbox family: `header` holds its HELP/TYPE lines with the final
+ * (possibly kata_shim_-prefixed) name; `lines` its samples, usually one run.
  */
 export interface RelabeledFamily {
   readonly name: string;
   readonly type: MetricType;
   readonly header: Buffer;
-  readonly chunks: readonly Buffer[];
+  readonly lines: readonly SampleLines[];
   readonly sampleCount: number;
 }
 

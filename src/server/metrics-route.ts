@@ -11,6 +11,7 @@ import { acceptsGzip, negotiate } from '../exposition/negotiate.ts';
 import { parseText } from '../exposition/parse-text.ts';
 import { ChunkPool, familyChunks, mergeSnapshot, selectFamilies } from '../scrape/merge.ts';
 import { sendChunks } from './send-chunks.ts';
+import { gzipParallel } from './parallel-gzip.ts';
 import { nudgeGc } from '../scrape/gc-nudge.ts';
 import type { AppDeps } from './deps.ts';
 import { shimGet, ShimError } from '../shim/client.ts';
@@ -64,7 +65,8 @@ export async function serveMetrics(deps: AppDeps, req: MetricsRequest, res: Serv
     res.setHeader('X-Content-Type-Options', 'nosniff');
     if (gzip) res.setHeader('Content-Encoding', 'gzip');
     try {
-      await sendChunks(res, body, { ...(gzip ? { gzipLevel: deps.server.gzipLevel } : {}), release: (b) => pool.give(b) });
+      const release = (b: Buffer): void => pool.give(b);
+      await sendChunks(res, gzip ? gzipParallel(body, { level: deps.server.gzipLevel, release }) : body, gzip ? {} : { release });
     } catch (err) {
       // The client went away mid-answer: nothing to tell it.
       deps.logger.debug('metrics response aborted', { error: err instanceof Error ? err.message : String(err) });

@@ -1,14 +1,19 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { relabelShimBody as relabelBytes, RelabelError, sandboxLabelText, shimFamilyName } from '../../src/scrape/relabel.ts';
+import { relabelShimBody as relabelBytes, RelabelError, sandboxLabelText, shimFamilyName, writeSampleLines } from '../../src/scrape/relabel.ts';
+import { ChunkPool, ChunkWriter } from '../../src/scrape/chunk-writer.ts';
 
 /** The relabeller on text, its families' bytes as text: what the specs below read. */
 function relabelShimBody(body: string, labels: string | Buffer) {
   const r = relabelBytes(Buffer.from(body), typeof labels === 'string' ? Buffer.from(labels) : labels);
   return {
     sampleCount: r.sampleCount,
-    families: r.families.map((f) => ({ ...f, header: f.header.toString(), samples: Buffer.concat(f.chunks).toString() })),
+    families: r.families.map((f) => {
+      const w = new ChunkWriter(new ChunkPool(256));
+      for (const l of f.lines) writeSampleLines(l, w);
+      return { ...f, header: f.header.toString(), samples: Buffer.concat(w.finish()).toString() };
+    }),
   };
 }
 
