@@ -40,3 +40,18 @@ for (const r of rows) {
       `${u ? `${u.plain} / ${u.gzip} / ${u.cpu} / ${u.rss}` : ''} |`,
   );
 }
+
+if (counts.length === 0) {
+  const { runExpositionBench, formatBenchTable } = await import('./exposition.ts');
+  console.log('\n## Exposition: fixtures scaled to 100 sandboxes\n');
+  console.log(formatBenchTable(await runExpositionBench({ sandboxes: 100 })));
+
+  const { benchOtel } = await import('./otel.ts');
+  const o = benchOtel(100, 10);
+  console.log('\n## OTLP push path at 100 sandboxes (median of 10)\n');
+  console.log(`| data points | parse | translate (incl. parse) | protobuf encode | translate + protobuf CPU | target |`);
+  console.log('|---|---|---|---|---|---|');
+  console.log(
+    `| ${o.dataPoints} | ${f(o.parseMs)} ms | ${f(o.translateMs)} ms | ${f(o.encodeProtoMs)} ms (${(o.protoBytes / 1e6).toFixed(1)} MB) | ${f(o.totalCpuMs)} ms${mark(o.totalCpuMs, 150)} | ≤ 150 ms CPU |`,
+  );
+}
