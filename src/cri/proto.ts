@@ -1,9 +1,7 @@
 // Loads our runtime.v1 subset (proto/cri/api.proto) once, for the client and
 // the fake server alike, and gives the one method we use a typed face.
 
-import { existsSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { packagePath } from '../package-info.ts';
 import { loadSync, type MethodDefinition } from '@grpc/proto-loader';
 
 export type PodSandboxStateName = 'SANDBOX_READY' | 'SANDBOX_NOTREADY';
@@ -48,16 +46,9 @@ export const LIST_POD_SANDBOX_PATH = '/runtime.v1.RuntimeService/ListPodSandbox'
 
 const LOADER_OPTIONS = { keepCase: false, longs: String, enums: String, defaults: true, oneofs: true } as const;
 
-/** The directory holding package.json and proto/: two levels up from src/cri, three from dist/src/cri. */
-export function packageRoot(from: string = path.dirname(fileURLToPath(import.meta.url))): string {
-  for (let dir = from; ; dir = path.dirname(dir)) {
-    if (existsSync(path.join(dir, 'package.json')) && existsSync(path.join(dir, 'proto'))) return dir;
-    if (path.dirname(dir) === dir) throw new Error(`cannot find the package root (package.json next to proto/) above ${from}`);
-  }
-}
 
 export function criProtoPath(): string {
-  return path.join(packageRoot(), 'proto', 'cri', 'api.proto');
+  return packagePath('proto', 'cri', 'api.proto');
 }
 
 let cached: { service: Record<string, MethodDefinition<object, object>>; listPodSandbox: ListPodSandboxMethod } | undefined;

@@ -10,8 +10,7 @@
 // a call only updates a Float64Array and formats the numbers.
 
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { packagePath } from '../package-info.ts';
 import { writeFloat } from '../exposition/format-float.ts';
 
 export type FixtureName = 'a' | 'b';
@@ -66,7 +65,7 @@ const templates = new Map<FixtureName, Template>();
 function loadTemplate(name: FixtureName): Template {
   let t = templates.get(name);
   if (!t) {
-    const file = join(packageRoot(), 'test', 'fixtures', `shim-metrics-${name}.prom`);
+    const file = packagePath('test', 'fixtures', `shim-metrics-${name}.prom`);
     if (!existsSync(file)) {
       throw new FixtureNotFoundError(`demo payload fixture ${file} is missing: the demo mode needs test/fixtures/ from the source tree`);
     }
@@ -76,16 +75,6 @@ function loadTemplate(name: FixtureName): Template {
   return t;
 }
 
-/** The directory holding package.json, found from this file (works from src/ and dist/src/). */
-function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    if (existsSync(join(dir, 'package.json'))) return dir;
-    const up = dirname(dir);
-    if (up === dir) throw new FixtureNotFoundError(`no package.json above ${fileURLToPath(import.meta.url)}`);
-    dir = up;
-  }
-}
 
 // Gauges that do not move in a real shim: build info, limits, start times.
 const CONSTANT_GAUGE = /(_info|_start_time_seconds|_max_fds|_max_bytes|_last_gc_time_seconds)$/;

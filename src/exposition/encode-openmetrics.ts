@@ -12,15 +12,11 @@
 // `_<unit>`, as the spec requires; otherwise the unit is left out.
 
 import { formatFloat } from './format-float.ts';
-import type { Label, Metric, MetricFamily } from './model.ts';
+import type { Metric, MetricFamily } from './model.ts';
+import { encodeSamples, escapeLabelValue, type NumberStyle } from './encode-text.ts';
 
-const NEEDS_ESCAPE = /[\\\n"]/;
-
-/** OpenMetrics escaping (label values and HELP alike): `\\`, `\"`, `\n`. */
-function escape(v: string): string {
-  if (!NEEDS_ESCAPE.test(v)) return v;
-  return v.replace(/[\\\n"]/g, (ch) => (ch === '\n' ? '\\n' : '\\' + ch));
-}
+/** OpenMetrics escapes HELP and UNIT as label values: `\\`, `\"`, `\n`. */
+const escape = escapeLabelValue;
 
 /** Go's writeOpenMetricsFloat: like 'g' formatting, but `1` → `1.0`. */
 export function formatOpenMetricsFloat(v: number): string {
@@ -41,14 +37,6 @@ function formatCount(v: number): string {
   return formatOpenMetricsFloat(v);
 }
 
-function formatLabels(labels: readonly Label[]): string {
-  let s = '';
-  for (let i = 0; i < labels.length; i++) {
-    const l = labels[i] as Label;
-    s += (i === 0 ? '' : ',') + l.name + '="' + escape(l.value) + '"';
-  }
-  return s;
-}
 
 /** One family in OpenMetrics form (no `# EOF`); '' for a family with no metrics. */
 export function encodeFamilyOpenMetrics(f: MetricFamily): string {
@@ -80,28 +68,9 @@ export function encodeOpenMetrics(families: readonly MetricFamily[]): string {
 
 export const OPENMETRICS_EOF = '# EOF\n';
 
+const OPENMETRICS_NUMBERS: NumberStyle = { value: formatOpenMetricsFloat, count: formatCount };
+
 function encodeMetric(name: string, m: Metric): string {
-  const labels = formatLabels(m.labels);
   const ts = m.timestampMs === undefined ? '\n' : ' ' + formatOpenMetricsFloat(m.timestampMs / 1000) + '\n';
-  if (m.kind === 'scalar') {
-    return (labels === '' ? name + ' ' : name + '{' + labels + '} ') + formatOpenMetricsFloat(m.value) + ts;
-  }
-  const plain = labels === '' ? ' ' : '{' + labels + '} ';
-  const open = labels === '' ? '{' : '{' + labels + ',';
-  let out = '';
-  if (m.kind === 'histogram') {
-    const prefix = name + '_bucket' + open + 'le="';
-    let infSeen = false;
-    for (const b of m.buckets) {
-      out += prefix + formatOpenMetricsFloat(b.upperBound) + '"} ' + formatCount(b.cumulativeCount) + ts;
-      if (b.upperBound === Infinity) infSeen = true;
-    }
-    if (!infSeen) out += prefix + '+Inf"} ' + formatCount(m.count) + ts;
-  } else {
-    const prefix = name + open + 'quantile="';
-    for (const q of m.quantiles) {
-      out += prefix + formatOpenMetricsFloat(q.quantile) + '"} ' + formatOpenMetricsFloat(q.value) + ts;
-    }
-  }
-  return out + name + '_sum' + plain + formatOpenMetricsFloat(m.sum) + ts + name + '_count' + plain + formatCount(m.count) + ts;
+  return encodeSamples(name, m, ts, OPENMETRICS_NUMBERS);
 }

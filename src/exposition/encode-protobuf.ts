@@ -9,9 +9,7 @@
 // loads proto/prometheus/metrics.proto with protobufjs, so tests check one
 // independent implementation against the other.
 
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { packagePath } from '../package-info.ts';
 import protobuf from 'protobufjs';
 import type { Bucket, Label, Metric, MetricFamily, MetricType, Quantile } from './model.ts';
 
@@ -277,16 +275,8 @@ const TYPE_NAME: readonly MetricType[] = ['counter', 'gauge', 'summary', 'untype
 
 let familyType: protobuf.Type | undefined;
 
-/** Finds proto/prometheus/metrics.proto above this module (works from src/ and from dist/src/). */
 function protoPath(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const candidate = join(dir, 'proto', 'prometheus', 'metrics.proto');
-    if (existsSync(candidate)) return candidate;
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error('proto/prometheus/metrics.proto not found above ' + import.meta.url);
-    dir = parent;
-  }
+  return packagePath('proto', 'prometheus', 'metrics.proto');
 }
 
 function loadFamilyType(): protobuf.Type {

@@ -61,10 +61,28 @@ export function encodeText(families: readonly MetricFamily[]): string {
 }
 
 function encodeMetric(name: string, m: Metric): string {
-  const labels = formatLabels(m.labels);
   const ts = m.timestampMs === undefined ? '\n' : ' ' + formatTimestamp(m.timestampMs) + '\n';
+  return encodeSamples(name, m, ts, TEXT_NUMBERS);
+}
+
+/** How one exposition format writes numbers. */
+export interface NumberStyle {
+  readonly value: (v: number) => string;
+  /** Bucket and sample counts. */
+  readonly count: (v: number) => string;
+}
+
+const TEXT_NUMBERS: NumberStyle = { value: writeFloat, count: writeFloat };
+
+/**
+ * The sample lines of one metric, shared by the text and OpenMetrics
+ * encoders: scalars; histogram buckets (le last, +Inf added when missing),
+ * _sum, _count; summary quantiles, _sum, _count. `ts` ends every line.
+ */
+export function encodeSamples(name: string, m: Metric, ts: string, num: NumberStyle): string {
+  const labels = formatLabels(m.labels);
   if (m.kind === 'scalar') {
-    return (labels === '' ? name + ' ' : name + '{' + labels + '} ') + writeFloat(m.value) + ts;
+    return (labels === '' ? name + ' ' : name + '{' + labels + '} ') + num.value(m.value) + ts;
   }
   // `name_sum{labels} ` and the like; labels may be empty.
   const plain = labels === '' ? ' ' : '{' + labels + '} ';
@@ -74,13 +92,13 @@ function encodeMetric(name: string, m: Metric): string {
     const prefix = name + '_bucket' + open + 'le="';
     let infSeen = false;
     for (const b of m.buckets) {
-      out += prefix + writeFloat(b.upperBound) + '"} ' + writeFloat(b.cumulativeCount) + ts;
+      out += prefix + num.value(b.upperBound) + '"} ' + num.count(b.cumulativeCount) + ts;
       if (b.upperBound === Infinity) infSeen = true;
     }
-    if (!infSeen) out += prefix + '+Inf"} ' + writeFloat(m.count) + ts;
+    if (!infSeen) out += prefix + '+Inf"} ' + num.count(m.count) + ts;
   } else {
     const prefix = name + open + 'quantile="';
-    for (const q of m.quantiles) out += prefix + writeFloat(q.quantile) + '"} ' + writeFloat(q.value) + ts;
+    for (const q of m.quantiles) out += prefix + num.value(q.quantile) + '"} ' + num.value(q.value) + ts;
   }
-  return out + name + '_sum' + plain + writeFloat(m.sum) + ts + name + '_count' + plain + writeFloat(m.count) + ts;
+  return out + name + '_sum' + plain + num.value(m.sum) + ts + name + '_count' + plain + num.count(m.count) + ts;
 }

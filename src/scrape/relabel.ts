@@ -14,6 +14,7 @@
 
 import type { CriMetadata } from '../discovery/registry.ts';
 import type { MetricType } from '../exposition/model.ts';
+import { escapeLabelValue } from '../exposition/encode-text.ts';
 import type { RelabeledFamily, SampleLines } from './snapshot.ts';
 import type { ChunkWriter } from './chunk-writer.ts';
 
@@ -52,9 +53,6 @@ export function sandboxLabelText(id: string, meta: CriMetadata): Buffer {
   );
 }
 
-export function escapeLabelValue(v: string): string {
-  return /[\\"\n]/.test(v) ? v.replace(/[\\"\n]/g, (c) => (c === '\n' ? '\\n' : '\\' + c)) : v;
-}
 
 interface Fam {
   readonly name: string;
