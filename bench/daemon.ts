@@ -57,7 +57,7 @@ export async function benchDaemon(n: number, requests = 10): Promise<DaemonBench
   const port = 20000 + Math.floor(Math.random() * 20000);
   const child = spawn(
     process.execPath,
-    [...(process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean), packagePath('dist', 'src', 'cli.js'), `-listen-address=127.0.0.1:${port}`, `-sandbox-root=${root}`, `-runtime-endpoint=unix://${path.join(dir, 'cri.sock')}`, `-config=${config}`, '-log-level=error'],
+    [...(process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean), packagePath('dist', 'src', 'cli.js'), `-listen-address=127.0.0.1:${port}`, `-sandbox-root=${root}`, `-runtime-endpoint=unix://${path.join(dir, 'cri.sock')}`, `-config=${config}`, (process.env.BENCH_LOG_LEVEL ? `-log-level=${process.env.BENCH_LOG_LEVEL}` : '-log-level=error')],
     { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, ...envFromBench() } },
   );
   const base = `http://127.0.0.1:${port}`;

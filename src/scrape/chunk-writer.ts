@@ -6,7 +6,7 @@ export class ChunkPool {
   readonly size: number;
   readonly #free: Buffer[] = [];
   readonly #max: number;
-  constructor(size = 64 * 1024, max = 16) {
+  constructor(size = 64 * 1024, max = 24) {
     this.size = size;
     this.#max = max;
   }

@@ -42,6 +42,7 @@ export async function serveMetrics(deps: AppDeps, req: MetricsRequest, res: Serv
     const prefixes = filterParam ? filterParam.split(',') : undefined;
 
     const snapshot = await deps.source.scrape();
+    const scraped = performance.now();
     const merged = mergeSnapshot(snapshot);
     const families = selectFamilies(merged.families, prefixes);
     const own: MetricFamily[] = prefixes ? [] : deps.selfMetrics.families();
@@ -67,6 +68,15 @@ export async function serveMetrics(deps: AppDeps, req: MetricsRequest, res: Serv
     try {
       const release = (b: Buffer): void => pool.give(b);
       await sendChunks(res, gzip ? gzipParallel(body, { level: deps.server.gzipLevel, release }) : body, gzip ? {} : { release });
+      if (deps.logger.enabled('debug')) {
+        deps.logger.debug('metrics answered', {
+          sandboxes: snapshot.sandboxes.length,
+          wait_ms: Math.round(scraped - started),
+          write_ms: Math.round(performance.now() - scraped),
+          format,
+          gzip,
+        });
+      }
     } catch (err) {
       // The client went away mid-answer: nothing to tell it.
       deps.logger.debug('metrics response aborted', { error: err instanceof Error ? err.message : String(err) });
