@@ -32,6 +32,9 @@ export interface DaemonBenchRow {
 
 const TICK_MS = 10; // USER_HZ = 100
 
+/** The V8 flags the bin's shebang, the image and the DaemonSet run the daemon with. */
+const SHIPPED_NODE_FLAGS = '--max-semi-space-size=2';
+
 /** BENCH_ENV="K=V K2=V2": extra environment for the daemon (e.g. malloc tuning experiments). */
 function envFromBench(): Record<string, string> {
   return Object.fromEntries((process.env.BENCH_ENV ?? '').split(' ').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
@@ -57,7 +60,7 @@ export async function benchDaemon(n: number, requests = 10): Promise<DaemonBench
   const port = 20000 + Math.floor(Math.random() * 20000);
   const child = spawn(
     process.execPath,
-    [...(process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean), packagePath('dist', 'src', 'cli.js'), `-listen-address=127.0.0.1:${port}`, `-sandbox-root=${root}`, `-runtime-endpoint=unix://${path.join(dir, 'cri.sock')}`, `-config=${config}`, (process.env.BENCH_LOG_LEVEL ? `-log-level=${process.env.BENCH_LOG_LEVEL}` : '-log-level=error')],
+    [...(process.env.BENCH_NODE_FLAGS ?? SHIPPED_NODE_FLAGS).split(' ').filter(Boolean), packagePath('dist', 'src', 'cli.js'), `-listen-address=127.0.0.1:${port}`, `-sandbox-root=${root}`, `-runtime-endpoint=unix://${path.join(dir, 'cri.sock')}`, `-config=${config}`, (process.env.BENCH_LOG_LEVEL ? `-log-level=${process.env.BENCH_LOG_LEVEL}` : '-log-level=error')],
     { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, ...envFromBench() } },
   );
   const base = `http://127.0.0.1:${port}`;
