@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { encodeOpenMetrics } from '../src/exposition/encode-openmetrics.ts';
 import { encodeProtobufDelimited } from '../src/exposition/encode-protobuf.ts';
 import { encodeText } from '../src/exposition/encode-text.ts';
-import type { Metric, MetricFamily } from '../src/exposition/model.ts';
+import { sampleCount, type Metric, type MetricFamily } from '../src/exposition/model.ts';
 import { parseText } from '../src/exposition/parse-text.ts';
 
 export interface BenchRow {
@@ -28,15 +28,6 @@ export interface ExpositionBenchOptions {
   readonly runs?: number;
 }
 
-function sampleCount(families: readonly MetricFamily[]): number {
-  let n = 0;
-  for (const f of families) {
-    for (const m of f.metrics) {
-      n += m.kind === 'scalar' ? 1 : m.kind === 'histogram' ? m.buckets.length + 2 : m.quantiles.length + 2;
-    }
-  }
-  return n;
-}
 
 /**
  * Sandbox i's copy of a body: every value moved a little, integers kept

@@ -59,3 +59,14 @@ export interface MetricFamily {
   readonly unit?: string;
   readonly metrics: readonly Metric[];
 }
+
+/** Sample lines a family set encodes to in text: buckets (+Inf included), quantiles, _sum and _count count. */
+export function sampleCount(families: readonly MetricFamily[]): number {
+  let n = 0;
+  for (const f of families) {
+    for (const m of f.metrics) {
+      n += m.kind === 'scalar' ? 1 : m.kind === 'histogram' ? m.buckets.length + 2 : m.quantiles.length + 2;
+    }
+  }
+  return n;
+}

@@ -2,19 +2,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { ParseError, parseText } from '../../src/exposition/parse-text.ts';
-import type { Metric, MetricFamily } from '../../src/exposition/model.ts';
+import { sampleCount, type Metric, type MetricFamily } from '../../src/exposition/model.ts';
 
 const fixture = (name: string): string => readFileSync(new URL(`../fixtures/${name}`, import.meta.url), 'utf8');
 
-function sampleCount(families: readonly MetricFamily[]): number {
-  let n = 0;
-  for (const f of families) {
-    for (const m of f.metrics) {
-      n += m.kind === 'scalar' ? 1 : m.kind === 'histogram' ? m.buckets.length + 2 : m.quantiles.length + 2;
-    }
-  }
-  return n;
-}
 
 function only(families: readonly MetricFamily[]): MetricFamily {
   assert.equal(families.length, 1);
