@@ -120,8 +120,15 @@ export async function startDaemon(config: Config, logger: Logger, exportingFacto
         const until = Date.now() + deadlineMs;
         // In-flight answers complete; the final push gets what time is left.
         const closing = server.close(Math.max(0, deadlineMs / 2));
-        await exporting?.shutdown(Math.max(0, until - Date.now()));
-        await closing;
+        // A keep-alive connection whose answer completes after close() began
+        // is idle from then on: close it then, not at the end of the grace.
+        const idle = setInterval(() => server.server.closeIdleConnections(), 50);
+        try {
+          await exporting?.shutdown(Math.max(0, until - Date.now()));
+          await closing;
+        } finally {
+          clearInterval(idle);
+        }
         listening = false;
         await sync.stop();
         await watcher.stop();

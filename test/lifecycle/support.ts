@@ -27,6 +27,11 @@ export interface HostOptions {
   readonly behaviour?: FakeShimBehaviour | FakeShimBehaviourName;
   /** Also serve the realistic demo payload (hundreds of series) after the counter. */
   readonly fullPayload?: boolean;
+  /**
+   * Also serve a gauge whose few series carry label values of this many KiB
+   * in all: big batches (what a leak would show) at little CPU cost.
+   */
+  readonly padKiB?: number;
 }
 
 export interface Host {
@@ -52,6 +57,7 @@ export async function startHost(options: HostOptions = {}): Promise<Host> {
   const ids = Array.from({ length: n }, (_, i) => `${(i + 1).toString(16).padStart(2, '0')}${'ab'.repeat(31)}`);
   const counts = ids.map(() => 0);
   const shims: FakeShim[] = [];
+  const pad = padding(options.padKiB ?? 0);
   for (const [i, id] of ids.entries()) {
     await mkdir(path.join(roots[0]!, id));
     const payload = options.fullPayload ? createShimPayload(id) : undefined;
@@ -62,7 +68,7 @@ export async function startHost(options: HostOptions = {}): Promise<Host> {
         metrics: () => {
           counts[i]!++;
           const head = `# HELP ${SCRAPES_FAMILY} Requests this shim answered.\n# TYPE ${SCRAPES_FAMILY} counter\n${SCRAPES_FAMILY} ${counts[i]}\n`;
-          return payload ? head + payload() : head;
+          return head + pad + (payload ? payload() : '');
         },
       }),
     );
@@ -88,6 +94,15 @@ export async function startHost(options: HostOptions = {}): Promise<Host> {
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+function padding(kib: number): string {
+  if (kib <= 0) return '';
+  const series = 8;
+  const value = 'p'.repeat(Math.ceil((kib * 1024) / series));
+  let out = '# HELP kata_test_padding Big label values.\n# TYPE kata_test_padding gauge\n';
+  for (let i = 0; i < series; i++) out += `kata_test_padding{n="${i}",pad="${value}"} ${i}\n`;
+  return out;
 }
 
 /** Fast CRI and retry timings, as YAML under receivers.kata_monitor. */
@@ -213,7 +228,6 @@ export async function settledHeap(samples = 10): Promise<number> {
     const m = process.memoryUsage();
     floor = Math.min(floor, m.heapUsed + m.arrayBuffers);
   }
-  if (process.env.DEBUG_HEAP) console.error('HEAP', floor);
   return floor;
 }
 

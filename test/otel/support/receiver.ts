@@ -94,6 +94,7 @@ export interface Receiver {
   readonly connections: { now: number; max: number; total: number };
   /** Every request body as decoded (failed attempts too, when it decodes), in arrival order. */
   readonly bodies: { n: number; at: number; request: DecodedRequest }[];
+  /** From now on; requests left hanging by the previous behaviour are cut. */
   behave(b: Behaviour): void;
   /** Resolves when `count` requests have been accepted (2xx). */
   waitFor(count: number, timeoutMs?: number): Promise<void>;
@@ -107,10 +108,13 @@ export interface ReceiverOptions {
    * receiver holds does not count as the daemon's memory.
    */
   readonly keep?: (request: DecodedRequest) => DecodedRequest;
+  /** false: bodies are not decoded at all (requests count, `request` is empty): a cheap sink. */
+  readonly decode?: boolean;
 }
 
 export async function startReceiver(behaviour: Behaviour = () => ({}), options: ReceiverOptions = {}): Promise<Receiver> {
   const keep = options.keep ?? ((r: DecodedRequest) => r);
+  const decodeBody = options.decode === false ? (): DecodedRequest => ({ resourceMetrics: [] }) : decodeRequestBody;
   let behave = behaviour;
   const received: Received[] = [];
   const attempts: { n: number; at: number; status: number | 'hung' }[] = [];
@@ -159,7 +163,7 @@ export async function startReceiver(behaviour: Behaviour = () => ({}), options: 
             const gzip = req.headers['content-encoding'] === 'gzip';
             if (gzip) body = gunzipSync(body);
             const json = (req.headers['content-type'] ?? '').startsWith('application/json');
-            const request = keep(json ? decodeJson(body.toString('utf8')) : decodeProto(body));
+            const request = options.decode === false ? { resourceMetrics: [] } : keep(json ? decodeJson(body.toString('utf8')) : decodeProto(body));
             received.push({ seq: received.length, path: req.url ?? '', at: Date.now(), headers: req.headers, encoding: json ? 'json' : 'proto', gzip, request, rawBytes: body.length });
           } catch (e) {
             res.writeHead(400, { 'content-type': 'text/plain' }).end(String(e));
@@ -209,6 +213,9 @@ export async function startReceiver(behaviour: Behaviour = () => ({}), options: 
     bodies,
     behave: (b) => {
       behave = b;
+      // Requests left hanging are cut now (their clients have usually given up already).
+      for (const res of hung) res.destroy();
+      hung.clear();
     },
     waitFor: (count, timeoutMs = 5000) =>
       new Promise<void>((resolve, reject) => {
@@ -229,7 +236,7 @@ export async function startReceiver(behaviour: Behaviour = () => ({}), options: 
   };
 }
 
-function decodeBody(raw: Buffer, headers: IncomingHttpHeaders): DecodedRequest {
+function decodeRequestBody(raw: Buffer, headers: IncomingHttpHeaders): DecodedRequest {
   const body = headers['content-encoding'] === 'gzip' ? gunzipSync(raw) : raw;
   return (headers['content-type'] ?? '').startsWith('application/json') ? decodeJson(body.toString('utf8')) : decodeProto(body);
 }
