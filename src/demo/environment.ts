@@ -55,8 +55,9 @@ export async function startDemo(options: DemoOptions = {}): Promise<DemoEnvironm
 
   const publish = (): void => cri.setPods([...pods.values(), runcPod]);
 
-  const addSandbox = async (id = hexId(++serial)): Promise<string> => {
-    const n = serial;
+  const addSandbox = async (given?: string): Promise<string> => {
+    const n = ++serial;
+    const id = given ?? hexId(n);
     // Every fourth sandbox runs under runtime-rs' root.
     const root = roots[n % 4 === 0 ? 1 : 0]!;
     const sbDir = path.join(root, id);
