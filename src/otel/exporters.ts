@@ -1,15 +1,15 @@
-// OTLP/HTTP exporters as the pipeline sees them: encode a request with our
-// serializer (summaries included), queue it, deliver it with retry. Their
-// state is published as kata_monitor_otlp_* families for /metrics and as a
-// status object for a status page.
+// OTLP/HTTP exporters as the pipeline sees them: queue a request, deliver it
+// with retry through the SDK exporter (otlp-http.ts: exporter-base's node-http
+// transport, our serializer, summaries included). Their state is published as
+// kata_monitor_otlp_* families for /metrics and as a status object for a
+// status page.
 
 import { DEFAULTS } from '../config/defaults.ts';
 import type { ExporterConfig, QueueConfig, RetryConfig } from '../config/types.ts';
 import type { Label, Metric, MetricFamily } from '../exposition/model.ts';
 import { silentLogger, type Logger } from '../log/logger.ts';
 import { countDataPoints, type OtelResourceMetrics } from './model.ts';
-import { encodeRequest } from './otlp-encode.ts';
-import { OtlpHttpClient, resolveOtlpHttpSettings, type OtlpHttpOptions, type OtlpHttpSettings } from './otlp-http.ts';
+import { OtlpMetricExporter, resolveOtlpHttpSettings, type OtlpHttpOptions, type OtlpHttpSettings } from './otlp-http.ts';
 import { DROP_REASONS, ExportQueue, type QueueStatus } from './queue.ts';
 
 /** What the config loader gives an exporter that sets nothing (src/config/defaults.ts). */
@@ -50,7 +50,7 @@ export class OtlpHttpExporter {
   readonly name: string;
   readonly pipeline: string | undefined;
   readonly settings: OtlpHttpSettings;
-  readonly #client: OtlpHttpClient;
+  readonly #sdk: OtlpMetricExporter;
   readonly #queue: ExportQueue;
   readonly #log: Logger;
 
@@ -60,25 +60,22 @@ export class OtlpHttpExporter {
     this.pipeline = deps.pipeline;
     this.settings = resolveOtlpHttpSettings(config, deps.env);
     this.#log = (deps.logger ?? silentLogger).child({ exporter: config.name });
-    this.#client = new OtlpHttpClient(this.settings);
+    this.#sdk = new OtlpMetricExporter(this.settings);
     this.#queue = new ExportQueue({
       queue: config.queue ?? DEFAULT_QUEUE,
       retry: config.retry ?? DEFAULT_RETRY,
-      send: (body) => this.#client.send(body),
-      prepare: (body) => this.#client.prepare(body),
+      send: (request) => this.#sdk.send(request),
       logger: this.#log,
       ...(deps.now && { now: deps.now }),
       ...(deps.jitter !== undefined && { jitter: deps.jitter }),
     });
   }
 
-  /** Encodes one OTLP request and queues it; false if the queue had to drop it. */
-  export(resourceMetrics: OtelResourceMetrics | readonly OtelResourceMetrics[]): boolean {
-    const rms = Array.isArray(resourceMetrics) ? (resourceMetrics as readonly OtelResourceMetrics[]) : [resourceMetrics as OtelResourceMetrics];
-    let points = 0;
-    for (const rm of rms) points += countDataPoints(rm);
+  /** Queues one OTLP request (encoded at each attempt); false if the queue had to drop it. */
+  export(request: OtelResourceMetrics): boolean {
+    const points = countDataPoints(request);
     if (points === 0) return true;
-    return this.#queue.enqueue({ body: encodeRequest(rms, this.settings.encoding), points });
+    return this.#queue.enqueue({ request, points });
   }
 
   status(): ExporterStatus {
@@ -90,9 +87,14 @@ export class OtlpHttpExporter {
     return this.#queue.forceFlush(withinMs);
   }
 
+  /**
+   * The queue's shutdown (which does not wait for an answer past `withinMs`),
+   * then the SDK exporter's: its connection is cut, so it ends at once, unless
+   * exporter-base is between retries of its own (at most its timeout).
+   */
   async shutdown(withinMs: number): Promise<boolean> {
     const ok = await this.#queue.shutdown(withinMs);
-    this.#client.close();
+    void this.#sdk.shutdown().catch((e: unknown) => this.#log.debug('OTLP exporter shutdown', { error: String(e) }));
     return ok;
   }
 }

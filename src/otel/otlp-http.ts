@@ -1,15 +1,31 @@
-// One OTLP/HTTP POST, and where its settings come from. Deliberately no
-// retries here: the export queue (queue.ts) owns retry and backoff, so one
-// attempt is exactly one request bounded by the timeout.
+// The OTLP/HTTP transport: the OpenTelemetry exporter packages, carrying our
+// bytes. `OtlpMetricExporter` is an OTLPMetricExporterBase
+// (@opentelemetry/exporter-metrics-otlp-http) on the node-http export delegate
+// of @opentelemetry/otlp-exporter-base, configured by convertLegacyHttpOptions
+// (which reads OTEL_EXPORTER_OTLP_[METRICS_]*), serializing with
+// otlp-encode.ts so that summaries travel. The export queue (queue.ts) sits in
+// front: `send()` is one of its attempts, the library's ExportResult turned
+// into retryable / permanent.
 
-import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import { promisify } from 'node:util';
-import { gzip as gzipCb } from 'node:zlib';
+import { subscribe } from 'node:diagnostics_channel';
+import type { Agent, ClientRequest, IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
+import { OTLPMetricExporterBase } from '@opentelemetry/exporter-metrics-otlp-http';
+import { CompressionAlgorithm, OTLPExporterError } from '@opentelemetry/otlp-exporter-base';
+import { convertLegacyHttpOptions, createOtlpHttpExportDelegate, getSharedConfigurationFromEnvironment } from '@opentelemetry/otlp-exporter-base/node-http';
+import {
+  JsonMetricsSerializer,
+  MetricsExporterMetricsHelper,
+  ProtobufMetricsSerializer,
+  type IExportMetricsServiceResponse,
+  type ISerializer,
+} from '@opentelemetry/otlp-transformer';
+import { AggregationTemporality, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { DEFAULTS } from '../config/defaults.ts';
-import { CONTENT_TYPES, type OtlpEncoding } from './otlp-encode.ts';
-
-const gzip = promisify(gzipCb);
+import { packageVersion } from '../package-info.ts';
+import type { OtelResourceMetrics } from './model.ts';
+import { CONTENT_TYPES, encodeRequest, type OtlpEncoding } from './otlp-encode.ts';
 
 /** A configuration error that names the offending setting. */
 export class OtlpConfigError extends Error {
@@ -30,186 +46,230 @@ export interface OtlpHttpOptions {
   readonly timeoutMs?: number;
 }
 
+/** node-http's configuration as exporter-base resolved it (its type is not exported by name). */
+export type OtlpTransportConfig = ReturnType<typeof convertLegacyHttpOptions>;
+
 export interface OtlpHttpSettings {
   readonly url: string;
   readonly encoding: OtlpEncoding;
   readonly compression: 'gzip' | 'none';
-  readonly headers: Readonly<Record<string, string>>;
   readonly timeoutMs: number;
+  /** What exporter-base resolved (its `headers()`, async as it keeps them, include the Content-Type). */
+  readonly transport: OtlpTransportConfig;
 }
-
-export const DEFAULT_ENDPOINT: string = DEFAULTS.otlpEndpoint;
-export const DEFAULT_TIMEOUT_MS: number = DEFAULTS.otlpTimeoutMs;
 
 type Env = Readonly<Record<string, string | undefined>>;
 
+const SIGNAL = 'METRICS';
+const RESOURCE_PATH = 'v1/metrics';
+const ENV_PREFIX = 'OTEL_EXPORTER_OTLP_';
+const COMPRESSION: Readonly<Record<'gzip' | 'none', CompressionAlgorithm>> = { gzip: CompressionAlgorithm.GZIP, none: CompressionAlgorithm.NONE };
+
 /**
  * Precedence per setting: config, then OTEL_EXPORTER_OTLP_METRICS_*, then
- * OTEL_EXPORTER_OTLP_*, then DEFAULTS (src/config/defaults.ts: the spec's
- * endpoint and timeout, the collector's gzip). Headers merge in that order
- * (a config header replaces an env header of the same name). As the spec says,
- * OTEL_EXPORTER_OTLP_ENDPOINT is a base URL that gets `v1/metrics` appended,
- * while the METRICS one is used as given.
+ * OTEL_EXPORTER_OTLP_*, then DEFAULTS. exporter-base does the reading
+ * (convertLegacyHttpOptions: the METRICS endpoint as written, the generic one
+ * + `v1/metrics`; headers generic, then METRICS, then config; timeout;
+ * compression); the protocol is ours, as it picks our serializer's encoding.
+ * Where exporter-base would warn and ignore a bad value (or, for an endpoint,
+ * fall back to localhost), this throws OtlpConfigError first.
  */
 export function resolveOtlpHttpSettings(options: OtlpHttpOptions, env: Env = process.env): OtlpHttpSettings {
-  const get = (name: string): string | undefined => {
-    const v = env[`OTEL_EXPORTER_OTLP_METRICS_${name}`]?.trim() || undefined;
-    return v ?? (env[`OTEL_EXPORTER_OTLP_${name}`]?.trim() || undefined);
-  };
-  let url = options.endpoint;
-  if (!url) {
-    const specific = env['OTEL_EXPORTER_OTLP_METRICS_ENDPOINT']?.trim();
-    const base = env['OTEL_EXPORTER_OTLP_ENDPOINT']?.trim();
-    url = specific || (base ? base.replace(/\/*$/, '/') + 'v1/metrics' : DEFAULT_ENDPOINT);
+  const endpoint = options.endpoint || undefined;
+  if (endpoint !== undefined) checkUrl('endpoint', endpoint);
+  const encoding = options.encoding ?? encodingFromEnv(env);
+  checkEnvironment(env, { endpoint: endpoint === undefined, compression: options.compression === undefined, timeout: options.timeoutMs === undefined });
+  const transport = withOtlpEnvironment(env, () => {
+    const fromEnv = getSharedConfigurationFromEnvironment(SIGNAL);
+    // Our DEFAULTS go in as "user" values only where neither config nor environment speaks.
+    return convertLegacyHttpOptions(
+      {
+        url: endpoint ?? (effective(env, 'ENDPOINT') ? undefined : DEFAULTS.otlpEndpoint),
+        headers: { ...options.headers },
+        timeoutMillis: options.timeoutMs ?? fromEnv.timeoutMillis ?? DEFAULTS.otlpTimeoutMs,
+        compression: COMPRESSION[options.compression ?? fromEnv.compression ?? DEFAULTS.otlpCompression],
+        userAgent: `kata-otel-monitor/${packageVersion()}`,
+        // One export at a time (the queue's); a second would be refused, not queued.
+        concurrencyLimit: 1,
+      },
+      SIGNAL,
+      RESOURCE_PATH,
+      { 'Content-Type': CONTENT_TYPES[encoding] },
+    );
+  });
+  checkUrl('endpoint', transport.url);
+  return { url: transport.url, encoding, compression: transport.compression, timeoutMs: transport.timeoutMillis, transport };
+}
+
+/** The variable that applies: the METRICS one when set (not blank), else the generic one. */
+function effective(env: Env, name: string): { readonly key: string; readonly value: string } | undefined {
+  for (const key of [`${ENV_PREFIX}${SIGNAL}_${name}`, `${ENV_PREFIX}${name}`]) {
+    const value = env[key]?.trim();
+    if (value) return { key, value };
   }
+  return undefined;
+}
+
+function encodingFromEnv(env: Env): OtlpEncoding {
+  const p = effective(env, 'PROTOCOL');
+  if (p === undefined) return DEFAULTS.otlpEncoding;
+  if (p.value === 'http/protobuf') return 'proto';
+  if (p.value === 'http/json') return 'json';
+  throw new OtlpConfigError(p.key, `${JSON.stringify(p.value)} is not supported (use http/protobuf or http/json; grpc is not implemented)`);
+}
+
+/**
+ * What exporter-base would only warn about (through an unset diag logger) and
+ * ignore, for the variables that apply (`applies`: the file does not set it).
+ */
+function checkEnvironment(env: Env, applies: { readonly endpoint: boolean; readonly compression: boolean; readonly timeout: boolean }): void {
+  const endpoint = applies.endpoint ? effective(env, 'ENDPOINT') : undefined;
+  if (endpoint && !URL.canParse(endpoint.value)) throw new OtlpConfigError(endpoint.key, `not a URL: ${JSON.stringify(endpoint.value)}`);
+  const compression = applies.compression ? effective(env, 'COMPRESSION') : undefined;
+  if (compression && compression.value !== 'gzip' && compression.value !== 'none') {
+    throw new OtlpConfigError(compression.key, `${JSON.stringify(compression.value)} is not supported (use gzip or none)`);
+  }
+  const timeout = applies.timeout ? effective(env, 'TIMEOUT') : undefined;
+  if (timeout && !(Number(timeout.value) > 0 && Number.isFinite(Number(timeout.value)))) {
+    throw new OtlpConfigError(timeout.key, `${JSON.stringify(timeout.value)} is not a positive number of milliseconds`);
+  }
+  // Both header variables apply (merged); exporter-base skips entries it cannot parse.
+  for (const key of [`${ENV_PREFIX}HEADERS`, `${ENV_PREFIX}${SIGNAL}_HEADERS`]) {
+    for (const part of (env[key] ?? '').split(',')) {
+      if (!part.trim()) continue;
+      const eq = part.indexOf('=');
+      let ok = eq > 0 && part.slice(0, eq).trim() !== '' && part.slice(eq + 1).trim() !== '';
+      try {
+        if (ok) decodeURIComponent(part);
+      } catch {
+        ok = false;
+      }
+      if (!ok) throw new OtlpConfigError(key, `${JSON.stringify(part.trim())} is not key=value (values percent-encoded)`);
+    }
+  }
+}
+
+function checkUrl(key: string, url: string): void {
   let parsed: URL;
   try {
     parsed = new URL(url);
   } catch {
-    throw new OtlpConfigError('endpoint', `not a URL: ${JSON.stringify(url)} (expected e.g. http://collector:4318/v1/metrics)`);
+    throw new OtlpConfigError(key, `not a URL: ${JSON.stringify(url)} (expected e.g. http://collector:4318/v1/metrics)`);
   }
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
-    throw new OtlpConfigError('endpoint', `scheme ${parsed.protocol} is not supported (use http:// or https://)`);
+    throw new OtlpConfigError(key, `scheme ${parsed.protocol} is not supported (use http:// or https://)`);
   }
-
-  let encoding = options.encoding;
-  if (!encoding) {
-    const protocol = get('PROTOCOL');
-    if (protocol === undefined) encoding = DEFAULTS.otlpEncoding;
-    else if (protocol === 'http/protobuf') encoding = 'proto';
-    else if (protocol === 'http/json') encoding = 'json';
-    else throw new OtlpConfigError('OTEL_EXPORTER_OTLP_PROTOCOL', `${JSON.stringify(protocol)} is not supported (use http/protobuf or http/json; grpc is not implemented)`);
-  }
-
-  let compression = options.compression;
-  if (!compression) {
-    const c = get('COMPRESSION');
-    if (c !== undefined && c !== 'gzip' && c !== 'none') throw new OtlpConfigError('OTEL_EXPORTER_OTLP_COMPRESSION', `${JSON.stringify(c)} is not supported (use gzip or none)`);
-    compression = c ?? DEFAULTS.otlpCompression;
-  }
-
-  let timeoutMs = options.timeoutMs;
-  if (timeoutMs === undefined) {
-    const t = get('TIMEOUT');
-    if (t !== undefined) {
-      timeoutMs = Number(t);
-      if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new OtlpConfigError('OTEL_EXPORTER_OTLP_TIMEOUT', `${JSON.stringify(t)} is not a positive number of milliseconds`);
-    } else timeoutMs = DEFAULT_TIMEOUT_MS;
-  }
-
-  const headers = {
-    ...parseHeaderList(env['OTEL_EXPORTER_OTLP_HEADERS'], 'OTEL_EXPORTER_OTLP_HEADERS'),
-    ...parseHeaderList(env['OTEL_EXPORTER_OTLP_METRICS_HEADERS'], 'OTEL_EXPORTER_OTLP_METRICS_HEADERS'),
-    ...options.headers,
-  };
-  return { url: parsed.toString(), encoding, compression, headers, timeoutMs };
 }
 
-/** `k1=v1,k2=v2`, values percent-decoded (W3C Baggage-like, as the spec says). */
-function parseHeaderList(text: string | undefined, key: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  if (!text) return out;
-  for (const part of text.split(',')) {
-    if (!part.trim()) continue;
-    const eq = part.indexOf('=');
-    if (eq <= 0) throw new OtlpConfigError(key, `${JSON.stringify(part.trim())} is not key=value`);
-    try {
-      out[decodeURIComponent(part.slice(0, eq).trim())] = decodeURIComponent(part.slice(eq + 1).trim());
-    } catch {
-      throw new OtlpConfigError(key, `${JSON.stringify(part.trim())} has a bad percent-encoding`);
+/**
+ * exporter-base reads process.env, while the daemon is built against a given
+ * environment (the CLI's, a test's). Runs `read` (synchronous: the library
+ * reads every variable, and the certificate files they name, while building
+ * its configuration) with process.env's OTEL_EXPORTER_OTLP_* variables
+ * replaced by `env`'s, then puts them back.
+ */
+function withOtlpEnvironment<T>(env: Env, read: () => T): T {
+  if (env === process.env) return read();
+  const saved: [string, string | undefined][] = [];
+  const keys = new Set([...Object.keys(process.env), ...Object.keys(env)].filter((k) => k.startsWith(ENV_PREFIX)));
+  for (const k of keys) {
+    saved.push([k, process.env[k]]);
+    const v = env[k];
+    if (v === undefined) delete process.env[k];
+    else process.env[k] = v;
+  }
+  try {
+    return read();
+  } finally {
+    for (const [k, v] of saved) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
     }
   }
-  return out;
 }
 
+// ------------------------------------------------------------ the exporter
+
 export type SendResult =
-  | { readonly kind: 'ok'; readonly status: number }
+  | { readonly kind: 'ok' }
   /** Worth trying again later: 429/502/503/504, connection errors, timeouts. */
   | { readonly kind: 'retryable'; readonly error: string; readonly retryAfterMs?: number; readonly status?: number }
   /** The backend refused this data (other 4xx/5xx): retrying would not help. */
   | { readonly kind: 'permanent'; readonly error: string; readonly status?: number };
 
+/** The OTLP specification's retryable statuses (exporter-base's too). */
 const RETRYABLE_STATUS = new Set([429, 502, 503, 504]);
-const MAX_ANSWER_BYTES = 64 * 1024;
 
-/** A client for one endpoint: one keep-alive connection, since the queue sends one request at a time. */
-export class OtlpHttpClient {
+/** The serializer exporter-base calls: ours, so summaries travel; the SDK's for the answer (partial success). */
+function otlpSerializer(encoding: OtlpEncoding): ISerializer<ResourceMetrics, IExportMetricsServiceResponse> {
+  const answers = encoding === 'json' ? JsonMetricsSerializer : ProtobufMetricsSerializer;
+  return {
+    serializeRequest: (rm) => encodeRequest([rm], encoding),
+    deserializeResponse: (data) => answers.deserializeResponse(data),
+  };
+}
+
+/**
+ * An SDK PushMetricExporter (export, forceFlush, shutdown, temporality) whose
+ * requests carry our encoding, plus `send()` for the queue. A retryable
+ * failure has already been retried by exporter-base within the timeout.
+ */
+export class OtlpMetricExporter extends OTLPMetricExporterBase {
   readonly settings: OtlpHttpSettings;
-  readonly #agent: HttpAgent;
-  readonly #https: boolean;
+  readonly #connections: Connections;
 
   constructor(settings: OtlpHttpSettings) {
+    const connections = new Connections();
+    const { transport } = settings;
+    const agentFactory: OtlpTransportConfig['agentFactory'] = async (protocol) => connections.adopt(await transport.agentFactory(protocol));
+    super(
+      createOtlpHttpExportDelegate({ ...transport, agentFactory }, otlpSerializer(settings.encoding), 'otlp_http_metric_exporter', MetricsExporterMetricsHelper, undefined),
+      // Our data is cumulative; setting it also keeps OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE out.
+      { temporalityPreference: AggregationTemporality.CUMULATIVE },
+    );
     this.settings = settings;
-    this.#https = settings.url.startsWith('https:');
-    this.#agent = this.#https ? new HttpsAgent({ keepAlive: true, maxSockets: 1 }) : new HttpAgent({ keepAlive: true, maxSockets: 1 });
+    this.#connections = connections;
   }
 
-  /** Compresses as configured; the queue keeps the result so retries do not redo it. */
-  async prepare(body: Uint8Array): Promise<Uint8Array> {
-    return this.settings.compression === 'gzip' ? new Uint8Array(await gzip(body)) : body;
-  }
-
-  /** One POST of an already prepared body; never rejects. */
-  send(body: Uint8Array): Promise<SendResult> {
-    const s = this.settings;
-    const headers: Record<string, string | number> = {
-      ...s.headers,
-      'content-type': CONTENT_TYPES[s.encoding],
-      'content-length': body.length,
-      'user-agent': 'kata-otel-monitor',
-    };
-    if (s.compression === 'gzip') headers['content-encoding'] = 'gzip';
+  /** One attempt of the queue's; never rejects unless serializing throws. */
+  send(request: OtelResourceMetrics): Promise<SendResult> {
     return new Promise<SendResult>((resolve) => {
-      let settled = false;
-      const settle = (r: SendResult): void => {
-        if (!settled) {
-          settled = true;
-          resolve(r);
-        }
-      };
-      const req = (this.#https ? httpsRequest : httpRequest)(s.url, { method: 'POST', headers, agent: this.#agent }, (res) => {
-        readAnswer(res, (text) => settle(classify(res, text)));
-      });
-      // Covers connect, upload and answer: a hanging backend costs timeoutMs, then the socket is gone.
-      const timer = setTimeout(() => {
-        settle({ kind: 'retryable', error: `no answer within ${s.timeoutMs} ms` });
-        req.destroy();
-      }, s.timeoutMs);
-      req.on('close', () => clearTimeout(timer));
-      req.on('error', (e: NodeJS.ErrnoException) => {
-        clearTimeout(timer);
-        settle({ kind: 'retryable', error: `${e.code ?? 'error'}: ${e.message}` });
-      });
-      req.end(body);
+      this.#connections.answer = undefined;
+      // The SDK's ResourceMetrics knows no summaries; our serializer does.
+      this.export(request as unknown as ResourceMetrics, (result) => resolve(classify(result, this.#connections.answer, this.settings.timeoutMs)));
     });
   }
 
-  close(): void {
-    this.#agent.destroy();
+  /** Cuts what is on the wire and refuses new connections (without exporter-base retrying), then the SDK shutdown. */
+  override shutdown(): Promise<void> {
+    this.#connections.close();
+    return super.shutdown();
   }
 }
 
-function readAnswer(res: IncomingMessage, done: (text: string) => void): void {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  res.on('data', (c: Buffer) => {
-    size += c.length;
-    if (size <= MAX_ANSWER_BYTES) chunks.push(c);
-  });
-  res.on('end', () => done(Buffer.concat(chunks).toString('utf8')));
-  res.on('error', () => done(Buffer.concat(chunks).toString('utf8')));
-}
-
-function classify(res: IncomingMessage, text: string): SendResult {
-  const status = res.statusCode ?? 0;
-  if (status >= 200 && status < 300) return { kind: 'ok', status };
-  const brief = text.length > 200 ? text.slice(0, 200) + '…' : text;
-  const error = `HTTP ${status}${brief ? `: ${brief.trim()}` : ''}`;
-  if (RETRYABLE_STATUS.has(status)) {
-    const retryAfterMs = parseRetryAfter(res.headers['retry-after']);
-    return retryAfterMs === undefined ? { kind: 'retryable', error, status } : { kind: 'retryable', error, status, retryAfterMs };
+/**
+ * ExportResult → SendResult. exporter-base reports a refused request as an
+ * OTLPExporterError whose `code` is the HTTP status; a retryable answer
+ * (429/502/503/504) as one without a code, its status and Retry-After lost,
+ * which is why `answer` (the last HTTP answer, seen on the diagnostics
+ * channel) is consulted; network errors and timeouts carry no status at all.
+ */
+function classify(result: ExportResult, answer: HttpAnswer | undefined, timeoutMs: number): SendResult {
+  if (result.code === ExportResultCode.SUCCESS) return { kind: 'ok' };
+  const e = result.error;
+  const code = e instanceof OTLPExporterError ? e.code : undefined;
+  if (code !== undefined && !RETRYABLE_STATUS.has(code)) {
+    const body = e instanceof OTLPExporterError ? (e.data ?? '').trim() : '';
+    return { kind: 'permanent', status: code, error: `HTTP ${code}${body ? `: ${body.length > 200 ? body.slice(0, 200) + '…' : body}` : ''}` };
   }
-  return { kind: 'permanent', error, status };
+  const status = code ?? answer?.status;
+  if (status !== undefined && RETRYABLE_STATUS.has(status)) {
+    const retryAfterMs = parseRetryAfter(answer?.retryAfter);
+    return { kind: 'retryable', status, error: `HTTP ${status}`, ...(retryAfterMs !== undefined && { retryAfterMs }) };
+  }
+  if (answer === undefined && e?.message === 'Request timed out') return { kind: 'retryable', error: `no answer within ${timeoutMs} ms` };
+  const errno = (e as NodeJS.ErrnoException | undefined)?.code;
+  return { kind: 'retryable', error: `${typeof errno === 'string' ? `${errno}: ` : ''}${e?.message ?? 'export failed'}` };
 }
 
 function parseRetryAfter(v: string | undefined): number | undefined {
@@ -217,4 +277,80 @@ function parseRetryAfter(v: string | undefined): number | undefined {
   if (/^\d+$/.test(v.trim())) return Number(v.trim()) * 1000;
   const at = Date.parse(v);
   return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
+}
+
+// ------------------------------------------------------------ connections
+
+interface HttpAnswer {
+  readonly status: number;
+  readonly retryAfter?: string;
+}
+
+/** Agents of live exporters → where their requests' answers go. */
+const listeners = new WeakMap<object, (answer: HttpAnswer | undefined) => void>();
+let subscribed = false;
+
+/** Node's built-in HTTP client channels: a request starts (forget the last answer), an answer's head arrives. */
+function subscribeOnce(): void {
+  if (subscribed) return;
+  subscribed = true;
+  const agentOf = (m: unknown): object | undefined => ((m as { request?: ClientRequest & { agent?: Agent } }).request?.agent ?? undefined);
+  subscribe('http.client.request.start', (m) => {
+    const a = agentOf(m);
+    if (a) listeners.get(a)?.(undefined);
+  });
+  subscribe('http.client.response.finish', (m) => {
+    const a = agentOf(m);
+    const res = (m as { response?: IncomingMessage }).response;
+    if (!a || !res) return;
+    const retryAfter = res.headers['retry-after'];
+    listeners.get(a)?.({ status: res.statusCode ?? 0, ...(retryAfter !== undefined && { retryAfter }) });
+  });
+}
+
+/**
+ * The exporter's agent (made by exporter-base's own factory, so the
+ * certificate variables still apply): one socket, since the queue sends one
+ * request at a time; its answers recorded; and a close that cuts open sockets
+ * and refuses new ones with an error exporter-base does not retry.
+ */
+class Connections {
+  answer: HttpAnswer | undefined;
+  readonly #sockets = new Set<Duplex>();
+  #agent: Agent | undefined;
+  #closed = false;
+
+  adopt(agent: Agent): Agent {
+    subscribeOnce();
+    agent.maxSockets = 1;
+    const create = agent.createConnection.bind(agent);
+    agent.createConnection = (options, callback) => {
+      if (this.#closed) {
+        callback?.(closedError(), undefined as unknown as Duplex);
+        return undefined;
+      }
+      const socket = create(options, callback);
+      if (socket) {
+        this.#sockets.add(socket);
+        socket.once('close', () => this.#sockets.delete(socket));
+      }
+      return socket;
+    };
+    listeners.set(agent, (answer) => {
+      this.answer = answer;
+    });
+    this.#agent = agent;
+    return agent;
+  }
+
+  close(): void {
+    this.#closed = true;
+    for (const s of this.#sockets) s.destroy(closedError());
+    this.#sockets.clear();
+    this.#agent?.destroy();
+  }
+}
+
+function closedError(): Error {
+  return Object.assign(new Error('exporter shut down'), { code: 'ERR_KATA_EXPORTER_SHUTDOWN' });
 }

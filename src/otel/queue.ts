@@ -6,11 +6,12 @@
 import { DEFAULTS } from '../config/defaults.ts';
 import type { QueueConfig, RetryConfig } from '../config/types.ts';
 import { silentLogger, type Logger } from '../log/logger.ts';
+import type { OtelResourceMetrics } from './model.ts';
 import type { SendResult } from './otlp-http.ts';
 
 export interface Batch {
-  /** The encoded, uncompressed request body. */
-  readonly body: Uint8Array;
+  /** One OTLP request's data, encoded by the exporter at each attempt. */
+  readonly request: OtelResourceMetrics;
   readonly points: number;
 }
 
@@ -37,10 +38,8 @@ export interface QueueStatus {
 export interface ExportQueueOptions {
   readonly queue: QueueConfig;
   readonly retry: RetryConfig;
-  /** One attempt; must not reject. */
-  readonly send: (body: Uint8Array) => Promise<SendResult>;
-  /** Turns a body into what goes on the wire (gzip), once per batch. */
-  readonly prepare?: (body: Uint8Array) => Promise<Uint8Array>;
+  /** One attempt (a rejection counts as a permanent failure). */
+  readonly send: (request: OtelResourceMetrics) => Promise<SendResult>;
   readonly logger?: Logger;
   readonly now?: () => number;
   /** Randomisation of each backoff, ±fraction (default 0.2; tests use 0). */
@@ -48,12 +47,9 @@ export interface ExportQueueOptions {
 }
 
 const BACKOFF_MULTIPLIER = DEFAULTS.retryMultiplier;
-const EMPTY = new Uint8Array(0);
 
 interface Item {
-  batch: Batch;
-  /** The body as sent (gzipped if so configured); the raw body is not kept once this exists. */
-  wire: Uint8Array | undefined;
+  readonly batch: Batch;
   firstAttemptAt: number | undefined;
 }
 
@@ -64,7 +60,11 @@ export class ExportQueue {
   readonly #now: () => number;
   readonly #items: Item[] = [];
   #inFlight: Item | undefined;
+  /** Ends the attempt in flight without waiting for its answer (shutdown). */
+  #abandon: ((r: SendResult) => void) | undefined;
   #pumping = false;
+  /** The current (or last) run of #pump. */
+  #pumped: Promise<void> = Promise.resolve();
   #closed = false;
   #failures = 0;
   #wake: (() => void) | undefined;
@@ -110,8 +110,11 @@ export class ExportQueue {
       const [old] = this.#items.splice(victim, 1);
       if (old) this.#drop(old.batch, 'overflow');
     }
-    this.#items.push({ batch, wire: undefined, firstAttemptAt: undefined });
-    void this.#pump();
+    this.#items.push({ batch, firstAttemptAt: undefined });
+    if (!this.#pumping) {
+      this.#pumping = true;
+      this.#pumped = this.#pump();
+    }
     return true;
   }
 
@@ -151,12 +154,17 @@ export class ExportQueue {
     return ok;
   }
 
-  /** Flushes within `withinMs`, then stops: what is left is dropped and counted as `shutdown`. */
+  /**
+   * Flushes within `withinMs`, then stops: what is left is dropped and counted
+   * as `shutdown`, the batch on the wire too (its answer is not waited for).
+   */
   async shutdown(withinMs: number): Promise<boolean> {
     const ok = await this.forceFlush(withinMs);
     this.#closed = true;
     this.#wakeUp();
     for (const item of this.#items.splice(0)) if (item !== this.#inFlight) this.#drop(item.batch, 'shutdown');
+    this.#abandon?.({ kind: 'retryable', error: 'shut down with the request on the wire' });
+    await this.#pumped;
     return ok;
   }
 
@@ -172,8 +180,6 @@ export class ExportQueue {
   }
 
   async #pump(): Promise<void> {
-    if (this.#pumping) return;
-    this.#pumping = true;
     try {
       while (!this.#closed) {
         const item = this.#items[0];
@@ -197,13 +203,15 @@ export class ExportQueue {
     this.#inFlight = item;
     let result: SendResult;
     try {
-      item.wire ??= this.#opts.prepare ? await this.#opts.prepare(item.batch.body) : item.batch.body;
-      item.batch = { body: EMPTY, points: item.batch.points };
-      result = await this.#opts.send(item.wire);
+      result = await new Promise<SendResult>((resolve, reject) => {
+        this.#abandon = resolve;
+        this.#opts.send(item.batch.request).then(resolve, reject);
+      });
     } catch (e) {
       result = { kind: 'permanent', error: e instanceof Error ? e.message : String(e) };
     } finally {
       this.#inFlight = undefined;
+      this.#abandon = undefined;
     }
     const s = this.#stats;
     if (result.kind === 'ok') {

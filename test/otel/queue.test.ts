@@ -6,6 +6,12 @@ import { startReceiver, type Behaviour, type Receiver } from './support/receiver
 import { seqs, tiny, until } from './support/tiny.ts';
 
 const FAST_RETRY: RetryConfig = { enabled: true, initialIntervalMs: 20, maxIntervalMs: 40, maxElapsedMs: 0 };
+/**
+ * exporter-base retries a retryable answer itself when its backoff (1 s
+ * ±20 %, then ×1.5) fits in what is left of the timeout: below 800 ms it never
+ * does, so every failure here reaches the queue.
+ */
+const NO_LIBRARY_RETRY_MS = 500;
 
 async function setup(
   behaviour: Behaviour,
@@ -19,7 +25,7 @@ async function setup(
       encoding: 'proto',
       compression: 'none',
       headers: {},
-      timeoutMs: opts.timeoutMs ?? 1000,
+      timeoutMs: opts.timeoutMs ?? NO_LIBRARY_RETRY_MS,
       retry: { ...FAST_RETRY, ...opts.retry },
       queue: { enabled: true, size: 10, dropPolicy: 'oldest', ...opts.queue },
     },
@@ -143,6 +149,20 @@ describe('export queue', () => {
     assert.equal(await ex.shutdown(50), false);
     assert.equal(ex.status().droppedBatches.shutdown, 2);
     assert.equal(ex.export(tiny(3)), false);
+  });
+
+  it('leaves a 503 to exporter-base\'s own retry when it fits in the timeout: one attempt for the queue, two requests', async () => {
+    await using env = await setup((n) => (n === 0 ? { status: 503 } : {}), { timeoutMs: 3000 });
+    const { rx, ex } = env;
+    ex.export(tiny(1));
+    assert.equal(await ex.forceFlush(4000), true);
+    assert.deepEqual(
+      rx.attempts.map((a) => a.status),
+      [503, 200],
+    );
+    assert.ok(rx.attempts[1]!.at - rx.attempts[0]!.at >= 700, 'after exporter-base\'s backoff (1 s ±20 %)');
+    assert.equal(ex.status().failedSends, 0);
+    assert.equal(ex.status().sentBatches, 1);
   });
 
   it('publishes its state as kata_monitor_otlp_* families', async () => {
