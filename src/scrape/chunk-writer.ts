@@ -6,16 +6,27 @@ export class ChunkPool {
   readonly size: number;
   readonly #free: Buffer[] = [];
   readonly #max: number;
+  /**
+   * The memory this pool handed out. Only that comes back: a look at sizes
+   * alone would also take in Node's own 64 KiB Buffer slab (Buffer.poolSize
+   * on Node 24) behind a small Buffer.from(), and hand memory that other
+   * Buffers still use to the next writer.
+   */
+  readonly #mine = new WeakSet<ArrayBufferLike>();
   constructor(size = 64 * 1024, max = 24) {
     this.size = size;
     this.#max = max;
   }
   take(): Buffer {
-    return this.#free.pop() ?? Buffer.allocUnsafeSlow(this.size);
+    const reused = this.#free.pop();
+    if (reused) return reused;
+    const b = Buffer.allocUnsafeSlow(this.size);
+    this.#mine.add(b.buffer);
+    return b;
   }
+  /** Takes back a buffer from take(), or a view of one (a final short chunk); ignores anything else. */
   give(b: Buffer): void {
-    // Only whole pool buffers come back (a final short chunk is a view of one).
-    if (b.byteOffset !== 0 || b.buffer.byteLength !== this.size || this.#free.length >= this.#max) return;
+    if (!this.#mine.has(b.buffer) || this.#free.length >= this.#max) return;
     this.#free.push(Buffer.from(b.buffer, 0, this.size));
   }
 }

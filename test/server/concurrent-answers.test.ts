@@ -73,3 +73,15 @@ test('concurrent answers, read at different speeds, plain and gzip, each arrive 
     }
   }
 });
+
+test('the answer pool takes back only its own buffers, never Node\'s shared Buffer slab', async () => {
+  const { ChunkPool } = await import('../../src/scrape/chunk-writer.ts');
+  const pool = new ChunkPool(Buffer.poolSize);
+  // A small Buffer.from() lives in Node's shared slab, which has the pool's size on Node 24.
+  const small = Buffer.from('x'.repeat(100));
+  pool.give(Buffer.from(small.buffer, 0, small.buffer.byteLength));
+  const taken = pool.take();
+  assert.notEqual(taken.buffer, small.buffer, 'the shared slab was not adopted');
+  pool.give(taken.subarray(0, 10));
+  assert.equal(pool.take().buffer, taken.buffer, 'a view of its own buffer comes back whole');
+});
