@@ -61,8 +61,14 @@ export async function benchDaemon(n: number, requests = 10): Promise<DaemonBench
   const child = spawn(
     process.execPath,
     [...(process.env.BENCH_NODE_FLAGS ?? SHIPPED_NODE_FLAGS).split(' ').filter(Boolean), packagePath('dist', 'src', 'cli.js'), `-listen-address=127.0.0.1:${port}`, `-sandbox-root=${root}`, `-runtime-endpoint=unix://${path.join(dir, 'cri.sock')}`, `-config=${config}`, (process.env.BENCH_LOG_LEVEL ? `-log-level=${process.env.BENCH_LOG_LEVEL}` : '-log-level=error')],
-    { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, ...envFromBench() } },
+    { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...envFromBench() } },
   );
+  // The daemon's log is shown only when the run fails (or with BENCH_LOG_LEVEL).
+  let log = '';
+  child.stderr?.on('data', (d: Buffer) => {
+    if (process.env.BENCH_LOG_LEVEL) process.stderr.write(d);
+    else log = (log + d.toString()).slice(-20_000);
+  });
   const base = `http://127.0.0.1:${port}`;
   try {
     await waitFor(async () => (await get(base + '/sandboxes')).body.toString().split('\n').filter(Boolean).length === n, 30_000);
@@ -120,6 +126,9 @@ export async function benchDaemon(n: number, requests = 10): Promise<DaemonBench
       sandboxesDuringScrapeMs: during,
       labelledOk: everySampleLabelled(lastPlain.toString(), n),
     };
+  } catch (err) {
+    process.stderr.write(log);
+    throw err;
   } finally {
     child.kill('SIGTERM');
     await new Promise((r) => child.once('exit', r));
