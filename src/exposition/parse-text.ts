@@ -12,6 +12,7 @@
 //   writes them and the encoders only produce legacy names.
 
 import type { Bucket, Label, MetricFamily, MetricType, Quantile } from './model.ts';
+import { BACKSLASH, COLON, COMMA, DOT, EQ, HASH, LBRACE, MINUS, NL, PLUS, QUOTE, RBRACE, SP, TAB, UNDERSCORE } from './chars.ts';
 
 /** Malformed text: `line` is 1-based, the message names the line and the fault. */
 export class ParseError extends Error {
@@ -23,21 +24,6 @@ export class ParseError extends Error {
   }
 }
 
-const TAB = 9;
-const NL = 10;
-const SP = 32;
-const QUOTE = 34;
-const HASH = 35;
-const PLUS = 43;
-const COMMA = 44;
-const MINUS = 45;
-const DOT = 46;
-const COLON = 58;
-const EQ = 61;
-const BACKSLASH = 92;
-const UNDERSCORE = 95;
-const LBRACE = 123;
-const RBRACE = 125;
 
 // Go's TYPE values (matched case-insensitively, as Go upper-cases the token).
 // gauge_histogram is a valid TYPE there but no sample of it can be parsed.

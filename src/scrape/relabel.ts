@@ -15,6 +15,7 @@
 import type { CriMetadata } from '../discovery/registry.ts';
 import type { MetricType } from '../exposition/model.ts';
 import { escapeLabelValue } from '../exposition/encode-text.ts';
+import { BACKSLASH, COMMA, CR, EQ, HASH, LBRACE, NL, QUOTE, RBRACE, SP, TAB } from '../exposition/chars.ts';
 import type { RelabeledFamily, SampleLines } from './snapshot.ts';
 import type { ChunkWriter } from './chunk-writer.ts';
 
@@ -68,17 +69,6 @@ interface Fam {
   count: number;
 }
 
-const NL = 10;
-const CR = 13;
-const SP = 32;
-const TAB = 9;
-const HASH = 35;
-const LBRACE = 123;
-const RBRACE = 125;
-const QUOTE = 34;
-const BSLASH = 92;
-const COMMA = 44;
-const EQ = 61;
 
 const LE = Buffer.from('le="');
 
@@ -412,7 +402,8 @@ function metaLine(body: Buffer, p: number, e: number, lineNo: number, family: (n
   } else {
     if (f.typeSeen) throw new RelabelError(lineNo, `second TYPE line for metric name ${JSON.stringify(name)}`);
     if (f.count > 0) throw new RelabelError(lineNo, `TYPE line for ${JSON.stringify(name)} after its samples`);
-    const t = body.toString('latin1', i, e).trim();
+    // Go's parser takes the type in any case and its encoder writes it lower-case.
+    const t = body.toString('latin1', i, e).trim().toLowerCase();
     if (!TYPES.has(t)) throw new RelabelError(lineNo, `unknown metric type ${JSON.stringify(t)}`);
     f.type = t as MetricType;
     f.typeSeen = true;
@@ -445,9 +436,9 @@ function scanLabels(b: Buffer, i: number, end: number, lineNo: number): number {
       if (i >= end) throw new RelabelError(lineNo, 'unterminated label value');
       c = b[i]!;
       if (c === QUOTE) break;
-      if (c === BSLASH) {
+      if (c === BACKSLASH) {
         const nx = b[i + 1];
-        if (nx !== BSLASH && nx !== QUOTE && nx !== 110 /* n */) {
+        if (nx !== BACKSLASH && nx !== QUOTE && nx !== 110 /* n */) {
           throw new RelabelError(lineNo, `invalid escape sequence ${snippet(b, i, Math.min(end, i + 2))} in label value`);
         }
         i += 2;
@@ -476,7 +467,7 @@ function lastLabel(b: Buffer, is: number, ie: number, key: Buffer): number {
   // The value must close exactly at `end - 1`: no other quote unescaped in between.
   let i = at + key.length;
   while (i < end - 1) {
-    if (b[i] === BSLASH) i += 2;
+    if (b[i] === BACKSLASH) i += 2;
     else if (b[i] === QUOTE) return -1;
     else i++;
   }

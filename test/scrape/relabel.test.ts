@@ -109,3 +109,9 @@ test('the shared fixture relabels completely: 70 families, 903 samples, every sa
   assert.ok(families.every((f, i) => i === 0 || families[i - 1]!.name < f.name), 'sorted by name');
   assert.ok(!families.some((f) => f.name.startsWith('go_') || f.name.startsWith('process_')));
 });
+
+test('a TYPE in any case is taken, and written lower-case, as Go does', () => {
+  const { families } = relabelShimBody('# TYPE m GAUGE\nm 1\n', 'l="v"');
+  assert.equal(families[0]!.type, 'gauge');
+  assert.equal(families[0]!.header, '# TYPE m gauge\n');
+});
