@@ -8,6 +8,7 @@
 // bytes arrive, typed failures, and the socket destroyed on every failure.
 
 import { request, type ClientRequest, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
+import { RawRequest, type RawResponse } from './raw-request.ts';
 import { stat } from 'node:fs/promises';
 import type { ScrapeErrorKind, ScrapeFailure } from '../scrape/snapshot.ts';
 
@@ -70,11 +71,12 @@ export interface ShimStreamResponse {
  */
 export function shimGet(socketPaths: readonly string[], path: string, opts: ShimGetOptions): Promise<ShimResponse> {
   return new Promise<ShimResponse>((resolve, reject) => {
-    let head: IncomingMessage | undefined;
+    let head: Answer | undefined;
     let from = '';
     const chunks: Buffer[] = [];
     let size = 0;
-    exchange(socketPaths, path, opts, {
+    // Buffered answers take the lean transport (raw-request.ts); streams keep node:http.
+    exchange(socketPaths, path, opts, 'raw', {
       head(res, socketPath) {
         head = res;
         from = socketPath;
@@ -116,8 +118,9 @@ export function shimStream(socketPaths: readonly string[], path: string, opts: S
     let controller: ReadableStreamDefaultController<Uint8Array> | undefined;
     let res: IncomingMessage | undefined;
     let started = false;
-    const handle = exchange(socketPaths, path, opts, {
-      head(r, socketPath) {
+    const handle = exchange(socketPaths, path, opts, 'http', {
+      head(answer, socketPath) {
+        const r = answer as IncomingMessage; // the 'http' transport answers with node:http's IncomingMessage
         res = r;
         started = true;
         const body = new ReadableStream<Uint8Array>({
@@ -148,8 +151,11 @@ export function shimStream(socketPaths: readonly string[], path: string, opts: S
   });
 }
 
+/** An answer's head, from either transport. */
+type Answer = IncomingMessage | RawResponse;
+
 interface Sink {
-  head(res: IncomingMessage, socketPath: string): void;
+  head(res: Answer, socketPath: string): void;
   data(chunk: Buffer): void;
   end(): void;
   fail(err: unknown): void;
@@ -162,10 +168,10 @@ interface Handle {
 
 const NEXT_CANDIDATE = new Set(['ENOENT', 'ENOTDIR', 'ECONNREFUSED', 'ENOTSOCK']);
 
-function exchange(socketPaths: readonly string[], path: string, opts: ShimRequestOptions, sink: Sink): Handle {
+function exchange(socketPaths: readonly string[], path: string, opts: ShimRequestOptions, transport: 'raw' | 'http', sink: Sink): Handle {
   let done = false;
-  let req: ClientRequest | undefined;
-  let res: IncomingMessage | undefined;
+  let req: ClientRequest | RawRequest | undefined;
+  let res: Answer | undefined;
   let current: string | undefined;
   let received = 0;
   let index = 0;
@@ -247,11 +253,11 @@ function exchange(socketPaths: readonly string[], path: string, opts: ShimReques
     current = socketPath;
     received = 0;
     let answered = false;
-    let r: ClientRequest;
+    let r: ClientRequest | RawRequest;
     try {
-      // agent: false gives a fresh socket and `Connection: close`, as upstream's
-      // DisableKeepAlives: a shim is asked once per scrape.
-      r = request({ socketPath, path, method: 'GET', agent: false, headers: { Host: 'shim' } });
+      // A fresh socket and `Connection: close`, as upstream's DisableKeepAlives:
+      // a shim is asked once per scrape.
+      r = transport === 'raw' ? new RawRequest(socketPath, path) : request({ socketPath, path, method: 'GET', agent: false, headers: { Host: 'shim' } });
     } catch (e) {
       // An invalid path (characters Node refuses to send): the caller's bug or a hostile query.
       finish(e);
@@ -273,7 +279,7 @@ function exchange(socketPaths: readonly string[], path: string, opts: ShimReques
         finish(new ShimError('connect', `shim ${socketPath}: cannot connect: ${e.message}`, socketPath, undefined, e));
       }
     });
-    r.on('response', (response: IncomingMessage) => {
+    r.on('response', (response: Answer) => {
       answered = true;
       if (done) {
         response.destroy();
