@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { FakeCriServer, type FakePod } from '../src/demo/fake-cri.ts';
-import { startFakeShim, type FakeShim } from '../src/demo/fake-shim.ts';
+import { createServer, type Server, type Socket } from 'node:net';
 import { createShimPayload } from '../src/demo/payload.ts';
 import { packagePath } from '../src/package-info.ts';
 
@@ -44,14 +44,14 @@ export async function benchDaemon(n: number, requests = 10): Promise<DaemonBench
   const dir = await mkdtemp(path.join(tmpdir(), 'kb-'));
   const root = path.join(dir, 'sbs');
   await mkdir(root);
-  const shims: FakeShim[] = [];
+  const shims: StaticShim[] = [];
   const pods: FakePod[] = [];
   for (let i = 0; i < n; i++) {
     const id = `${i.toString(16).padStart(8, '0')}${'5a'.repeat(28)}`;
     await mkdir(path.join(root, id));
     // One realistic body per shim, fixed across requests: the daemon is measured, not the generator.
     const body = Buffer.from(createShimPayload(id)());
-    shims.push(await startFakeShim({ socketPath: path.join(root, id, 'shim-monitor.sock'), metrics: () => body }));
+    shims.push(await startStaticShim(path.join(root, id, 'shim-monitor.sock'), body));
     pods.push({ id, name: `pod-${i}`, uid: `0000-${i}`, namespace: `ns-${i % 7}` });
   }
   const cri = await FakeCriServer.start({ socketPath: path.join(dir, 'cri.sock'), pods });
@@ -136,6 +136,42 @@ export async function benchDaemon(n: number, requests = 10): Promise<DaemonBench
     await cri.stop();
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+interface StaticShim {
+  close(): Promise<void>;
+}
+
+/**
+ * A shim that answers every request with one prebuilt HTTP answer, framed as
+ * Go's net/http frames a large handler output (chunked, 4 KiB chunks). All N
+ * shims live in this process: with the demo's node:http shims, serving 300
+ * bodies cost this process more CPU than the daemon's scrape of them, and the
+ * harness, not the daemon, set the pace.
+ */
+async function startStaticShim(socketPath: string, body: Buffer): Promise<StaticShim> {
+  const parts: Buffer[] = [Buffer.from('HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\nTransfer-Encoding: chunked\r\n\r\n')];
+  for (let i = 0; i < body.length; i += 4096) {
+    const chunk = body.subarray(i, Math.min(body.length, i + 4096));
+    parts.push(Buffer.from(chunk.length.toString(16) + '\r\n'), chunk, Buffer.from('\r\n'));
+  }
+  parts.push(Buffer.from('0\r\n\r\n'));
+  const answer = Buffer.concat(parts);
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+    s.on('error', () => {});
+    s.once('data', () => s.end(answer));
+  });
+  await new Promise<void>((resolve) => server.listen(socketPath, resolve));
+  return {
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
 }
 
 /** Every sample line of a sandbox family carries sandbox_id and filled cri_* labels. */
