@@ -10,6 +10,7 @@
 // independent implementation against the other.
 
 import { packagePath } from '../package-info.ts';
+import { ProtobufWriter } from '../wire/protobuf-writer.ts';
 import protobuf from 'protobufjs';
 import type { Bucket, Label, Metric, MetricFamily, MetricType, Quantile } from './model.ts';
 
@@ -21,122 +22,8 @@ const TYPE_NUMBER: Readonly<Record<MetricType, number>> = {
   histogram: 4,
 };
 
-class Writer {
-  buf: Buffer;
-  view: DataView;
-  pos = 0;
 
-  constructor(size: number) {
-    this.buf = Buffer.allocUnsafe(size);
-    this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
-  }
-
-  ensure(n: number): void {
-    if (this.pos + n <= this.buf.length) return;
-    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + n));
-    this.buf.copy(next, 0, 0, this.pos);
-    this.buf = next;
-    this.view = new DataView(next.buffer, next.byteOffset, next.byteLength);
-  }
-
-  byte(b: number): void {
-    this.ensure(1);
-    this.buf[this.pos++] = b;
-  }
-
-  /** Unsigned varint of a non-negative integral double (exact up to 2^64: the divisions are by powers of two). */
-  varint(v: number): void {
-    this.ensure(10);
-    const buf = this.buf;
-    let p = this.pos;
-    if (v < 0x80000000) {
-      while (v > 127) {
-        buf[p++] = (v & 127) | 128;
-        v >>>= 7;
-      }
-    } else {
-      while (v > 127) {
-        buf[p++] = (v % 128) | 128;
-        v = Math.floor(v / 128);
-      }
-    }
-    buf[p++] = v;
-    this.pos = p;
-  }
-
-  /** uint64 field value from a model count: truncated, clamped to [0, 2^64-1]. */
-  uint64(v: number): void {
-    if (!(v > 0)) return this.byte(0); // also NaN
-    if (v >= 18446744073709551616) {
-      this.ensure(10);
-      for (let i = 0; i < 9; i++) this.buf[this.pos++] = 0xff;
-      this.buf[this.pos++] = 0x01;
-      return;
-    }
-    this.varint(Math.trunc(v));
-  }
-
-  /** int64 field value (timestamps): negatives as 10-byte two's complement. */
-  int64(v: number): void {
-    if (v >= 0) return this.varint(v);
-    let big = BigInt.asUintN(64, BigInt(Math.trunc(v)));
-    this.ensure(10);
-    while (big > 127n) {
-      this.buf[this.pos++] = Number(big & 127n) | 128;
-      big >>= 7n;
-    }
-    this.buf[this.pos++] = Number(big);
-  }
-
-  double(v: number): void {
-    this.ensure(8);
-    this.view.setFloat64(this.pos, v, true);
-    this.pos += 8;
-  }
-
-  /** Starts a length-delimited field; returns the mark to pass to end(). */
-  begin(): number {
-    this.ensure(1);
-    return this.pos++;
-  }
-
-  /** Writes the length at the mark, moving the content if it needs more than one byte. */
-  end(mark: number): void {
-    const len = this.pos - mark - 1;
-    if (len < 128) {
-      this.buf[mark] = len;
-      return;
-    }
-    let extra = 1;
-    for (let l = len >>> 14; l > 0; l >>>= 7) extra++;
-    this.ensure(extra);
-    this.buf.copyWithin(mark + 1 + extra, mark + 1, this.pos);
-    const end = this.pos + extra;
-    this.pos = mark;
-    this.varint(len);
-    this.pos = end;
-  }
-
-  string(s: string): void {
-    const mark = this.begin();
-    const n = s.length;
-    this.ensure(n * 3);
-    const buf = this.buf;
-    let p = this.pos;
-    // ASCII inline: label names and values almost always are.
-    let i = 0;
-    for (; i < n; i++) {
-      const c = s.charCodeAt(i);
-      if (c >= 128) break;
-      buf[p++] = c;
-    }
-    if (i < n) p += buf.write(s.slice(i), p, 'utf8');
-    this.pos = p;
-    this.end(mark);
-  }
-}
-
-function writeFamily(w: Writer, f: MetricFamily): void {
+function writeFamily(w: ProtobufWriter, f: MetricFamily): void {
   const outer = w.begin();
   w.byte(0x0a); // name = 1
   w.string(f.name);
@@ -161,7 +48,7 @@ function writeFamily(w: Writer, f: MetricFamily): void {
   w.end(outer);
 }
 
-function writeMetric(w: Writer, m: Metric, scalarTag: number): void {
+function writeMetric(w: ProtobufWriter, m: Metric, scalarTag: number): void {
   const labels = m.labels;
   for (let i = 0; i < labels.length; i++) {
     const l = labels[i] as Label;
@@ -197,7 +84,7 @@ function writeMetric(w: Writer, m: Metric, scalarTag: number): void {
   }
   if (m.timestampMs !== undefined) {
     w.byte(0x30); // timestamp_ms = 6
-    w.int64(m.timestampMs);
+    w.varint(Math.trunc(m.timestampMs)); // int64: negatives as two's complement
   }
   if (m.kind === 'histogram') {
     w.byte(0x3a); // histogram = 7
@@ -221,16 +108,16 @@ function writeMetric(w: Writer, m: Metric, scalarTag: number): void {
 
 /** All families as one delimited stream (families without metrics included, as Go would). */
 export function encodeProtobufDelimited(families: readonly MetricFamily[]): Uint8Array {
-  const w = new Writer(64 * 1024);
+  const w = new ProtobufWriter(64 * 1024);
   for (const f of families) writeFamily(w, f);
-  return w.buf.subarray(0, w.pos);
+  return w.bytes();
 }
 
 /** One family as a delimited message, for callers that stream family by family. */
 export function encodeFamilyProtobufDelimited(f: MetricFamily): Uint8Array {
-  const w = new Writer(1024);
+  const w = new ProtobufWriter(1024);
   writeFamily(w, f);
-  return w.buf.subarray(0, w.pos);
+  return w.bytes();
 }
 
 // --- decoding (tests, round trips, tools): protobufjs over our .proto ---

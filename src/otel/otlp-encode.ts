@@ -6,6 +6,7 @@
 // type); it takes the SDK's MetricData plus our SummaryMetricData.
 
 import { ValueType, type Attributes, type AttributeValue, type HrTime } from '@opentelemetry/api';
+import { ProtobufWriter, WIRE_I64, WIRE_LEN, WIRE_VARINT } from '../wire/protobuf-writer.ts';
 import { AggregationTemporality, DataPointType, type DataPoint } from '@opentelemetry/sdk-metrics';
 import { isSummary, SHARED_ATTRIBUTES, type SharedAttributesHint, type OtelMetricData, type OtelResourceMetrics, type SummaryValue } from './model.ts';
 
@@ -22,124 +23,8 @@ export function encodeRequest(rms: readonly OtelResourceMetrics[], encoding: Otl
 
 // ---------------------------------------------------------------- protobuf
 
-const WIRE_VARINT = 0;
-const WIRE_I64 = 1;
-const WIRE_LEN = 2;
 
-/** Growable buffer; nested lengths get one reserved byte and are widened in place when needed. */
-class Writer {
-  buf: Uint8Array;
-  view: DataView;
-  pos = 0;
 
-  constructor(size: number) {
-    this.buf = new Uint8Array(size);
-    this.view = new DataView(this.buf.buffer);
-  }
-
-  ensure(n: number): void {
-    if (this.pos + n <= this.buf.length) return;
-    let size = this.buf.length * 2;
-    while (size < this.pos + n) size *= 2;
-    const b = new Uint8Array(size);
-    b.set(this.buf.subarray(0, this.pos));
-    this.buf = b;
-    this.view = new DataView(b.buffer);
-  }
-
-  tag(field: number, wire: number): void {
-    this.varint((field << 3) | wire);
-  }
-
-  varint(v: number): void {
-    this.ensure(10);
-    if (v >= 0 && v <= 0xffffffff) {
-      while (v > 127) {
-        this.buf[this.pos++] = (v & 127) | 128;
-        v >>>= 7;
-      }
-      this.buf[this.pos++] = v;
-      return;
-    }
-    // Larger or negative int64: two's complement over 64 bits.
-    let big = BigInt.asUintN(64, BigInt(Math.trunc(v)));
-    while (big > 127n) {
-      this.buf[this.pos++] = Number(big & 127n) | 128;
-      big >>= 7n;
-    }
-    this.buf[this.pos++] = Number(big);
-  }
-
-  fixed64(lo: number, hi: number): void {
-    this.ensure(8);
-    this.view.setUint32(this.pos, lo, true);
-    this.view.setUint32(this.pos + 4, hi, true);
-    this.pos += 8;
-  }
-
-  /** A non-negative count as fixed64. */
-  count(n: number): void {
-    const v = n > 0 ? Math.round(n) : 0;
-    this.fixed64(v >>> 0, Math.floor(v / 4294967296) >>> 0);
-  }
-
-  double(v: number): void {
-    this.ensure(8);
-    this.view.setFloat64(this.pos, v, true);
-    this.pos += 8;
-  }
-
-  string(s: string): void {
-    const n = s.length;
-    let ascii = true;
-    for (let i = 0; i < n; i++) {
-      if (s.charCodeAt(i) > 127) {
-        ascii = false;
-        break;
-      }
-    }
-    if (ascii) {
-      this.varint(n);
-      this.ensure(n);
-      for (let i = 0; i < n; i++) this.buf[this.pos++] = s.charCodeAt(i);
-      return;
-    }
-    const bytes = ENCODER.encode(s);
-    this.varint(bytes.length);
-    this.ensure(bytes.length);
-    this.buf.set(bytes, this.pos);
-    this.pos += bytes.length;
-  }
-
-  /** Opens a length-delimited field; returns the mark for close(). */
-  open(field: number): number {
-    this.tag(field, WIRE_LEN);
-    this.ensure(1);
-    return this.pos++;
-  }
-
-  close(mark: number): void {
-    const len = this.pos - mark - 1;
-    if (len < 128) {
-      this.buf[mark] = len;
-      return;
-    }
-    let extra = 0;
-    for (let v = len >>> 7; v > 0; v >>>= 7) extra++;
-    this.ensure(extra);
-    this.buf.copyWithin(mark + 1 + extra, mark + 1, this.pos);
-    this.pos += extra;
-    let v = len;
-    let p = mark;
-    while (v > 127) {
-      this.buf[p++] = (v & 127) | 128;
-      v >>>= 7;
-    }
-    this.buf[p] = v;
-  }
-}
-
-const ENCODER = new TextEncoder();
 
 /** Per-request memo: nanosecond words per HrTime, encoded shared-attribute blocks per field number. */
 class Times {
@@ -160,13 +45,13 @@ class Times {
 let sizeHint = 64 * 1024;
 
 export function encodeProto(rms: readonly OtelResourceMetrics[]): Uint8Array {
-  const w = new Writer(sizeHint);
+  const w = new ProtobufWriter(sizeHint);
   const times = new Times();
   for (const rm of rms) {
     const rmMark = w.open(1);
     const resMark = w.open(1);
     writeAttributes(w, rm.resource.attributes, 1);
-    w.close(resMark);
+    w.end(resMark);
     for (const sm of rm.scopeMetrics) {
       const smMark = w.open(2);
       const scMark = w.open(1);
@@ -176,26 +61,26 @@ export function encodeProto(rms: readonly OtelResourceMetrics[]): Uint8Array {
         w.tag(2, WIRE_LEN);
         w.string(sm.scope.version);
       }
-      w.close(scMark);
+      w.end(scMark);
       for (const m of sm.metrics) writeMetric(w, times, m);
       if (sm.scope.schemaUrl) {
         w.tag(3, WIRE_LEN);
         w.string(sm.scope.schemaUrl);
       }
-      w.close(smMark);
+      w.end(smMark);
     }
     if (rm.resource.schemaUrl) {
       w.tag(3, WIRE_LEN);
       w.string(rm.resource.schemaUrl);
     }
-    w.close(rmMark);
+    w.end(rmMark);
   }
   sizeHint = Math.max(64 * 1024, Math.ceil(w.pos * 1.05));
   // Hand out a view unless too much of the buffer would be wasted.
   return w.pos >= w.buf.length * 0.75 ? w.buf.subarray(0, w.pos) : w.buf.slice(0, w.pos);
 }
 
-function writeMetric(w: Writer, times: Times, m: OtelMetricData): void {
+function writeMetric(w: ProtobufWriter, times: Times, m: OtelMetricData): void {
   if (m.dataPointType === DataPointType.EXPONENTIAL_HISTOGRAM) return; // never produced; not in our proto subset
   const mark = w.open(2);
   const d = m.descriptor;
@@ -212,12 +97,12 @@ function writeMetric(w: Writer, times: Times, m: OtelMetricData): void {
   if (isSummary(m)) {
     const dm = w.open(11);
     for (const p of m.dataPoints) writeSummaryPoint(w, times, p);
-    w.close(dm);
+    w.end(dm);
   } else if (m.dataPointType === DataPointType.HISTOGRAM) {
     const dm = w.open(9);
     for (const p of m.dataPoints) writeHistogramPoint(w, times, p);
     writeTemporality(w, m.aggregationTemporality);
-    w.close(dm);
+    w.end(dm);
   } else {
     const sum = m.dataPointType === DataPointType.SUM;
     const dm = w.open(sum ? 7 : 5);
@@ -230,9 +115,9 @@ function writeMetric(w: Writer, times: Times, m: OtelMetricData): void {
         w.varint(1);
       }
     }
-    w.close(dm);
+    w.end(dm);
   }
-  w.close(mark);
+  w.end(mark);
 }
 
 /** SDK enum (DELTA=0, CUMULATIVE=1) → OTLP enum (DELTA=1, CUMULATIVE=2). */
@@ -240,12 +125,12 @@ function otlpTemporality(t: AggregationTemporality): number {
   return t === AggregationTemporality.DELTA ? 1 : 2;
 }
 
-function writeTemporality(w: Writer, t: AggregationTemporality): void {
+function writeTemporality(w: ProtobufWriter, t: AggregationTemporality): void {
   w.tag(2, WIRE_VARINT);
   w.varint(otlpTemporality(t));
 }
 
-function writeTimes(w: Writer, times: Times, p: DataPoint<unknown>): void {
+function writeTimes(w: ProtobufWriter, times: Times, p: DataPoint<unknown>): void {
   const s = times.get(p.startTime);
   w.tag(2, WIRE_I64);
   w.fixed64(s[0], s[1]);
@@ -254,7 +139,7 @@ function writeTimes(w: Writer, times: Times, p: DataPoint<unknown>): void {
   w.fixed64(e[0], e[1]);
 }
 
-function writeNumberPoint(w: Writer, times: Times, p: DataPoint<number>, asInt: boolean): void {
+function writeNumberPoint(w: ProtobufWriter, times: Times, p: DataPoint<number>, asInt: boolean): void {
   const mark = w.open(1);
   writeTimes(w, times, p);
   if (asInt) {
@@ -266,7 +151,7 @@ function writeNumberPoint(w: Writer, times: Times, p: DataPoint<number>, asInt: 
     w.double(p.value);
   }
   writeAttributes(w, p.attributes, 7, times);
-  w.close(mark);
+  w.end(mark);
 }
 
 interface HistogramValue {
@@ -277,7 +162,7 @@ interface HistogramValue {
   readonly max?: number;
 }
 
-function writeHistogramPoint(w: Writer, times: Times, p: DataPoint<HistogramValue>): void {
+function writeHistogramPoint(w: ProtobufWriter, times: Times, p: DataPoint<HistogramValue>): void {
   const mark = w.open(1);
   const h = p.value;
   writeTimes(w, times, p);
@@ -290,12 +175,12 @@ function writeHistogramPoint(w: Writer, times: Times, p: DataPoint<HistogramValu
   if (h.buckets.counts.length > 0) {
     const c = w.open(6);
     for (const n of h.buckets.counts) w.count(n);
-    w.close(c);
+    w.end(c);
   }
   if (h.buckets.boundaries.length > 0) {
     const b = w.open(7);
     for (const x of h.buckets.boundaries) w.double(x);
-    w.close(b);
+    w.end(b);
   }
   writeAttributes(w, p.attributes, 9, times);
   if (h.min !== undefined) {
@@ -306,10 +191,10 @@ function writeHistogramPoint(w: Writer, times: Times, p: DataPoint<HistogramValu
     w.tag(12, WIRE_I64);
     w.double(h.max);
   }
-  w.close(mark);
+  w.end(mark);
 }
 
-function writeSummaryPoint(w: Writer, times: Times, p: DataPoint<SummaryValue>): void {
+function writeSummaryPoint(w: ProtobufWriter, times: Times, p: DataPoint<SummaryValue>): void {
   const mark = w.open(1);
   const s = p.value;
   writeTimes(w, times, p);
@@ -323,23 +208,23 @@ function writeSummaryPoint(w: Writer, times: Times, p: DataPoint<SummaryValue>):
     w.double(q.quantile);
     w.tag(2, WIRE_I64);
     w.double(q.value);
-    w.close(qm);
+    w.end(qm);
   }
   writeAttributes(w, p.attributes, 7, times);
-  w.close(mark);
+  w.end(mark);
 }
 
-function writeKeyValue(w: Writer, field: number, key: string, v: AttributeValue): void {
+function writeKeyValue(w: ProtobufWriter, field: number, key: string, v: AttributeValue): void {
   const mark = w.open(field);
   w.tag(1, WIRE_LEN);
   w.string(key);
   const vm = w.open(2);
   writeAnyValue(w, v);
-  w.close(vm);
-  w.close(mark);
+  w.end(vm);
+  w.end(mark);
 }
 
-function writeAttributes(w: Writer, attrs: Attributes, field: number, memo?: Times): void {
+function writeAttributes(w: ProtobufWriter, attrs: Attributes, field: number, memo?: Times): void {
   const shared = memo && (attrs as SharedAttributesHint)[SHARED_ATTRIBUTES];
   if (!shared) {
     for (const key in attrs) {
@@ -370,17 +255,15 @@ function writeAttributes(w: Writer, attrs: Attributes, field: number, memo?: Tim
   if (!byField) memo.blocks.set(field, (byField = new Map()));
   let block = byField.get(shared);
   if (!block) {
-    const bw = new Writer(256);
+    const bw = new ProtobufWriter(256);
     for (const key in shared) writeKeyValue(bw, field, key, shared[key]!);
     block = bw.buf.slice(0, bw.pos);
     byField.set(shared, block);
   }
-  w.ensure(block.length);
-  w.buf.set(block, w.pos);
-  w.pos += block.length;
+  w.raw(block);
 }
 
-function writeAnyValue(w: Writer, v: AttributeValue | null | undefined): void {
+function writeAnyValue(w: ProtobufWriter, v: AttributeValue | null | undefined): void {
   if (typeof v === 'string') {
     w.tag(1, WIRE_LEN);
     w.string(v);
@@ -400,9 +283,9 @@ function writeAnyValue(w: Writer, v: AttributeValue | null | undefined): void {
     for (const item of v as readonly (string | number | boolean | null | undefined)[]) {
       const im = w.open(1);
       if (item !== null && item !== undefined) writeAnyValue(w, item);
-      w.close(im);
+      w.end(im);
     }
-    w.close(am);
+    w.end(am);
   }
 }
 
@@ -411,7 +294,7 @@ function writeAnyValue(w: Writer, v: AttributeValue | null | undefined): void {
 type Json = string | number | boolean | null | Json[] | { [k: string]: Json };
 
 export function encodeJson(rms: readonly OtelResourceMetrics[]): Uint8Array {
-  return ENCODER.encode(JSON.stringify(toJsonRequest(rms)));
+  return new TextEncoder().encode(JSON.stringify(toJsonRequest(rms)));
 }
 
 /** The OTLP/JSON object of an ExportMetricsServiceRequest. */

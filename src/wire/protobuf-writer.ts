@@ -1,0 +1,169 @@
+// The protobuf writer behind both hand-written encoders: the Prometheus
+// delimited format (exposition/encode-protobuf.ts) and OTLP (otel/otlp-encode.ts).
+// Hand-written because both encode tens of thousands of small messages per
+// answer; nested lengths get one reserved byte, widened in place when needed.
+
+export const WIRE_VARINT = 0;
+export const WIRE_I64 = 1;
+export const WIRE_LEN = 2;
+
+const ENCODER = new TextEncoder();
+
+export class ProtobufWriter {
+  buf: Uint8Array;
+  view: DataView;
+  pos = 0;
+
+  constructor(size: number) {
+    this.buf = new Uint8Array(size);
+    this.view = new DataView(this.buf.buffer);
+  }
+
+  ensure(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < this.pos + n) size *= 2;
+    const b = new Uint8Array(size);
+    b.set(this.buf.subarray(0, this.pos));
+    this.buf = b;
+    this.view = new DataView(b.buffer);
+  }
+
+  /** What has been written, as a view. */
+  bytes(): Uint8Array {
+    return this.buf.subarray(0, this.pos);
+  }
+
+  byte(b: number): void {
+    this.ensure(1);
+    this.buf[this.pos++] = b;
+  }
+
+  raw(b: Uint8Array): void {
+    this.ensure(b.length);
+    this.buf.set(b, this.pos);
+    this.pos += b.length;
+  }
+
+  tag(field: number, wire: number): void {
+    this.varint((field << 3) | wire);
+  }
+
+  /** A varint of an integral double: exact for non-negatives up to 2^64; negatives as 64-bit two's complement (int64). */
+  varint(v: number): void {
+    this.ensure(10);
+    const buf = this.buf;
+    if (v >= 0) {
+      let p = this.pos;
+      if (v <= 0xffffffff) {
+        while (v > 127) {
+          buf[p++] = (v & 127) | 128;
+          v >>>= 7;
+        }
+      } else {
+        // The divisions are by powers of two: exact.
+        while (v > 127) {
+          buf[p++] = (v % 128) | 128;
+          v = Math.floor(v / 128);
+        }
+      }
+      buf[p++] = v;
+      this.pos = p;
+      return;
+    }
+    let big = BigInt.asUintN(64, BigInt(Math.trunc(v)));
+    while (big > 127n) {
+      buf[this.pos++] = Number(big & 127n) | 128;
+      big >>= 7n;
+    }
+    buf[this.pos++] = Number(big);
+  }
+
+  /** uint64 from a model count: truncated, clamped to [0, 2^64-1]. */
+  uint64(v: number): void {
+    if (!(v > 0)) return this.byte(0); // also NaN
+    if (v >= 18446744073709551616) {
+      this.ensure(10);
+      for (let i = 0; i < 9; i++) this.buf[this.pos++] = 0xff;
+      this.buf[this.pos++] = 0x01;
+      return;
+    }
+    this.varint(Math.trunc(v));
+  }
+
+  fixed64(lo: number, hi: number): void {
+    this.ensure(8);
+    this.view.setUint32(this.pos, lo, true);
+    this.view.setUint32(this.pos + 4, hi, true);
+    this.pos += 8;
+  }
+
+  /** A non-negative count as fixed64. */
+  count(n: number): void {
+    const v = n > 0 ? Math.round(n) : 0;
+    this.fixed64(v >>> 0, Math.floor(v / 4294967296) >>> 0);
+  }
+
+  double(v: number): void {
+    this.ensure(8);
+    this.view.setFloat64(this.pos, v, true);
+    this.pos += 8;
+  }
+
+  /** A length-prefixed UTF-8 string (no tag); ASCII, as label names and values almost always are, inline. */
+  string(s: string): void {
+    const n = s.length;
+    let ascii = true;
+    for (let i = 0; i < n; i++) {
+      if (s.charCodeAt(i) > 127) {
+        ascii = false;
+        break;
+      }
+    }
+    if (ascii) {
+      this.varint(n);
+      this.ensure(n);
+      const buf = this.buf;
+      let p = this.pos;
+      for (let i = 0; i < n; i++) buf[p++] = s.charCodeAt(i);
+      this.pos = p;
+      return;
+    }
+    const bytes = ENCODER.encode(s);
+    this.varint(bytes.length);
+    this.raw(bytes);
+  }
+
+  /** Starts a length-delimited value (no tag); returns the mark for end(). */
+  begin(): number {
+    this.ensure(1);
+    return this.pos++;
+  }
+
+  /** Opens a length-delimited field; returns the mark for end(). */
+  open(field: number): number {
+    this.tag(field, WIRE_LEN);
+    return this.begin();
+  }
+
+  /** Writes the length at the mark, moving the content when it needs more than one byte. */
+  end(mark: number): void {
+    const len = this.pos - mark - 1;
+    if (len < 128) {
+      this.buf[mark] = len;
+      return;
+    }
+    let extra = 0;
+    for (let v = len >>> 7; v > 0; v >>>= 7) extra++;
+    this.ensure(extra);
+    this.buf.copyWithin(mark + 1 + extra, mark + 1, this.pos);
+    this.pos += extra;
+    let v = len;
+    let p = mark;
+    while (v > 127) {
+      this.buf[p++] = (v & 127) | 128;
+      v >>>= 7;
+    }
+    this.buf[p] = v;
+  }
+}
