@@ -13,7 +13,8 @@ import { loadConfig } from './config/load.ts';
 import type { Config } from './config/types.ts';
 import { createLogger, DEFAULT_RATE_LIMIT } from './log/logger.ts';
 import { jsonLine, textLine } from './log/format.ts';
-import { startDaemon, type ExportingFactory } from './main.ts';
+import { startDaemon } from './main.ts';
+import type { ExportingFactory } from './export-contract.ts';
 import type { DemoEnvironment } from './demo/environment.ts';
 import { packageVersion } from './package-info.ts';
 // The OTel side and the demo are loaded only when configured: a daemon
@@ -138,11 +139,10 @@ function withDemo(config: Config, demo: DemoEnvironment): Config {
   };
 }
 
-// Run when executed directly (bin entry, `node src/cli.ts`), not when imported by tests.
-const invoked = process.argv[1] ?? '';
-if (/(^|[\\/])(cli\.(ts|js)|kata-monitor|kata-otel-monitor)$/.test(invoked)) {
+/** Runs as a process: real stdio and environment, and an exit once stopped. */
+export async function runProcess(argv: readonly string[]): Promise<void> {
   const code = await runCli({
-    argv: process.argv.slice(2),
+    argv,
     env: process.env,
     stdout: (s) => void process.stdout.write(s),
     stderr: (s) => void process.stderr.write(s),
@@ -151,3 +151,7 @@ if (/(^|[\\/])(cli\.(ts|js)|kata-monitor|kata-otel-monitor)$/.test(invoked)) {
   // Whatever a library left open (a gRPC reconnect timer…) must not keep a stopped daemon alive.
   setTimeout(() => process.exit(code), 2000).unref();
 }
+
+// Run when executed directly (bin entry, `node src/cli.ts`), not when imported by tests.
+const invoked = process.argv[1] ?? '';
+if (/(^|[\\/])(cli\.(ts|js)|kata-monitor|kata-otel-monitor)$/.test(invoked)) await runProcess(process.argv.slice(2));

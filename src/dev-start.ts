@@ -3,7 +3,7 @@
 // --config was given — the built-in demo, so a newcomer sees real output.
 
 import { existsSync } from 'node:fs';
-import { runCli } from './cli.ts';
+import { runProcess } from './cli.ts';
 
 const args = process.argv.slice(2);
 const kataHost = existsSync('/run/vc/sbs') || existsSync('/run/kata');
@@ -11,11 +11,4 @@ const chosen = args.some((a) => /^--?(demo|config|sandbox-root)(=|$)/.test(a));
 const argv = !kataHost && !chosen ? ['--demo', ...args] : args;
 if (argv !== args) process.stderr.write('No Kata sandbox roots on this machine: starting the demo with simulated sandboxes.\n');
 
-const code = await runCli({
-  argv,
-  env: process.env,
-  stdout: (s) => void process.stdout.write(s),
-  stderr: (s) => void process.stderr.write(s),
-});
-process.exitCode = code;
-setTimeout(() => process.exit(code), 2000).unref();
+await runProcess(argv);

@@ -8,25 +8,12 @@ import { MetadataSync } from './cri/metadata-sync.ts';
 import { Scraper } from './scrape/scraper.ts';
 import { SelfMetrics } from './scrape/self-metrics.ts';
 import { createApp } from './server/app.ts';
-import type { AppDeps, ExtraRoute } from './server/deps.ts';
+import type { AppDeps } from './server/deps.ts';
 import { listen, type RunningServer } from './server/http-server.ts';
-import type { ExporterStatus } from './server/pages.ts';
+import type { ExportingFactory } from './export-contract.ts';
 import type { Config } from './config/types.ts';
 import type { Logger } from './log/logger.ts';
-import type { MetricFamily } from './exposition/model.ts';
 import { packageVersion } from './package-info.ts';
-
-/** What the OTel side plugs in; main does not know its internals. */
-export interface Exporting {
-  readonly routes: readonly ExtraRoute[];
-  readonly selfFamilies: () => readonly MetricFamily[];
-  readonly status: () => readonly ExporterStatus[];
-  start(): void;
-  /** Stops the push loops, attempting a final flush within the deadline. */
-  shutdown(deadlineMs: number): Promise<void>;
-}
-
-export type ExportingFactory = (parts: { config: Config; scraper: Scraper; selfMetrics: SelfMetrics; logger: Logger }) => Exporting;
 
 export interface Daemon {
   readonly url: string;
@@ -56,7 +43,6 @@ export async function startDaemon(config: Config, logger: Logger, exportingFacto
     roots,
     shim: rc.shim,
     logger: logger.child({ source: 'scrape' }),
-    keepBodies: config.pipelines.length > 0,
     onSnapshot: (s) => selfMetrics.recordSnapshot(s),
   });
   const exporting = exportingFactory?.({ config, scraper, selfMetrics, logger });

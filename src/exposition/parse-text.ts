@@ -12,7 +12,7 @@
 //   writes them and the encoders only produce legacy names.
 
 import type { Bucket, Label, MetricFamily, MetricType, Quantile } from './model.ts';
-import { BACKSLASH, COLON, COMMA, DOT, EQ, HASH, LBRACE, MINUS, NL, PLUS, QUOTE, RBRACE, SP, TAB, UNDERSCORE } from './chars.ts';
+import { BACKSLASH, COMMA, DOT, EQ, HASH, LBRACE, MINUS, NL, PLUS, QUOTE, RBRACE, SP, TAB, isLabelNameChar, isLabelNameStart, isMetricNameChar, isMetricNameStart } from './chars.ts';
 
 /** Malformed text: `line` is 1-based, the message names the line and the fault. */
 export class ParseError extends Error {
@@ -78,15 +78,6 @@ const ROLE_PLAIN = 0;
 const ROLE_SUM = 1;
 const ROLE_COUNT = 2;
 
-function isNameStart(c: number): boolean {
-  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === UNDERSCORE;
-}
-function isLabelNameChar(c: number): boolean {
-  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === UNDERSCORE;
-}
-function isMetricNameChar(c: number): boolean {
-  return isLabelNameChar(c) || c === COLON;
-}
 
 /**
  * Parses a text 0.0.4 body into families in order of first appearance.
@@ -307,7 +298,7 @@ export function parseText(text: string): MetricFamily[] {
     }
     c = skipBlanks();
     const nameStart = pos;
-    if (isNameStart(c) || c === COLON) {
+    if (isMetricNameStart(c)) {
       pos++;
       while (pos < len && isMetricNameChar((c = text.charCodeAt(pos)))) pos++;
       if (pos >= len) eof();
@@ -370,7 +361,7 @@ export function parseText(text: string): MetricFamily[] {
   function parseSample(): void {
     const nameStart = pos;
     let c = text.charCodeAt(pos);
-    if (!(isNameStart(c) || c === COLON)) {
+    if (!(isMetricNameStart(c))) {
       if (c === LBRACE || c === QUOTE) fail('quoted (UTF-8) metric names are not supported');
       fail(`invalid metric name starting with "${text[pos]}"`);
     }
@@ -420,7 +411,7 @@ export function parseText(text: string): MetricFamily[] {
           break;
         }
         const lnStart = pos;
-        if (!isNameStart(c)) {
+        if (!isLabelNameStart(c)) {
           if (c === QUOTE) fail('quoted (UTF-8) label names are not supported');
           fail(`invalid label name for metric "${fam.name}"`);
         }

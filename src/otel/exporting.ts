@@ -3,9 +3,7 @@
 // loop per pipeline, `prometheus` exporters as extra routes, and the queues'
 // state as self metrics and status rows.
 
-import type { ExportingFactory, Exporting } from '../main.ts';
-import type { ExtraRoute } from '../server/deps.ts';
-import type { ExporterStatus as PageExporterStatus } from '../server/pages.ts';
+import type { ExporterStatus as PageExporterStatus, Exporting, ExportingFactory, ExtraRoute } from '../export-contract.ts';
 import { packageVersion } from '../package-info.ts';
 import { queueFamilies } from './exporters.ts';
 import { Pipeline } from './pipeline.ts';

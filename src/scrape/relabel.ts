@@ -15,7 +15,7 @@
 import type { CriMetadata } from '../discovery/registry.ts';
 import type { MetricType } from '../exposition/model.ts';
 import { escapeLabelValue } from '../exposition/encode-text.ts';
-import { BACKSLASH, COMMA, CR, EQ, HASH, LBRACE, NL, QUOTE, RBRACE, SP, TAB } from '../exposition/chars.ts';
+import { BACKSLASH, COMMA, CR, EQ, HASH, LBRACE, NL, QUOTE, RBRACE, SP, TAB, isLabelNameChar, isLabelNameStart, isMetricNameChar, isMetricNameStart } from '../exposition/chars.ts';
 import type { RelabeledFamily, SampleLines } from './snapshot.ts';
 import type { ChunkWriter } from './chunk-writer.ts';
 
@@ -122,9 +122,9 @@ export function relabelShimBody(body: Buffer, labels: Buffer): RelabelResult {
       let i = p;
       while (i < le && (body[i] === SP || body[i] === TAB)) i++;
       const ns = i;
-      if (i < le && isNameStart(body[i]!)) {
+      if (i < le && isMetricNameStart(body[i]!)) {
         i++;
-        while (i < le && isNameChar(body[i]!)) i++;
+        while (i < le && isMetricNameChar(body[i]!)) i++;
       }
       const ne = i;
       if (ne === ns) throw new RelabelError(lineNo, `invalid metric name in sample ${snippet(body, p, le)}`);
@@ -386,9 +386,9 @@ function metaLine(body: Buffer, p: number, e: number, lineNo: number, family: (n
   i += 4;
   while (i < e && (body[i] === SP || body[i] === TAB)) i++;
   const ns = i;
-  if (i < e && isNameStart(body[i]!)) {
+  if (i < e && isMetricNameStart(body[i]!)) {
     i++;
-    while (i < e && isNameChar(body[i]!)) i++;
+    while (i < e && isMetricNameChar(body[i]!)) i++;
   }
   if (i === ns || (i < e && body[i] !== SP && body[i] !== TAB)) {
     throw new RelabelError(lineNo, `invalid metric name in ${isHelp ? 'HELP' : 'TYPE'} line`);
@@ -421,9 +421,9 @@ function scanLabels(b: Buffer, i: number, end: number, lineNo: number): number {
     if (c === RBRACE) return i;
     if (!expectName) throw new RelabelError(lineNo, 'expected "," or "}" in label set');
     const ns = i;
-    if (isLabelStart(c)) {
+    if (isLabelNameStart(c)) {
       i++;
-      while (i < end && isLabelChar(b[i]!)) i++;
+      while (i < end && isLabelNameChar(b[i]!)) i++;
     }
     if (i === ns) throw new RelabelError(lineNo, `invalid label name at ${snippet(b, ns, Math.min(end, ns + 20))}`);
     while (i < end && (b[i] === SP || b[i] === TAB)) i++;
@@ -499,28 +499,6 @@ function copy(src: Buffer, s: number, e: number, dst: Buffer, o: number): number
 function blank(b: Buffer, s: number, e: number): boolean {
   for (; s < e; s++) if (b[s] !== SP && b[s] !== TAB) return false;
   return true;
-}
-
-// Character classes as lookup tables: one load per byte on the hot path.
-// bit 1: [a-zA-Z_:] starts a metric name; 2: [a-zA-Z0-9_:] continues it;
-// 4: [a-zA-Z_] starts a label name; 8: [a-zA-Z0-9_] continues it.
-const CLASS = new Uint8Array(256);
-for (let c = 0; c < 256; c++) {
-  const alpha = (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95;
-  const digit = c >= 48 && c <= 57;
-  CLASS[c] = (alpha || c === 58 ? 1 | 2 : 0) | (digit ? 2 | 8 : 0) | (alpha ? 4 | 8 : 0);
-}
-function isNameStart(c: number): boolean {
-  return (CLASS[c]! & 1) !== 0;
-}
-function isNameChar(c: number): boolean {
-  return (CLASS[c]! & 2) !== 0;
-}
-function isLabelStart(c: number): boolean {
-  return (CLASS[c]! & 4) !== 0;
-}
-function isLabelChar(c: number): boolean {
-  return (CLASS[c]! & 8) !== 0;
 }
 
 /** What Go's strconv.ParseFloat accepts from Prometheus writers: decimals, exponents, ±Inf, NaN. */

@@ -21,8 +21,6 @@ export interface ScraperOptions {
   readonly roots: readonly string[];
   readonly shim: ShimConfig;
   readonly logger: Logger;
-  /** Keep each shim's raw body in the snapshot (the OTel path parses it). */
-  readonly keepBodies?: boolean;
   /** Called once per finished fan-out with its outcome (no data): self-metrics, status page. */
   readonly onSnapshot?: (snapshot: Snapshot) => void;
 }
@@ -112,7 +110,8 @@ export class Scraper implements SnapshotSource {
       } else {
         const body = res.body;
         const { families, sampleCount } = relabelShimBody(body, sandboxLabelText(entry.id, entry.metadata));
-        return done(this.#opts.keepBodies ? { body, families, sampleCount } : { families, sampleCount });
+        // The index points into the body, so keeping it costs nothing more; the OTel path parses it.
+        return done({ body, families, sampleCount });
       }
     } catch (err) {
       if (err instanceof ShimError) failure = { kind: err.kind, message: err.message };

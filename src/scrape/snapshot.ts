@@ -47,7 +47,7 @@ export interface SandboxScrape {
   readonly durationMs: number;
   /** ms since epoch at which the scrape finished. */
   readonly at: number;
-  /** The shim's body, untouched; kept only when a reader needs it (the OTel path). */
+  /** The shim's body, untouched (the OTel path parses it; the families' index points into it). */
   readonly body?: Buffer;
   /** Present when the scrape succeeded, sorted by family name. */
   readonly families?: readonly RelabeledFamily[];

@@ -3,19 +3,13 @@ import type { ServerConfig, ShimConfig } from '../config/types.ts';
 import type { Logger } from '../log/logger.ts';
 import type { SelfMetrics } from '../scrape/self-metrics.ts';
 import type { SnapshotSource } from '../scrape/snapshot.ts';
-import type { ExporterStatus } from './pages.ts';
+import type { ExporterStatus, ExtraRoute } from '../export-contract.ts';
 
 export interface HealthCheck {
   readonly ok: boolean;
   readonly detail: string;
   /** A failing check that does not make the daemon unready (e.g. CRI). */
   readonly informational?: boolean;
-}
-
-export interface ExtraRoute {
-  readonly path: string;
-  readonly desc: string;
-  readonly handler: (req: Request) => Promise<Response>;
 }
 
 /** What the HTTP layer reads; every stage below it is reached through here. */

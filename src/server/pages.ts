@@ -3,6 +3,7 @@
 // HTML is escaped: sandbox ids and pod names come from other people.
 
 import type { SandboxEntry } from '../discovery/registry.ts';
+import type { ExporterStatus } from '../export-contract.ts';
 import type { SandboxScrape } from '../scrape/snapshot.ts';
 
 export interface Endpoint {
@@ -65,17 +66,6 @@ export function sandboxesHtml(entries: readonly SandboxEntry[]): string {
     out += `<li>${h}: <a href='/debug/pprof/?sandbox=${q}'>pprof</a>, <a href='/metrics?sandbox=${q}'>metrics</a>, <a href='/agent-url?sandbox=${q}'>agent-url</a></li>\n`;
   }
   return out + '</ul>\n';
-}
-
-export interface ExporterStatus {
-  readonly name: string;
-  readonly endpoint: string;
-  readonly queueDepth: number;
-  readonly queueCapacity: number;
-  readonly lastSuccessAt?: number;
-  readonly lastError?: string;
-  readonly failedSends: number;
-  readonly droppedBatches: number;
 }
 
 export interface StatusView {

@@ -11,8 +11,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser } from 'playwright-core';
 import { startDemo } from '../../src/demo/environment.ts';
-import type { Exporting, ExportingFactory } from '../../src/main.ts';
-import type { ExporterStatus } from '../../src/server/pages.ts';
+import type { ExporterStatus, Exporting, ExportingFactory } from '../../src/export-contract.ts';
 import { eventually, startTestDaemon } from '../support/daemon.ts';
 import { requireBinary } from './support.ts';
 

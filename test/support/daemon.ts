@@ -5,7 +5,8 @@ import { defaultFlags, type FlagName, type Flags } from '../../src/cli/flags.ts'
 import { parseConfig } from '../../src/config/load.ts';
 import type { Config } from '../../src/config/types.ts';
 import { silentLogger, type Logger } from '../../src/log/logger.ts';
-import { startDaemon, type Daemon, type ExportingFactory } from '../../src/main.ts';
+import { startDaemon, type Daemon } from '../../src/main.ts';
+import type { ExportingFactory } from '../../src/export-contract.ts';
 
 export interface TestDaemonOptions {
   readonly roots: readonly string[];
