@@ -3,7 +3,8 @@
 // 1 warm-up + 10 sequential GET /metrics, plain and gzip. CPU comes from
 // /proc/<pid>/stat, peak RSS from VmHWM, so the figures are the daemon's own.
 
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { openSync } from 'node:fs';
 import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -35,6 +36,8 @@ const TICK_MS = 10; // USER_HZ = 100
 /** The V8 flags the bin's shebang, the image and the DaemonSet run the daemon with. */
 const SHIPPED_NODE_FLAGS = '--max-semi-space-size=2';
 
+/** BENCH_SMAPS=FILE: /proc/<pid>/smaps after the last scrape, to FILE.<N>. */
+/** BENCH_STDOUT=FILE: the daemon's stdout (e.g. --trace-gc output) appended to FILE. */
 /** BENCH_ENV="K=V K2=V2": extra environment for the daemon (e.g. malloc tuning experiments). */
 function envFromBench(): Record<string, string> {
   return Object.fromEntries((process.env.BENCH_ENV ?? '').split(' ').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
@@ -61,7 +64,7 @@ export async function benchDaemon(n: number, requests = 10): Promise<DaemonBench
   const child = spawn(
     process.execPath,
     [...(process.env.BENCH_NODE_FLAGS ?? SHIPPED_NODE_FLAGS).split(' ').filter(Boolean), packagePath('dist', 'src', 'cli.js'), `-listen-address=127.0.0.1:${port}`, `-sandbox-root=${root}`, `-runtime-endpoint=unix://${path.join(dir, 'cri.sock')}`, `-config=${config}`, (process.env.BENCH_LOG_LEVEL ? `-log-level=${process.env.BENCH_LOG_LEVEL}` : '-log-level=error')],
-    { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...envFromBench() } },
+    { stdio: ['ignore', process.env.BENCH_STDOUT ? openSync(process.env.BENCH_STDOUT, 'a') : 'ignore', 'pipe'], env: { ...process.env, ...envFromBench() } },
   );
   // The daemon's log is shown only when the run fails (or with BENCH_LOG_LEVEL).
   let log = '';
@@ -112,6 +115,8 @@ export async function benchDaemon(n: number, requests = 10): Promise<DaemonBench
     const during = performance.now() - t0;
     await scrape;
     const peak = await status(child, 'VmHWM');
+    if (process.env.BENCH_SMAPS) await writeFile(`${process.env.BENCH_SMAPS}.${n}`, await readFile(`/proc/${child.pid}/smaps`, 'utf8'));
+    if (process.env.BENCH_MALLOC_STATS) execFileSync('gdb', ['-p', String(child.pid), '-batch', '-ex', 'call (void)malloc_stats()'], { stdio: 'ignore' });
     return {
       sandboxes: n,
       wallPlainMedian: median(plain),
@@ -138,7 +143,7 @@ export async function benchDaemon(n: number, requests = 10): Promise<DaemonBench
   }
 }
 
-interface StaticShim {
+export interface StaticShim {
   close(): Promise<void>;
 }
 
@@ -149,7 +154,7 @@ interface StaticShim {
  * bodies cost this process more CPU than the daemon's scrape of them, and the
  * harness, not the daemon, set the pace.
  */
-async function startStaticShim(socketPath: string, body: Buffer): Promise<StaticShim> {
+export async function startStaticShim(socketPath: string, body: Buffer): Promise<StaticShim> {
   const parts: Buffer[] = [Buffer.from('HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\nTransfer-Encoding: chunked\r\n\r\n')];
   for (let i = 0; i < body.length; i += 4096) {
     const chunk = body.subarray(i, Math.min(body.length, i + 4096));

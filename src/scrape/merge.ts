@@ -5,10 +5,11 @@
 
 import type { MetricType } from '../exposition/model.ts';
 import type { SampleLines, Snapshot } from './snapshot.ts';
-import { ChunkPool, ChunkWriter } from './chunk-writer.ts';
+import { ChunkPool } from '../buffers/chunk-pool.ts';
+import { ChunkWriter } from './chunk-writer.ts';
 import { writeSampleLines } from './relabel.ts';
 
-export { ChunkPool } from './chunk-writer.ts';
+export { ChunkPool } from '../buffers/chunk-pool.ts';
 
 export interface MergedFamily {
   readonly name: string;

@@ -246,6 +246,16 @@ export function relabelShimBody(body: Buffer, labels: Buffer): RelabelResult {
   return { families, sampleCount: total };
 }
 
+/**
+ * Frees a body's index now rather than at the next major GC (the scraper
+ * calls it when the last reader of a snapshot is done). The index reads as
+ * empty afterwards.
+ */
+export function releaseIndex(src: IndexedBody): void {
+  const ab = src.rec.buffer;
+  if (ab instanceof ArrayBuffer && !ab.detached) ab.transfer(0);
+}
+
 // One record per sample: where its parts sit in the body.
 const REC = 10;
 const R_NS = 0; // name start

@@ -12,7 +12,8 @@ import { shimGet, ShimError } from '../shim/client.ts';
 import { shimSocketCandidates } from '../shim/socket-path.ts';
 import { mapLimit } from './map-limit.ts';
 import { nudgeGc } from './gc-nudge.ts';
-import { relabelShimBody, RelabelError, sandboxLabelText } from './relabel.ts';
+import { relabelShimBody, RelabelError, sandboxLabelText, releaseIndex } from './relabel.ts';
+import { releaseBody } from '../shim/body-collector.ts';
 import type { SandboxScrape, ScrapeFailure, Snapshot, SnapshotSource } from './snapshot.ts';
 
 export interface ScraperOptions {
@@ -25,9 +26,18 @@ export interface ScraperOptions {
   readonly onSnapshot?: (snapshot: Snapshot) => void;
 }
 
+/** One fan-out and who reads it. */
+interface FanOut {
+  readonly result: Promise<Snapshot>;
+  /** Readers (read()) not yet done with the snapshot. */
+  readers: number;
+  /** Handed out by scrape(), whose callers never say when they are done: left to the GC. */
+  pinned: boolean;
+}
+
 export class Scraper implements SnapshotSource {
   readonly #opts: ScraperOptions;
-  #inflight: Promise<Snapshot> | undefined;
+  #inflight: FanOut | undefined;
   #latest: Snapshot | undefined;
   /** Failed scrapes of sandboxes whose directory was gone by then: removed, not broken. */
   readonly #gone = new WeakSet<SandboxScrape>();
@@ -43,10 +53,38 @@ export class Scraper implements SnapshotSource {
   }
 
   scrape(): Promise<Snapshot> {
-    this.#inflight ??= this.#run().finally(() => {
-      this.#inflight = undefined;
-    });
-    return this.#inflight;
+    const fanOut = this.#join();
+    fanOut.pinned = true;
+    return fanOut.result;
+  }
+
+  async read<T>(reader: (snapshot: Snapshot) => Promise<T> | T): Promise<T> {
+    const fanOut = this.#join();
+    fanOut.readers++;
+    let snapshot: Snapshot | undefined;
+    try {
+      snapshot = await fanOut.result;
+      return await reader(snapshot);
+    } finally {
+      // The last reader frees the bodies and their index at once, rather
+      // than leaving them to the next major GC: back-to-back scrapes then
+      // reuse that memory instead of growing the heap by a second snapshot.
+      // A fan-out still open to joiners is left alone.
+      if (--fanOut.readers === 0 && !fanOut.pinned && this.#inflight !== fanOut && snapshot) releaseSnapshotData(snapshot);
+    }
+  }
+
+  #join(): FanOut {
+    if (this.#inflight) return this.#inflight;
+    const fanOut: FanOut = {
+      result: this.#run().finally(() => {
+        if (this.#inflight === fanOut) this.#inflight = undefined;
+      }),
+      readers: 0,
+      pinned: false,
+    };
+    this.#inflight = fanOut;
+    return fanOut;
   }
 
   async #run(): Promise<Snapshot> {
@@ -129,6 +167,18 @@ export class Scraper implements SnapshotSource {
     }
     logger.warn('failed to get metrics for sandbox', { sandbox_id: entry.id, reason: failure.kind, error: failure.message });
     return result;
+  }
+}
+
+/**
+ * Frees what a snapshot's sandboxes hold (bodies, index) now. Nothing may
+ * read them afterwards: they read as empty.
+ */
+function releaseSnapshotData(snapshot: Snapshot): void {
+  for (const sb of snapshot.sandboxes) {
+    const src = sb.families?.[0]?.lines[0]?.src;
+    if (src) releaseIndex(src);
+    if (sb.body) releaseBody(sb.body);
   }
 }
 

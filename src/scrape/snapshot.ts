@@ -68,7 +68,14 @@ export interface Snapshot {
  * so concurrent readers cost the shims one request each.
  */
 export interface SnapshotSource {
+  /** A snapshot for callers that keep it as long as they like (the GC frees it). */
   scrape(): Promise<Snapshot>;
+  /**
+   * Runs `reader` on a snapshot (joining a fan-out in flight). The scraped
+   * data (bodies and their index) is freed as soon as the last reader
+   * returns, so `reader` must copy whatever it keeps beyond its return.
+   */
+  read<T>(reader: (snapshot: Snapshot) => Promise<T> | T): Promise<T>;
   /** The outcome of the last completed fan-out (durations, counts, errors), without the scraped data. */
   latest(): Snapshot | undefined;
 }

@@ -41,46 +41,48 @@ export async function serveMetrics(deps: AppDeps, req: MetricsRequest, res: Serv
     const filterParam = req.query.get('filter_family');
     const prefixes = filterParam ? filterParam.split(',') : undefined;
 
-    const snapshot = await deps.source.scrape();
-    const scraped = performance.now();
-    const merged = mergeSnapshot(snapshot);
-    const families = selectFamilies(merged.families, prefixes);
-    const own: MetricFamily[] = prefixes ? [] : deps.selfMetrics.families();
+    // The snapshot's bodies are freed when the answer is out (SnapshotSource.read).
+    await deps.source.read(async (snapshot) => {
+      const scraped = performance.now();
+      const merged = mergeSnapshot(snapshot);
+      const families = selectFamilies(merged.families, prefixes);
+      const own: MetricFamily[] = prefixes ? [] : deps.selfMetrics.families();
 
-    let body: Iterable<Buffer>;
-    if (format === 'text') {
-      body = (function* () {
-        if (own.length > 0) yield Buffer.from(encodeText(own));
-        yield* familyChunks(families, pool);
-      })();
-    } else {
-      // Rare formats go through the full model: parse our own merged text once.
-      const all = [...own, ...parseText(Buffer.concat([...familyChunks(families)]).toString('utf8'))];
-      const bytes = format === 'protobuf' ? encodeProtobufDelimited(all) : Buffer.from(encodeOpenMetrics(all));
-      body = [Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)];
-    }
-
-    const gzip = acceptsGzip(req.acceptEncoding);
-    res.statusCode = 200;
-    res.setHeader('Content-Type', contentType);
-    res.setHeader('X-Content-Type-Options', 'nosniff');
-    if (gzip) res.setHeader('Content-Encoding', 'gzip');
-    try {
-      const release = (b: Buffer): void => pool.give(b);
-      await sendChunks(res, gzip ? gzipParallel(body, { level: deps.server.gzipLevel, release }) : body, gzip ? {} : { release });
-      if (deps.logger.enabled('debug')) {
-        deps.logger.debug('metrics answered', {
-          sandboxes: snapshot.sandboxes.length,
-          wait_ms: Math.round(scraped - started),
-          write_ms: Math.round(performance.now() - scraped),
-          format,
-          gzip,
-        });
+      let body: Iterable<Buffer>;
+      if (format === 'text') {
+        body = (function* () {
+          if (own.length > 0) yield Buffer.from(encodeText(own));
+          yield* familyChunks(families, pool);
+        })();
+      } else {
+        // Rare formats go through the full model: parse our own merged text once.
+        const all = [...own, ...parseText(Buffer.concat([...familyChunks(families)]).toString('utf8'))];
+        const bytes = format === 'protobuf' ? encodeProtobufDelimited(all) : Buffer.from(encodeOpenMetrics(all));
+        body = [Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)];
       }
-    } catch (err) {
-      // The client went away mid-answer: nothing to tell it.
-      deps.logger.debug('metrics response aborted', { error: err instanceof Error ? err.message : String(err) });
-    }
+
+      const gzip = acceptsGzip(req.acceptEncoding);
+      res.statusCode = 200;
+      res.setHeader('Content-Type', contentType);
+      res.setHeader('X-Content-Type-Options', 'nosniff');
+      if (gzip) res.setHeader('Content-Encoding', 'gzip');
+      try {
+        const release = (b: Buffer): void => pool.give(b);
+        await sendChunks(res, gzip ? gzipParallel(body, { level: deps.server.gzipLevel, release }) : body, gzip ? {} : { release });
+        if (deps.logger.enabled('debug')) {
+          deps.logger.debug('metrics answered', {
+            sandboxes: snapshot.sandboxes.length,
+            wait_ms: Math.round(scraped - started),
+            write_ms: Math.round(performance.now() - scraped),
+            format,
+            gzip,
+          });
+        }
+      } catch (err) {
+        // The client went away mid-answer: nothing to tell it.
+        deps.logger.debug('metrics response aborted', { error: err instanceof Error ? err.message : String(err) });
+      }
+    });
   } finally {
     deps.selfMetrics.observeRequestDuration(performance.now() - started);
     // The answer's snapshot is garbage now unless another reader holds it.

@@ -9,6 +9,7 @@
 
 import { request, type ClientRequest, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
 import { RawRequest, type RawResponse } from './raw-request.ts';
+import { BodyCollector } from './body-collector.ts';
 import { stat } from 'node:fs/promises';
 import type { ScrapeErrorKind, ScrapeFailure } from '../scrape/snapshot.ts';
 
@@ -73,8 +74,7 @@ export function shimGet(socketPaths: readonly string[], path: string, opts: Shim
   return new Promise<ShimResponse>((resolve, reject) => {
     let head: Answer | undefined;
     let from = '';
-    const chunks: Buffer[] = [];
-    let size = 0;
+    const collected = new BodyCollector();
     // Buffered answers take the lean transport (raw-request.ts); streams keep node:http.
     exchange(socketPaths, path, opts, 'raw', {
       head(res, socketPath) {
@@ -82,21 +82,23 @@ export function shimGet(socketPaths: readonly string[], path: string, opts: Shim
         from = socketPath;
       },
       data(chunk) {
-        chunks.push(chunk);
-        size += chunk.length;
+        // The transport reuses its read buffer: copy now.
+        collected.append(chunk);
       },
       end() {
         const res = head!;
         const status = res.statusCode ?? 0;
-        // One copy at the end instead of growing a buffer per chunk.
-        const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
+        const body = collected.finish();
         if (status !== 200 && opts.accept !== 'any') {
           reject(new ShimError('status', `shim ${from}: answered HTTP ${status}${snippet(body)}`, from, status));
           return;
         }
         resolve({ status, headers: res.headers, body, socketPath: from });
       },
-      fail: reject,
+      fail(err) {
+        collected.release();
+        reject(err);
+      },
     });
   });
 }

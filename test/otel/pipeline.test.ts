@@ -25,6 +25,7 @@ function fakeSource(): SnapshotSource & { scrapes: number } {
       ]);
       return last;
     },
+    read: async <T>(reader: (s: Snapshot) => Promise<T> | T): Promise<T> => reader(await src.scrape()),
     latest: () => last,
   };
   return src;
@@ -162,7 +163,7 @@ describe('pipeline', () => {
   });
 
   it('reports a failing snapshot source as a push error instead of throwing', async () => {
-    const source: SnapshotSource = { scrape: () => Promise.reject(new Error('registry gone')), latest: () => undefined };
+    const source: SnapshotSource = { scrape: () => Promise.reject(new Error('registry gone')), read: () => Promise.reject(new Error('registry gone')), latest: () => undefined };
     const config: PipelineConfig = { name: 'p', receivers: [], processors: [], exporters: [] };
     const pipeline = new Pipeline({ config, producer: new SnapshotMetricProducer({ source, translator: translator() }), collectionIntervalMs: 1000 });
     const r = await pipeline.push();

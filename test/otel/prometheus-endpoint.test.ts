@@ -20,6 +20,10 @@ describe('OTel-named Prometheus endpoint (@opentelemetry/exporter-prometheus)', 
         scrapes++;
         return snap;
       },
+      read: async <T>(reader: (s: typeof snap) => Promise<T> | T): Promise<T> => {
+        scrapes++;
+        return reader(snap);
+      },
       latest: () => snap,
     };
     endpoint = createPrometheusEndpoint({ producer: new SnapshotMetricProducer({ source, translator: new Translator({ resource }) }), resource });

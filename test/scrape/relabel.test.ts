@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { relabelShimBody as relabelBytes, RelabelError, sandboxLabelText, shimFamilyName, writeSampleLines } from '../../src/scrape/relabel.ts';
-import { ChunkPool, ChunkWriter } from '../../src/scrape/chunk-writer.ts';
+import { ChunkPool } from '../../src/buffers/chunk-pool.ts';
+import { ChunkWriter } from '../../src/scrape/chunk-writer.ts';
 
 /** The relabeller on text, its families' bytes as text: what the specs below read. */
 function relabelShimBody(body: string, labels: string | Buffer) {

@@ -75,7 +75,7 @@ test('concurrent answers, read at different speeds, plain and gzip, each arrive 
 });
 
 test('the answer pool takes back only its own buffers, never Node\'s shared Buffer slab', async () => {
-  const { ChunkPool } = await import('../../src/scrape/chunk-writer.ts');
+  const { ChunkPool } = await import('../../src/buffers/chunk-pool.ts');
   const pool = new ChunkPool(Buffer.poolSize);
   // A small Buffer.from() lives in Node's shared slab, which has the pool's size on Node 24.
   const small = Buffer.from('x'.repeat(100));

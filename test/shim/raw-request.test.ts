@@ -67,3 +67,39 @@ test('a Content-Length answer cut short is closed; a non-HTTP answer is refused'
     await assert.rejects(shimGet([p], '/metrics', OPTS), (e: unknown) => e instanceof ShimError && /not an HTTP answer/.test(e.message));
   });
 });
+
+test('many exchanges at once share one read buffer and each gets its own body intact', async () => {
+  // Every shim trickles a distinct 150 kB body (more than one 64 KiB piece) in
+  // small chunked writes, so that reads of different sockets interleave.
+  const dir = mkdtempSync(join(tmpdir(), 'kraw-'));
+  const bodies = Array.from({ length: 20 }, (_, i) => Buffer.alloc(150_000, String.fromCharCode(97 + i)));
+  const servers = await Promise.all(
+    bodies.map(
+      (body, i) =>
+        new Promise<ReturnType<typeof createServer>>((resolve) => {
+          const server = createServer((s) => {
+            s.on('error', () => {});
+            s.once('data', async () => {
+              s.write('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n');
+              for (let at = 0; at < body.length; at += 7_000) {
+                const part = body.subarray(at, at + 7_000);
+                s.write(`${part.length.toString(16)}\r\n`);
+                s.write(part);
+                s.write('\r\n');
+                await new Promise((r) => setImmediate(r));
+              }
+              s.end('0\r\n\r\n');
+            });
+          });
+          server.listen(join(dir, `${i}.sock`), () => resolve(server));
+        }),
+    ),
+  );
+  try {
+    const answers = await Promise.all(bodies.map((_, i) => shimGet([join(dir, `${i}.sock`)], '/metrics', OPTS)));
+    answers.forEach((a, i) => assert.ok(a.body.equals(bodies[i]!), `body ${i} intact`));
+  } finally {
+    await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
