@@ -234,13 +234,10 @@ export function relabelShimBody(body: Buffer, labels: Buffer): RelabelResult {
   const families: RelabeledFamily[] = [];
   for (const f of byName.values()) {
     if (f.count === 0) continue; // Go's parser drops families without samples
-    const name = f.prefixed ? 'kata_shim_' + f.name : f.name;
-    let header = '';
-    if (f.help !== undefined) header += `# HELP ${name} ${f.help}\n`;
-    header += `# TYPE ${name} ${f.type}\n`;
+    const { name, header } = familyHeader(f.prefixed ? 'kata_shim_' + f.name : f.name, f.help, f.type);
     const lines: SampleLines[] = [];
     for (let k = 0; k < f.segs.length; k += 2) lines.push({ src, from: f.segs[k]!, to: f.segs[k + 1]!, prefixed: f.prefixed });
-    families.push({ name, type: f.type, header: Buffer.from(header), lines, sampleCount: f.count });
+    families.push({ name, type: f.type, header, lines, sampleCount: f.count });
   }
   families.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   return { families, sampleCount: total };
@@ -254,6 +251,27 @@ export function relabelShimBody(body: Buffer, labels: Buffer): RelabelResult {
 export function releaseIndex(src: IndexedBody): void {
   const ab = src.rec.buffer;
   if (ab instanceof ArrayBuffer && !ab.detached) ab.transfer(0);
+}
+
+/**
+ * HELP/TYPE headers, shared by every sandbox whose shim writes the same
+ * family: the shims of one host run the same runtime, so 300 sandboxes
+ * bring ~70 distinct headers, not 21,000 (a Buffer and a name string each,
+ * ~4 MiB of V8 heap per snapshot at 300). Bounded: a shim inventing names
+ * only makes the cache start over.
+ */
+const headers = new Map<string, { readonly name: string; readonly header: Buffer }>();
+const MAX_HEADERS = 4096;
+
+function familyHeader(name: string, help: string | undefined, type: MetricType): { readonly name: string; readonly header: Buffer } {
+  const text = (help === undefined ? '' : `# HELP ${name} ${help}\n`) + `# TYPE ${name} ${type}\n`;
+  let hit = headers.get(text);
+  if (!hit) {
+    if (headers.size >= MAX_HEADERS) headers.clear();
+    hit = { name, header: Buffer.from(text) };
+    headers.set(text, hit);
+  }
+  return hit;
 }
 
 // One record per sample: where its parts sit in the body.
