@@ -23,6 +23,11 @@ export interface DaemonBenchRow {
   readonly wallGzipMax: number;
   readonly cpuPerScrapeMs: number;
   readonly idleRssMiB: number;
+  /**
+   * The anonymous part of idle RSS (heap, stacks, malloc): the rest is pages
+   * of the node executable mapped from disk, shared and reclaimable.
+   */
+  readonly idleAnonMiB: number;
   readonly peakRssMiB: number;
   readonly bytesPlain: number;
   readonly bytesGzip: number;
@@ -78,6 +83,7 @@ export async function benchDaemon(n: number, requests = 10): Promise<DaemonBench
     // Idle: every sandbox known, nothing scraped yet.
     await new Promise((r) => setTimeout(r, 500));
     const idleRss = await status(child, 'VmRSS');
+    const idleAnon = await status(child, 'RssAnon');
     // Wait for the CRI labels on every sandbox.
     await waitFor(async () => {
       const text = (await get(base + '/metrics?filter_family=kata_hypervisor_fds')).body.toString();
@@ -125,6 +131,7 @@ export async function benchDaemon(n: number, requests = 10): Promise<DaemonBench
       wallGzipMax: Math.max(...gz),
       cpuPerScrapeMs: (cpu1 - cpu0) / requests,
       idleRssMiB: idleRss / 1024,
+      idleAnonMiB: idleAnon / 1024,
       peakRssMiB: peak / 1024,
       bytesPlain,
       bytesGzip,

@@ -13,6 +13,7 @@ import { getHeapStatistics } from 'node:v8';
 import { SandboxRegistry } from '../src/discovery/registry.ts';
 import { createLogger } from '../src/log/logger.ts';
 import { Scraper } from '../src/scrape/scraper.ts';
+import type { Snapshot } from '../src/scrape/snapshot.ts';
 import { ChunkPool, familyChunks, mergeSnapshot } from '../src/scrape/merge.ts';
 import { createShimPayload } from '../src/demo/payload.ts';
 import { startStaticShim, type StaticShim } from './daemon.ts';
@@ -67,7 +68,7 @@ for (let i = 0; i < n; i++) {
 }
 const scraper = new Scraper({ registry, roots: [root], shim: { timeoutMs: 3000, maxBodyBytes: 64 * MiB, concurrency: 32 }, logger: createLogger({ level: 'error' }) });
 const pool = new ChunkPool();
-const answer = (s: Awaited<ReturnType<Scraper['scrape']>>): number => {
+const answer = (s: Snapshot): number => {
   let bytes = 0;
   for (const c of familyChunks(mergeSnapshot(s).families, pool)) {
     bytes += c.length;
@@ -77,7 +78,8 @@ const answer = (s: Awaited<ReturnType<Scraper['scrape']>>): number => {
 };
 
 // Warm up: code compiled, pools filled.
-for (let i = 0; i < 3; i++) answer(await scraper.scrape());
+// As the /metrics route reads: through read(), which frees each snapshot when done.
+for (let i = 0; i < 3; i++) await scraper.read(answer);
 const settle = async (): Promise<void> => {
   // ArrayBuffers are freed by a sweeper after the GC: let it finish.
   for (let i = 0; i < 3; i++) {
@@ -90,18 +92,23 @@ const idle = mem();
 
 let peak = idle;
 const sampler = setInterval(() => (peak = maxOf(peak, mem())), 1);
-const snapshot = await scraper.scrape();
-clearInterval(sampler);
-peak = maxOf(peak, mem());
-await settle();
-const held = mem();
-let writePeak = held;
+let held = idle;
+let writePeak = idle;
 let bytes = 0;
-for (const c of familyChunks(mergeSnapshot(snapshot).families, pool)) {
-  bytes += c.length;
-  pool.give(c);
-  writePeak = maxOf(writePeak, mem());
-}
+await scraper.read(async (snapshot) => {
+  clearInterval(sampler);
+  peak = maxOf(peak, mem());
+  await settle();
+  held = mem();
+  writePeak = held;
+  for (const c of familyChunks(mergeSnapshot(snapshot).families, pool)) {
+    bytes += c.length;
+    pool.give(c);
+    writePeak = maxOf(writePeak, mem());
+  }
+});
+await settle();
+const released = mem();
 
 console.log(`\n${n} sandboxes, ${bytes / 1e6} MB answer; MiB (change from idle)\n`);
 console.log('| point | RSS | V8 heap used | V8 heap committed | ArrayBuffers |');
@@ -110,7 +117,7 @@ console.log(row('idle (after GC)', idle));
 console.log(row('highest during the fan-out', peak, idle));
 console.log(row('one snapshot held (after GC)', held, idle));
 console.log(row('highest while writing the answer', writePeak, idle));
-void snapshot;
+console.log(row('after the reader is done (after GC)', released, idle));
 host.disconnect();
 await new Promise((r) => host.once('exit', r));
 await rm(dir, { recursive: true, force: true });

@@ -28,14 +28,14 @@ for (const n of sizes) {
 const f = (v: number, d = 1): string => v.toFixed(d);
 const mark = (v: number, target: number | undefined): string => (target === undefined ? '' : v <= target ? ` ✓≤${target}` : ` ✗>${target}`);
 console.log('\n## GET /metrics (daemon in its own process; 1 warm-up + 10 sequential requests; ms)\n');
-console.log('| sandboxes | wall plain (median/max) | wall gzip (median/max) | CPU per scrape | idle RSS MiB | peak RSS MiB | body plain / gzip | /sandboxes during scrape | labels | upstream plain / gzip / CPU / RSS |');
+console.log('| sandboxes | wall plain (median/max) | wall gzip (median/max) | CPU per scrape | idle RSS (anon) MiB | peak RSS MiB | body plain / gzip | /sandboxes during scrape | labels | upstream plain / gzip / CPU / RSS |');
 console.log('|---|---|---|---|---|---|---|---|---|---|');
 for (const r of rows) {
   const t = TARGET[r.sandboxes] ?? {};
   const u = UPSTREAM[r.sandboxes];
   console.log(
     `| ${r.sandboxes} | ${f(r.wallPlainMedian)} / ${f(r.wallPlainMax)}${mark(r.wallPlainMedian, t.plain)} | ${f(r.wallGzipMedian)} / ${f(r.wallGzipMax)}${mark(r.wallGzipMedian, t.gzip)} | ` +
-      `${f(r.cpuPerScrapeMs)}${mark(r.cpuPerScrapeMs, t.cpu)} | ${f(r.idleRssMiB)}${mark(r.idleRssMiB, 60)} | ${f(r.peakRssMiB)}${mark(r.peakRssMiB, t.rss)} | ` +
+      `${f(r.cpuPerScrapeMs)}${mark(r.cpuPerScrapeMs, t.cpu)} | ${f(r.idleRssMiB)}${mark(r.idleRssMiB, 60)} (${f(r.idleAnonMiB)}) | ${f(r.peakRssMiB)}${mark(r.peakRssMiB, t.rss)} | ` +
       `${(r.bytesPlain / 1e6).toFixed(2)} MB / ${(r.bytesGzip / 1e6).toFixed(2)} MB | ${f(r.sandboxesDuringScrapeMs)}${mark(r.sandboxesDuringScrapeMs, 50)} | ${r.labelledOk ? 'all labelled' : 'MISSING'} | ` +
       `${u ? `${u.plain} / ${u.gzip} / ${u.cpu} / ${u.rss}` : ''} |`,
   );
