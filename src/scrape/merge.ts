@@ -4,19 +4,22 @@
 // same state give the same bytes (upstream's order follows a Go map: random).
 
 import type { MetricType } from '../exposition/model.ts';
-import type { SampleLines, Snapshot } from './snapshot.ts';
+import type { Snapshot } from './snapshot.ts';
 import { ChunkPool } from '../buffers/chunk-pool.ts';
 import { ChunkWriter } from './chunk-writer.ts';
-import { writeSampleLines } from './relabel.ts';
+import { writeSampleLines, type FamilyHead, type IndexedBody } from './relabel.ts';
 
 export { ChunkPool } from '../buffers/chunk-pool.ts';
 
 export interface MergedFamily {
   readonly name: string;
   readonly type: MetricType;
-  readonly header: Buffer;
-  /** Sample runs, sandbox after sandbox. */
-  readonly parts: readonly SampleLines[];
+  /** The first sandbox's HELP/TYPE lines. */
+  readonly head: FamilyHead;
+  /** The snapshot's indexed bodies, shared by every family of one merge. */
+  readonly srcs: readonly IndexedBody[];
+  /** Sample runs, sandbox after sandbox, as (index into srcs, from, to) triples. */
+  readonly parts: readonly number[];
   readonly sampleCount: number;
 }
 
@@ -31,20 +34,30 @@ const cache = new WeakMap<Snapshot, MergeResult>();
 export function mergeSnapshot(snapshot: Snapshot): MergeResult {
   const hit = cache.get(snapshot);
   if (hit) return hit;
-  const byName = new Map<string, { name: string; type: MetricType; header: Buffer; parts: SampleLines[]; sampleCount: number }>();
+  const srcs: IndexedBody[] = [];
+  const byName = new Map<string, { name: string; type: MetricType; head: FamilyHead; srcs: IndexedBody[]; parts: number[]; sampleCount: number }>();
   const conflicts: { family: string; sandboxId: string; type: MetricType; expected: MetricType }[] = [];
   for (const sb of snapshot.sandboxes) {
-    if (!sb.families) continue;
-    for (const f of sb.families) {
-      const m = byName.get(f.name);
+    const src = sb.index;
+    if (!src) continue;
+    const s = srcs.length;
+    srcs.push(src);
+    const { heads, runs } = src;
+    for (let j = 0; j < runs.length; j += 3) {
+      const head = heads[runs[j]!]!;
+      const from = runs[j + 1]!;
+      const to = runs[j + 2]!;
+      const m = byName.get(head.name);
       if (!m) {
-        byName.set(f.name, { name: f.name, type: f.type, header: f.header, parts: [...f.lines], sampleCount: f.sampleCount });
-      } else if (m.type !== f.type) {
+        byName.set(head.name, { name: head.name, type: head.type, head, srcs, parts: [s, from, to], sampleCount: to - from });
+      } else if (m.type !== head.type) {
         // Go's encoder would refuse the mixed family and cut the response short.
-        conflicts.push({ family: f.name, sandboxId: sb.sandbox.id, type: f.type, expected: m.type });
+        // Reported once per family and sandbox, however many runs it has.
+        const last = conflicts[conflicts.length - 1];
+        if (!last || last.family !== head.name || last.sandboxId !== sb.sandbox.id) conflicts.push({ family: head.name, sandboxId: sb.sandbox.id, type: head.type, expected: m.type });
       } else {
-        m.parts.push(...f.lines);
-        m.sampleCount += f.sampleCount;
+        m.parts.push(s, from, to);
+        m.sampleCount += to - from;
       }
     }
   }
@@ -68,9 +81,10 @@ export function selectFamilies(families: readonly MergedFamily[], prefixes: read
 export function* familyChunks(families: readonly MergedFamily[], pool: ChunkPool = new ChunkPool()): Generator<Buffer> {
   const w = new ChunkWriter(pool);
   for (const f of families) {
-    w.bytes(f.header);
-    for (const part of f.parts) {
-      writeSampleLines(part, w);
+    w.bytes(f.head.header);
+    const { parts, srcs } = f;
+    for (let j = 0; j < parts.length; j += 3) {
+      writeSampleLines(srcs[parts[j]!]!, parts[j + 1]!, parts[j + 2]!, f.head.prefixed, w);
       yield* w.drain();
     }
   }

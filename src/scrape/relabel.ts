@@ -16,7 +16,6 @@ import type { CriMetadata } from '../discovery/registry.ts';
 import type { MetricType } from '../exposition/model.ts';
 import { escapeLabelValue } from '../exposition/encode-text.ts';
 import { BACKSLASH, COMMA, CR, EQ, HASH, LBRACE, NL, QUOTE, RBRACE, SP, TAB, isLabelNameChar, isLabelNameStart, isMetricNameChar, isMetricNameStart } from '../exposition/chars.ts';
-import type { RelabeledFamily, SampleLines } from './snapshot.ts';
 import type { ChunkWriter } from './chunk-writer.ts';
 
 export class RelabelError extends Error {
@@ -29,8 +28,7 @@ export class RelabelError extends Error {
 }
 
 export interface RelabelResult {
-  /** Sorted by (final) family name. */
-  readonly families: RelabeledFamily[];
+  readonly index: IndexedBody;
   readonly sampleCount: number;
 }
 
@@ -229,18 +227,28 @@ export function relabelShimBody(body: Buffer, labels: Buffer): RelabelResult {
     p = e + 1;
   }
   if (open) open.segs.push(openStart, r);
-  const src: IndexedBody = { body, labels, rec, overrides };
-
-  const families: RelabeledFamily[] = [];
+  // Families sorted by final name, their runs as (family, from, to) triples:
+  // a handful of objects per sandbox instead of a few per family, so that a
+  // snapshot puts little on the V8 heap for the GC to promote and trace.
+  const kept: { readonly head: FamilyHead; readonly f: Fam }[] = [];
   for (const f of byName.values()) {
     if (f.count === 0) continue; // Go's parser drops families without samples
-    const { name, header } = familyHeader(f.prefixed ? 'kata_shim_' + f.name : f.name, f.help, f.type);
-    const lines: SampleLines[] = [];
-    for (let k = 0; k < f.segs.length; k += 2) lines.push({ src, from: f.segs[k]!, to: f.segs[k + 1]!, prefixed: f.prefixed });
-    families.push({ name, type: f.type, header, lines, sampleCount: f.count });
+    kept.push({ head: familyHead(f.prefixed ? 'kata_shim_' + f.name : f.name, f.help, f.type, f.prefixed), f });
   }
-  families.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  return { families, sampleCount: total };
+  kept.sort((a, b) => (a.head.name < b.head.name ? -1 : a.head.name > b.head.name ? 1 : 0));
+  let nRuns = 0;
+  for (const { f } of kept) nRuns += f.segs.length / 2;
+  const runs = new Int32Array(nRuns * 3);
+  let o = 0;
+  for (let k = 0; k < kept.length; k++) {
+    const segs = kept[k]!.f.segs;
+    for (let j = 0; j < segs.length; j += 2) {
+      runs[o++] = k;
+      runs[o++] = segs[j]!;
+      runs[o++] = segs[j + 1]!;
+    }
+  }
+  return { index: { body, labels, rec, overrides, heads: kept.map((x) => x.head), runs }, sampleCount: total };
 }
 
 /**
@@ -249,29 +257,42 @@ export function relabelShimBody(body: Buffer, labels: Buffer): RelabelResult {
  * empty afterwards.
  */
 export function releaseIndex(src: IndexedBody): void {
-  const ab = src.rec.buffer;
-  if (ab instanceof ArrayBuffer && !ab.detached) ab.transfer(0);
+  for (const a of [src.rec, src.runs]) {
+    const ab = a.buffer;
+    if (ab instanceof ArrayBuffer && !ab.detached) ab.transfer(0);
+  }
+}
+
+/** A family as written: its final name, type and HELP/TYPE lines. */
+export interface FamilyHead {
+  /** Final name (kata_shim_* for renamed shim families). */
+  readonly name: string;
+  readonly type: MetricType;
+  readonly help: string | undefined;
+  /** `# HELP …` and `# TYPE …` lines with the final name. */
+  readonly header: Buffer;
+  /** Samples are written with the kata_shim_ prefix. */
+  readonly prefixed: boolean;
 }
 
 /**
- * HELP/TYPE headers, shared by every sandbox whose shim writes the same
- * family: the shims of one host run the same runtime, so 300 sandboxes
- * bring ~70 distinct headers, not 21,000 (a Buffer and a name string each,
- * ~4 MiB of V8 heap per snapshot at 300). Bounded: a shim inventing names
+ * Heads shared by every sandbox whose shim writes the same family: the shims
+ * of one host run the same runtime, so 300 sandboxes bring ~70 distinct heads,
+ * not 21,000 (a Buffer and strings each). Looked up by name and compared
+ * field by field, so a hit allocates nothing. Bounded: a shim inventing names
  * only makes the cache start over.
  */
-const headers = new Map<string, { readonly name: string; readonly header: Buffer }>();
-const MAX_HEADERS = 4096;
+const heads = new Map<string, FamilyHead>();
+const MAX_HEADS = 4096;
 
-function familyHeader(name: string, help: string | undefined, type: MetricType): { readonly name: string; readonly header: Buffer } {
+function familyHead(name: string, help: string | undefined, type: MetricType, prefixed: boolean): FamilyHead {
+  const hit = heads.get(name);
+  if (hit && hit.help === help && hit.type === type && hit.prefixed === prefixed) return hit;
+  if (heads.size >= MAX_HEADS) heads.clear();
   const text = (help === undefined ? '' : `# HELP ${name} ${help}\n`) + `# TYPE ${name} ${type}\n`;
-  let hit = headers.get(text);
-  if (!hit) {
-    if (headers.size >= MAX_HEADERS) headers.clear();
-    hit = { name, header: Buffer.from(text) };
-    headers.set(text, hit);
-  }
-  return hit;
+  const head: FamilyHead = { name, type, help, header: Buffer.from(text), prefixed };
+  heads.set(name, head);
+  return head;
 }
 
 // One record per sample: where its parts sit in the body.
@@ -288,20 +309,28 @@ const R_TS = 8; // timestamp start, -1 none
 const R_TE = 9; // timestamp end
 const OVERRIDE = -2;
 
-/** A validated body and its sample index; what a snapshot keeps per sandbox. */
+/** A validated body, its sample index and its families; what a snapshot keeps per sandbox. */
 export interface IndexedBody {
   readonly body: Buffer;
   readonly labels: Buffer;
   readonly rec: Int32Array;
   /** Label blocks rebuilt at scrape time (le/quantile not last): rest, pair, rest, pair… */
   readonly overrides: readonly Buffer[];
+  /** The body's families, sorted by final name. */
+  readonly heads: readonly FamilyHead[];
+  /**
+   * Runs of samples as (family, from, to) triples: `heads[family]`'s samples
+   * are records [from, to). Grouped by family, in `heads` order; usually one
+   * run per family.
+   */
+  readonly runs: Int32Array;
 }
 
-/** Writes the relabelled sample lines of `lines` to `w`. */
-export function writeSampleLines(lines: SampleLines, w: ChunkWriter): void {
-  const { body, labels, rec, overrides } = lines.src;
+/** Writes records [from, to) of `src` relabelled to `w` (`prefixed`: renamed kata_shim_*). */
+export function writeSampleLines(src: IndexedBody, from: number, to: number, prefixed: boolean, w: ChunkWriter): void {
+  const { body, labels, rec, overrides } = src;
   const ll = labels.length;
-  for (let r = lines.from; r < lines.to; r++) {
+  for (let r = from; r < to; r++) {
     const at = r * REC;
     const ns = rec[at + R_NS]!;
     const ne = rec[at + R_NE]!;
@@ -320,7 +349,7 @@ export function writeSampleLines(lines: SampleLines, w: ChunkWriter): void {
       pair = overrides[ke + 1]!;
     }
     const len =
-      (lines.prefixed ? SHIM_PREFIX.length : 0) +
+      (prefixed ? SHIM_PREFIX.length : 0) +
       (ne - ns) +
       (is >= 0 ? ke - is + 1 : 0) +
       (rest ? rest.length + 1 + pair!.length + 1 : 0) +
@@ -331,7 +360,7 @@ export function writeSampleLines(lines: SampleLines, w: ChunkWriter): void {
       4;
     const out = w.reserve(len);
     let o = w.offset;
-    if (lines.prefixed) {
+    if (prefixed) {
       out.set(SHIM_PREFIX, o);
       o += SHIM_PREFIX.length;
     }

@@ -101,7 +101,7 @@ export class Scraper implements SnapshotSource {
     // What is kept between fan-outs is the per-sandbox outcome, not the data:
     // the families and bodies live only as long as the readers holding this
     // snapshot, so RSS carries one snapshot instead of two.
-    this.#latest = { ...snapshot, sandboxes: snapshot.sandboxes.map(({ families: _f, body: _b, ...outcome }) => outcome) };
+    this.#latest = { ...snapshot, sandboxes: snapshot.sandboxes.map(({ index: _i, body: _b, ...outcome }) => outcome) };
     this.#opts.onSnapshot?.(this.#latest);
     return snapshot;
   }
@@ -147,9 +147,8 @@ export class Scraper implements SnapshotSource {
         failure = { kind: 'status', message: `shim ${res.socketPath} answered HTTP ${res.status}` };
       } else {
         const body = res.body;
-        const { families, sampleCount } = relabelShimBody(body, sandboxLabelText(entry.id, entry.metadata));
-        // The index points into the body, so keeping it costs nothing more; the OTel path parses it.
-        return done({ body, families, sampleCount });
+        const { index, sampleCount } = relabelShimBody(body, sandboxLabelText(entry.id, entry.metadata));
+        return done({ body, index, sampleCount });
       }
     } catch (err) {
       if (err instanceof ShimError) failure = { kind: err.kind, message: err.message };
@@ -176,8 +175,7 @@ export class Scraper implements SnapshotSource {
  */
 function releaseSnapshotData(snapshot: Snapshot): void {
   for (const sb of snapshot.sandboxes) {
-    const src = sb.families?.[0]?.lines[0]?.src;
-    if (src) releaseIndex(src);
+    if (sb.index) releaseIndex(sb.index);
     if (sb.body) releaseBody(sb.body);
   }
 }

@@ -1,5 +1,4 @@
 import type { SandboxEntry } from '../discovery/registry.ts';
-import type { MetricType } from '../exposition/model.ts';
 import type { IndexedBody } from './relabel.ts';
 
 /** Why one sandbox's scrape failed; `kind` is stable for metrics and tests. */
@@ -17,40 +16,15 @@ export interface ScrapeFailure {
   readonly message: string;
 }
 
-/**
- * A run of one family's samples in one shim body, indexed at scrape time and
- * written relabelled at answer time (relabel.ts: writeSampleLines).
- */
-export interface SampleLines {
-  readonly src: IndexedBody;
-  /** Record range [from, to) in src. */
-  readonly from: number;
-  readonly to: number;
-  /** The family is renamed kata_shim_*. */
-  readonly prefixed: boolean;
-}
-
-/**
- * One sandbox family: `header` holds its HELP/TYPE lines with the final
- * (possibly kata_shim_-prefixed) name; `lines` its samples, usually one run.
- */
-export interface RelabeledFamily {
-  readonly name: string;
-  readonly type: MetricType;
-  readonly header: Buffer;
-  readonly lines: readonly SampleLines[];
-  readonly sampleCount: number;
-}
-
 export interface SandboxScrape {
   readonly sandbox: SandboxEntry;
   readonly durationMs: number;
   /** ms since epoch at which the scrape finished. */
   readonly at: number;
-  /** The shim's body, untouched (the OTel path parses it; the families' index points into it). */
+  /** The shim's body, untouched (the OTel path parses it; the index points into it). */
   readonly body?: Buffer;
-  /** Present when the scrape succeeded, sorted by family name. */
-  readonly families?: readonly RelabeledFamily[];
+  /** Present when the scrape succeeded: the body's families and where their samples sit. */
+  readonly index?: IndexedBody;
   readonly sampleCount: number;
   readonly error?: ScrapeFailure;
 }

@@ -10,10 +10,16 @@ function relabelShimBody(body: string, labels: string | Buffer) {
   const r = relabelBytes(Buffer.from(body), typeof labels === 'string' ? Buffer.from(labels) : labels);
   return {
     sampleCount: r.sampleCount,
-    families: r.families.map((f) => {
+    families: r.index.heads.map((head, k) => {
       const w = new ChunkWriter(new ChunkPool(256));
-      for (const l of f.lines) writeSampleLines(l, w);
-      return { ...f, header: f.header.toString(), samples: Buffer.concat(w.finish()).toString() };
+      let sampleCount = 0;
+      const { runs } = r.index;
+      for (let j = 0; j < runs.length; j += 3) {
+        if (runs[j] !== k) continue;
+        writeSampleLines(r.index, runs[j + 1]!, runs[j + 2]!, head.prefixed, w);
+        sampleCount += runs[j + 2]! - runs[j + 1]!;
+      }
+      return { name: head.name, type: head.type, header: head.header.toString(), sampleCount, samples: Buffer.concat(w.finish()).toString() };
     }),
   };
 }
@@ -115,4 +121,22 @@ test('a TYPE in any case is taken, and written lower-case, as Go does', () => {
   const { families } = relabelShimBody('# TYPE m GAUGE\nm 1\n', 'l="v"');
   assert.equal(families[0]!.type, 'gauge');
   assert.equal(families[0]!.header, '# TYPE m gauge\n');
+});
+
+test('sandboxes writing the same family share one head; a different HELP or TYPE gets its own', () => {
+  const body = '# HELP shared_total S.\n# TYPE shared_total counter\nshared_total 1\n';
+  const a = relabelBytes(Buffer.from(body), LABELS).index.heads[0]!;
+  const b = relabelBytes(Buffer.from(body.replace(' 1\n', ' 2\n')), LABELS).index.heads[0]!;
+  assert.equal(a, b, 'one object for both sandboxes');
+  const c = relabelBytes(Buffer.from(body.replace('S.', 'Other help.')), LABELS).index.heads[0]!;
+  assert.notEqual(c, a);
+  assert.equal(c.header.toString(), '# HELP shared_total Other help.\n# TYPE shared_total counter\n');
+  const d = relabelBytes(Buffer.from('# TYPE shared_total gauge\nshared_total 1\n'), LABELS).index.heads[0]!;
+  assert.equal(d.header.toString(), '# TYPE shared_total gauge\n');
+});
+
+test('a family whose samples are not contiguous is one family with several runs', () => {
+  const { index } = relabelBytes(Buffer.from('a 1\nb 2\na{x="2"} 3\n'), Buffer.from('l="v"'));
+  assert.deepEqual(index.heads.map((h) => h.name), ['a', 'b']);
+  assert.deepEqual([...index.runs], [0, 0, 1, 0, 2, 3, 1, 1, 2]);
 });

@@ -47,9 +47,9 @@ function upstream(sandboxes: readonly Sb[]): string {
 /** Ours: index at scrape time, merge, write. */
 function ours(sandboxes: readonly Sb[]): string {
   const scrapes: SandboxScrape[] = sandboxes.map((sb) => {
-    const { families, sampleCount } = relabelShimBody(sb.body, sandboxLabelText(sb.id, sb.meta));
+    const { index, sampleCount } = relabelShimBody(sb.body, sandboxLabelText(sb.id, sb.meta));
     const entry = { id: sb.id, root: '/run/vc/sbs', metadata: sb.meta, metadataKnown: true, discoveredAt: 0 };
-    return { sandbox: entry, durationMs: 1, at: 0, families, sampleCount };
+    return { sandbox: entry, durationMs: 1, at: 0, index, sampleCount };
   });
   const snapshot: Snapshot = { startedAt: 0, finishedAt: 0, sandboxes: scrapes };
   return Buffer.concat([...familyChunks(mergeSnapshot(snapshot).families, new ChunkPool(4096))]).toString('utf8');
