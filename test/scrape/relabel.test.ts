@@ -140,3 +140,18 @@ test('a family whose samples are not contiguous is one family with several runs'
   assert.deepEqual(index.heads.map((h) => h.name), ['a', 'b']);
   assert.deepEqual([...index.runs], [0, 0, 1, 0, 2, 3, 1, 1, 2]);
 });
+
+test('the index is 16-bit for ordinary bodies, and 32-bit when a sample line is 64 KiB or longer, with the same output', () => {
+  const ordinary = relabelBytes(Buffer.from(fixture), LABELS);
+  assert.ok(ordinary.index.rec instanceof Uint16Array);
+
+  const long = 'v'.repeat(70_000);
+  const body = `# TYPE h histogram\nh_bucket{big="${long}",le="1"} 1\nh_bucket{le="+Inf",big="${long}"} 2\nh_sum 3 1700000000000\nh_count 2\nafter{a="1"} 5\n`;
+  const wide = relabelBytes(Buffer.from(body), Buffer.from('l="v"'));
+  assert.ok(wide.index.rec instanceof Int32Array);
+  const { families } = relabelShimBody(body, 'l="v"');
+  assert.equal(
+    families.map((f) => f.samples).join(''),
+    'after{a="1",l="v"} 5\n' + `h_bucket{big="${long}",l="v",le="1"} 1\nh_bucket{big="${long}",l="v",le="+Inf"} 2\nh_sum{l="v"} 3 1700000000000\nh_count{l="v"} 2\n`,
+  );
+});
