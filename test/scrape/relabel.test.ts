@@ -155,3 +155,10 @@ test('the index is 16-bit for ordinary bodies, and 32-bit when a sample line is 
     'after{a="1",l="v"} 5\n' + `h_bucket{big="${long}",l="v",le="1"} 1\nh_bucket{big="${long}",l="v",le="+Inf"} 2\nh_sum{l="v"} 3 1700000000000\nh_count{l="v"} 2\n`,
   );
 });
+
+test('a body with more samples than the scratch index holds is indexed whole', () => {
+  const lines = Array.from({ length: 20_000 }, (_, i) => `big{i="${i}"} ${i}\n`).join('');
+  const { families, sampleCount } = relabelShimBody(`# TYPE big gauge\n${lines}`, 'l="v"');
+  assert.equal(sampleCount, 20_000);
+  assert.equal(families[0]!.samples, lines.replace(/"\} /g, '",l="v"} '));
+});
