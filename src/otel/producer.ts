@@ -25,8 +25,9 @@ export class SnapshotMetricProducer implements MetricProducer {
   /** Everything, summaries included: what our OTLP serializer sends. */
   async collectAll(): Promise<OtelCollection> {
     try {
-      const snapshot = await this.#source.scrape();
-      const t = this.#translator.translate(snapshot);
+      // The translation copies what it needs, so the snapshot's bodies can be
+      // freed as soon as it is done (SnapshotSource.read).
+      const t = await this.#source.read((snapshot) => this.#translator.translate(snapshot));
       return { resourceMetrics: t.resourceMetrics, errors: [...t.errors] };
     } catch (e) {
       const error = new TranslateError(`no snapshot: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
