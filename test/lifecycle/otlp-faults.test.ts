@@ -16,7 +16,7 @@ import { startDaemon, type Daemon } from '../../src/main.ts';
 import type { ExportingFactory } from '../../src/export-contract.ts';
 import { createExporting } from '../../src/otel/exporting.ts';
 import type { Scraper } from '../../src/scrape/scraper.ts';
-import type { Snapshot } from '../../src/scrape/snapshot.ts';
+import type { Snapshot, SnapshotSource } from '../../src/scrape/snapshot.ts';
 import { flatten, onlyMetrics, startReceiver, type DecodedRequest, type Receiver } from '../otel/support/receiver.ts';
 import { FAST_RECEIVER, openFds, sampleValue, SCRAPES_FAMILY, settledHeap, sleep, startHost, until, type Host } from './support.ts';
 
@@ -64,13 +64,21 @@ function counterInRequest(req: DecodedRequest, id: string): number | undefined {
 function recordingExporting(id: string, pushes: { key: number; at: number }[]): ExportingFactory {
   return (parts) => {
     const real = parts.scraper;
-    const source = {
+    const record = (s: Snapshot): void => {
+      const key = counterIn(s, id);
+      if (key !== undefined) pushes.push({ key, at: Date.now() });
+    };
+    const source: SnapshotSource = {
       scrape: async () => {
         const s = await real.scrape();
-        const key = counterIn(s, id);
-        if (key !== undefined) pushes.push({ key, at: Date.now() });
+        record(s);
         return s;
       },
+      read: (reader) =>
+        real.read((s) => {
+          record(s);
+          return reader(s);
+        }),
       latest: () => real.latest(),
     };
     return createExporting({ ...parts, scraper: source as unknown as Scraper });
