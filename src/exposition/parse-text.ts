@@ -1,8 +1,9 @@
 // Prometheus text format 0.0.4 parser with the acceptance rules of Go's
 // expfmt.TextParser (prometheus/common v0.62), which is what kata-monitor runs
-// on every shim body. It is a hand-written scanner over char codes: a push
-// cycle parses megabytes, so the hot path slices only what it keeps and
-// reuses strings that repeat from the previous line.
+// on every shim body. It is a hand-written scanner over char codes (a typed
+// array copy of the text, see charCodes): a push cycle parses megabytes, so
+// the hot path slices only what it keeps and reuses strings that repeat from
+// the previous line, or from the previous parse of the same shim (reparseText).
 //
 // Deliberate differences from Go, all stricter, none silent:
 // - a histogram/summary sample that is neither _sum, _count nor carries
@@ -11,6 +12,8 @@
 // - quoted UTF-8 names (`{"name"}`, `{"label"="v"}`) are rejected: no shim
 //   writes them and the encoders only produce legacy names.
 
+import { Buffer } from 'node:buffer';
+import { endianness } from 'node:os';
 import type { Bucket, Label, MetricFamily, MetricType, Quantile } from './model.ts';
 import { BACKSLASH, COMMA, DOT, EQ, HASH, LBRACE, MINUS, NL, PLUS, QUOTE, RBRACE, SP, TAB, isLabelNameChar, isLabelNameStart, isMetricNameChar, isMetricNameStart } from './chars.ts';
 
@@ -40,13 +43,13 @@ const TYPES: ReadonlyMap<string, DeclaredType> = new Map<string, DeclaredType>([
 // Mutable twins of the model's readonly shapes, filled while parsing.
 interface ScalarBuild {
   kind: 'scalar';
-  labels: Label[];
+  labels: readonly Label[];
   value: number;
   timestampMs?: number;
 }
 interface HistogramBuild {
   kind: 'histogram';
-  labels: Label[];
+  labels: readonly Label[];
   buckets: Bucket[];
   sum: number;
   count: number;
@@ -54,7 +57,7 @@ interface HistogramBuild {
 }
 interface SummaryBuild {
   kind: 'summary';
-  labels: Label[];
+  labels: readonly Label[];
   quantiles: Quantile[];
   sum: number;
   count: number;
@@ -71,6 +74,8 @@ interface FamilyBuild {
   groups: Map<string, GroupBuild> | undefined;
   /** The group the previous line went to: consecutive lines usually share it. */
   lastGroup: GroupBuild | undefined;
+  /** This family in the previous parse of the same source, if given. */
+  before: MetricFamily | undefined;
 }
 
 /** What a sample's name resolves to: its family and which series it feeds. */
@@ -84,7 +89,26 @@ const ROLE_COUNT = 2;
  * Families without samples are dropped, as Go does. Throws ParseError.
  */
 export function parseText(text: string): MetricFamily[] {
+  return parse(text, undefined);
+}
+
+/**
+ * parseText for a source parsed before (a shim writes the same series in the
+ * same order every time): a metric whose labels equal those of the metric at
+ * the same place in `previous` gets that labels array, and its label values
+ * those strings, instead of new copies. The result is equal either way; this
+ * one is made with about a quarter less garbage, and the translator then
+ * recognises an unchanged series by its labels array (measured: ~10 ms less
+ * CPU per 100-sandbox push, though reparsing alone is no faster).
+ */
+export function reparseText(text: string, previous: readonly MetricFamily[]): MetricFamily[] {
+  return parse(text, previous);
+}
+
+function parse(text: string, previous: readonly MetricFamily[] | undefined): MetricFamily[] {
   const len = text.length;
+  const codes = charCodes(text);
+  const before = previous && new Map(previous.map((f) => [f.name, f]));
   const byName = new Map<string, FamilyBuild>();
   const order: FamilyBuild[] = [];
   let line = 0;
@@ -95,21 +119,28 @@ export function parseText(text: string): MetricFamily[] {
   // change how a name resolves (a TYPE makes foo_sum part of foo), so they
   // clear it.
   const CACHE = 4;
-  const cacheRaw: string[] = new Array<string>(CACHE).fill('');
+  const cacheStart: number[] = new Array<number>(CACHE).fill(0);
+  const cacheLen: number[] = new Array<number>(CACHE).fill(-1);
   const cacheFam: (FamilyBuild | undefined)[] = new Array<FamilyBuild | undefined>(CACHE).fill(undefined);
   const cacheRole: number[] = new Array<number>(CACHE).fill(ROLE_PLAIN);
   let cacheSize = 0;
   let cacheNext = 0;
   let lastRole = ROLE_PLAIN;
 
-  // Label scratch for the current line; names/values of the previous line
-  // are reused when the text repeats them (it mostly does).
-  let nNames: string[] = [];
-  let nValues: string[] = [];
-  let pNames: string[] = [];
-  let pValues: string[] = [];
-  let nLabels = 0;
-  let pLabels = 0;
+  // The previous sample's name: most lines repeat it, and comparing against
+  // it while scanning checks the name in one pass (-1: none to compare with).
+  let prevNameStart = 0;
+  let prevNameLen = -1;
+  let prevFam: FamilyBuild | undefined;
+  let prevRole = ROLE_PLAIN;
+
+  // Label scratch for the current line (cur) and the previous one (prev),
+  // swapped per line: a name or value the previous line had at the same
+  // index is reused when the text repeats it (it mostly does).
+  let cur = newScratch();
+  let prev = newScratch();
+  /** The labels of the last scalar sample: repeated Label objects are shared, not copied. */
+  let lastLabels: readonly Label[] = [];
 
   function fail(detail: string): never {
     throw new ParseError(line, detail);
@@ -121,17 +152,27 @@ export function parseText(text: string): MetricFamily[] {
   function familyFor(name: string): FamilyBuild {
     let f = byName.get(name);
     if (f === undefined) {
-      f = { name, help: undefined, type: undefined, metrics: [], groups: undefined, lastGroup: undefined };
+      const was = before?.get(name);
+      // The previous parse's name: what the result keeps should not hold on to this text.
+      f = { name: was?.name ?? name, help: undefined, type: undefined, metrics: [], groups: undefined, lastGroup: undefined, before: was };
       byName.set(name, f);
       order.push(f);
     }
     return f;
   }
 
-  /** Go's setOrCreateCurrentMF: foo_sum/foo_count/foo_bucket join a summary or histogram foo. */
-  function resolve(name: string): FamilyBuild {
-    const fam = resolveUncached(name);
-    cacheRaw[cacheNext] = name;
+  /** The family of the sample name text[start, end), its role in lastRole: the recent names first, then Go's rules. */
+  function resolveAt(start: number, end: number): FamilyBuild {
+    const n = end - start;
+    for (let k = 0; k < cacheSize; k++) {
+      if (cacheLen[k] === n && sameAt(codes, start, cacheStart[k] as number, n)) {
+        lastRole = cacheRole[k] as number;
+        return cacheFam[k] as FamilyBuild;
+      }
+    }
+    const fam = resolveUncached(text.slice(start, end));
+    cacheStart[cacheNext] = start;
+    cacheLen[cacheNext] = n;
     cacheFam[cacheNext] = fam;
     cacheRole[cacheNext] = lastRole;
     cacheNext = (cacheNext + 1) % CACHE;
@@ -222,28 +263,47 @@ export function parseText(text: string): MetricFamily[] {
     return Number(s);
   }
 
-  /** Reads a label value starting after its opening quote; leaves pos after the closing quote. */
-  function readLabelValue(prev: string | undefined): string {
+  /** An `le` or `quantile` label's value as a float, or the error naming it. */
+  function specialFloat(lname: string, lvalue: string): number {
+    const f = parseGoFloat(lvalue);
+    if (f === undefined) fail(`expected float as value for '${lname}' label, got "${lvalue}"`);
+    return f;
+  }
+
+  /**
+   * Reads a label value starting after its opening quote; leaves pos after
+   * the closing quote. Returns an existing string rather than a new slice
+   * when the text repeats it: `like` (the previous parse's value, if any) or
+   * the previous line's value at index `k` (-1: none).
+   */
+  function readLabelValue(k: number, like?: string): string {
     const start = pos;
+    let p = pos;
     let c = 0;
-    while (pos < len) {
-      c = text.charCodeAt(pos);
+    while (p < len) {
+      c = codes[p]!;
       if (c === QUOTE || c === BACKSLASH || c === NL) break;
-      pos++;
+      p++;
     }
-    if (pos >= len) eof();
+    pos = p;
+    if (p >= len) eof();
     if (c === QUOTE) {
-      const n = pos - start;
-      pos++;
-      if (prev !== undefined && prev.length === n && text.startsWith(prev, start)) return prev;
-      return text.slice(start, start + n);
+      const n = p - start;
+      pos = p + 1;
+      // A string with an escaped character never equals unescaped text: no false match.
+      if (like !== undefined && like.length === n && text.startsWith(like, start)) return like;
+      if (k >= 0 && k < prev.n) {
+        const pv = prev.values[k] as string;
+        if (pv.length === n && text.startsWith(pv, start)) return pv;
+      }
+      return text.slice(start, p);
     }
     if (c === NL) fail(`label value "${text.slice(start, pos)}" contains an unescaped new-line`);
     // Escapes present: the rare slow path.
     let out = text.slice(start, pos);
     for (;;) {
       if (pos >= len) eof();
-      c = text.charCodeAt(pos);
+      c = codes[pos]!;
       if (c === QUOTE) {
         pos++;
         return out;
@@ -251,7 +311,7 @@ export function parseText(text: string): MetricFamily[] {
       if (c === NL) fail(`label value "${out}" contains an unescaped new-line`);
       if (c === BACKSLASH) {
         if (pos + 1 >= len) eof();
-        const e = text.charCodeAt(pos + 1);
+        const e = codes[pos + 1]!;
         if (e === BACKSLASH) out += '\\';
         else if (e === QUOTE) out += '"';
         else if (e === 110 /* n */) out += '\n';
@@ -259,7 +319,7 @@ export function parseText(text: string): MetricFamily[] {
         pos += 2;
       } else {
         const runStart = pos;
-        while (pos < len && (c = text.charCodeAt(pos)) !== QUOTE && c !== BACKSLASH && c !== NL) pos++;
+        while (pos < len && (c = codes[pos]!) !== QUOTE && c !== BACKSLASH && c !== NL) pos++;
         out += text.slice(runStart, pos);
       }
     }
@@ -267,7 +327,7 @@ export function parseText(text: string): MetricFamily[] {
 
   function skipBlanks(): number {
     while (pos < len) {
-      const c = text.charCodeAt(pos);
+      const c = codes[pos]!;
       if (c !== SP && c !== TAB) return c;
       pos++;
     }
@@ -277,13 +337,14 @@ export function parseText(text: string): MetricFamily[] {
   function parseComment(): void {
     // pos is just after '#'.
     cacheSize = 0;
+    prevNameLen = -1;
     let c = skipBlanks();
     if (c === NL) {
       pos++;
       return;
     }
     const kwStart = pos;
-    while (pos < len && (c = text.charCodeAt(pos)) !== SP && c !== TAB && c !== NL) pos++;
+    while (pos < len && (c = codes[pos]!) !== SP && c !== TAB && c !== NL) pos++;
     if (pos >= len) eof();
     if (c === NL) {
       pos++;
@@ -300,7 +361,7 @@ export function parseText(text: string): MetricFamily[] {
     const nameStart = pos;
     if (isMetricNameStart(c)) {
       pos++;
-      while (pos < len && isMetricNameChar((c = text.charCodeAt(pos)))) pos++;
+      while (pos < len && isMetricNameChar((c = codes[pos]!))) pos++;
       if (pos >= len) eof();
     } else if (c === QUOTE) {
       fail('quoted (UTF-8) metric names are not supported');
@@ -320,7 +381,7 @@ export function parseText(text: string): MetricFamily[] {
     }
     if (keyword === 'HELP') {
       if (fam.help !== undefined) fail(`second HELP line for metric name "${fam.name}"`);
-      fam.help = readHelp();
+      fam.help = readHelp(fam.before?.help);
     } else {
       if (fam.type !== undefined) {
         fail(`second TYPE line for metric name "${fam.name}", or TYPE reported after samples`);
@@ -336,9 +397,13 @@ export function parseText(text: string): MetricFamily[] {
   }
 
   /** Rest of a HELP line, with Go's escapes: \\, \n and \". */
-  function readHelp(): string {
+  function readHelp(was: string | undefined): string {
     const nl = text.indexOf('\n', pos);
     if (nl < 0) eof();
+    if (was !== undefined && was.length === nl - pos && was.indexOf('\\') < 0 && text.startsWith(was, pos)) {
+      pos = nl + 1;
+      return was; // the previous parse's, written without escapes
+    }
     const raw = text.slice(pos, nl);
     pos = nl + 1;
     if (raw.indexOf('\\') < 0) return raw;
@@ -360,29 +425,40 @@ export function parseText(text: string): MetricFamily[] {
 
   function parseSample(): void {
     const nameStart = pos;
-    let c = text.charCodeAt(pos);
-    if (!(isMetricNameStart(c))) {
-      if (c === LBRACE || c === QUOTE) fail('quoted (UTF-8) metric names are not supported');
-      fail(`invalid metric name starting with "${text[pos]}"`);
+    let c = codes[pos]!;
+    let fam: FamilyBuild;
+    let role: number;
+    // The previous sample's name, compared while scanning: its characters
+    // were checked then, so a match needs no class lookups (measured: ~5 %
+    // less parse time on bench/otel.ts bodies).
+    let p = nameStart;
+    if (prevNameLen > 0) {
+      const end = Math.min(len, nameStart + prevNameLen);
+      const d = prevNameStart - nameStart;
+      while (p < end && codes[p]! === codes[p + d]!) p++;
     }
-    pos++;
-    while (pos < len && isMetricNameChar((c = text.charCodeAt(pos)))) pos++;
+    if (p - nameStart === prevNameLen && !isMetricNameChar((c = codes[p]!))) {
+      fam = prevFam as FamilyBuild;
+      role = prevRole;
+    } else {
+      if (p === nameStart) {
+        if (!isMetricNameStart(c)) {
+          if (c === LBRACE || c === QUOTE) fail('quoted (UTF-8) metric names are not supported');
+          fail(`invalid metric name starting with "${text[pos]}"`);
+        }
+        p++;
+      }
+      while (p < len && isMetricNameChar((c = codes[p]!))) p++;
+      fam = resolveAt(nameStart, p);
+      role = lastRole;
+      prevNameStart = nameStart;
+      prevNameLen = p - nameStart;
+      prevFam = fam;
+      prevRole = role;
+    }
+    pos = p;
     if (pos >= len) eof();
     const nameLen = pos - nameStart;
-    let fam: FamilyBuild | undefined;
-    let role = ROLE_PLAIN;
-    for (let k = 0; k < cacheSize; k++) {
-      const raw = cacheRaw[k] as string;
-      if (raw.length === nameLen && text.startsWith(raw, nameStart)) {
-        fam = cacheFam[k];
-        role = cacheRole[k] as number;
-        break;
-      }
-    }
-    if (fam === undefined) {
-      fam = resolve(text.slice(nameStart, pos));
-      role = lastRole;
-    }
     if (fam.type === undefined) fam.type = 'untyped';
     const type = fam.type;
     if (type === 'gauge_histogram') fail(`unexpected type gauge_histogram for metric name "${fam.name}"`);
@@ -391,15 +467,14 @@ export function parseText(text: string): MetricFamily[] {
 
     if (c === SP || c === TAB) c = skipBlanks();
 
-    // Labels into scratch arrays; le/quantile go to `special`.
-    const tmpN = pNames;
-    const tmpV = pValues;
-    pNames = nNames;
-    pValues = nValues;
-    nNames = tmpN;
-    nValues = tmpV;
-    pLabels = nLabels;
-    nLabels = 0;
+    // The labels this sample likely has: those at its place in the previous parse.
+    const likeLabels = fam.before !== undefined && !isHistogram && !isSummary ? fam.before.metrics[fam.metrics.length]?.labels : undefined;
+
+    // Labels into the scratch; le/quantile go to `special`.
+    const swap = prev;
+    prev = cur;
+    cur = swap;
+    cur.n = 0;
     let special = NaN;
     let hasSpecial = false;
     if (c === LBRACE) {
@@ -415,17 +490,21 @@ export function parseText(text: string): MetricFamily[] {
           if (c === QUOTE) fail('quoted (UTF-8) label names are not supported');
           fail(`invalid label name for metric "${fam.name}"`);
         }
-        pos++;
-        while (pos < len && isLabelNameChar((c = text.charCodeAt(pos)))) pos++;
-        if (pos >= len) eof();
-        const lnLen = pos - lnStart;
-        const k = nLabels;
-        const prevName = k < pLabels ? pNames[k] : undefined;
+        p = pos + 1;
+        while (p < len && isLabelNameChar((c = codes[p]!))) p++;
+        pos = p;
+        if (p >= len) eof();
+        const lnLen = p - lnStart;
+        const k = cur.n;
         let lname: string;
-        if (prevName !== undefined && prevName.length === lnLen && text.startsWith(prevName, lnStart)) {
+        const likeName = likeLabels?.[k]?.name;
+        const prevName = k < prev.n ? prev.names[k] : undefined;
+        if (likeName !== undefined && likeName.length === lnLen && text.startsWith(likeName, lnStart)) {
+          lname = likeName;
+        } else if (prevName !== undefined && prevName.length === lnLen && text.startsWith(prevName, lnStart)) {
           lname = prevName;
         } else {
-          lname = text.slice(lnStart, pos);
+          lname = text.slice(lnStart, p);
         }
         if (c === SP || c === TAB) c = skipBlanks();
         if (c !== EQ) fail(`expected '=' after label name "${lname}", found "${text[pos]}"`);
@@ -434,21 +513,34 @@ export function parseText(text: string): MetricFamily[] {
         c = skipBlanks();
         if (c !== QUOTE) fail(`expected '"' at start of label value for "${lname}", found "${text[pos]}"`);
         pos++;
-        const isSpecial = (isHistogram && lname === 'le') || (isSummary && lname === 'quantile');
-        const lvalue = readLabelValue(isSpecial ? undefined : k < pLabels ? pValues[k] : undefined);
-        if (isSpecial) {
-          if (hasSpecial) fail(`duplicate label name "${lname}" for metric "${fam.name}"`);
-          const f = parseGoFloat(lvalue);
-          if (f === undefined) fail(`expected float as value for '${lname}' label, got "${lvalue}"`);
-          special = f as number;
+        // The value as written, for messages; undefined while only its offsets are known.
+        let lvalue: string | undefined;
+        const vStart = pos;
+        if ((isHistogram && lname === 'le') || (isSummary && lname === 'quantile')) {
+          p = pos;
+          while (p < len && (c = codes[p]!) !== QUOTE && c !== BACKSLASH && c !== NL) p++;
+          let f: number;
+          if (p < len && c === QUOTE) {
+            // No escapes: converted where it stands, sliced only for the general path.
+            pos = p + 1;
+            if (hasSpecial) fail(`duplicate label name "${lname}" for metric "${fam.name}"`);
+            f = decimalAt(codes, text, vStart, p);
+            if (Number.isNaN(f)) f = specialFloat(lname, (lvalue = text.slice(vStart, p)));
+          } else {
+            lvalue = readLabelValue(-1);
+            if (hasSpecial) fail(`duplicate label name "${lname}" for metric "${fam.name}"`);
+            f = specialFloat(lname, lvalue);
+          }
+          special = f;
           hasSpecial = true;
         } else {
+          lvalue = readLabelValue(k, likeLabels?.[k]?.value);
           for (let j = 0; j < k; j++) {
-            if (nNames[j] === lname) fail(`duplicate label name "${lname}" for metric "${fam.name}"`);
+            if (cur.names[j] === lname) fail(`duplicate label name "${lname}" for metric "${fam.name}"`);
           }
-          nNames[k] = lname;
-          nValues[k] = lvalue;
-          nLabels = k + 1;
+          cur.names[k] = lname;
+          cur.values[k] = lvalue;
+          cur.n = k + 1;
         }
         c = skipBlanks();
         if (c === COMMA) {
@@ -459,39 +551,22 @@ export function parseText(text: string): MetricFamily[] {
           pos++;
           break;
         }
-        fail(`unexpected "${text[pos]}" after label value "${lvalue}" (expected ',' or '}')`);
+        fail(`unexpected "${text[pos]}" after label value "${lvalue ?? text.slice(vStart, pos - 1)}" (expected ',' or '}')`);
       }
       c = skipBlanks();
     }
 
-    // The value, with an integer fast path (most samples are small integers).
+    // The value: a plain decimal is converted in place (most are), anything
+    // else (Inf, NaN, '+', long mantissas, errors) by the general path.
     const valStart = pos;
-    let value: number;
-    let i = pos;
-    let neg = false;
-    if (i < len && text.charCodeAt(i) === MINUS) {
-      neg = true;
-      i++;
-    }
-    const digStart = i;
-    let acc = 0;
-    c = -1;
-    while (i < len) {
-      c = text.charCodeAt(i);
-      if (c < 48 || c > 57) break;
-      acc = acc * 10 + (c - 48);
-      i++;
-    }
-    if (i >= len) eof();
-    if ((c === SP || c === NL || c === TAB) && i > digStart && i - digStart <= 15) {
-      value = neg ? -acc : acc;
-      pos = i;
-    } else {
-      while (i < len && (c = text.charCodeAt(i)) !== SP && c !== TAB && c !== NL) i++;
-      if (i >= len) eof();
-      pos = i;
-      if (i === valStart) fail(`missing value for sample "${text.slice(nameStart, nameStart + nameLen)}"`);
-      const token = text.slice(valStart, i);
+    p = pos;
+    while (p < len && (c = codes[p]!) !== SP && c !== TAB && c !== NL) p++;
+    pos = p;
+    if (p >= len) eof();
+    let value = decimalAt(codes, text, valStart, p);
+    if (Number.isNaN(value)) {
+      if (p === valStart) fail(`missing value for sample "${text.slice(nameStart, nameStart + nameLen)}"`);
+      const token = text.slice(valStart, p);
       const f = parseGoFloat(token);
       if (f === undefined) {
         fail(`invalid value "${token}" for sample "${text.slice(nameStart, nameStart + nameLen)}"`);
@@ -503,7 +578,7 @@ export function parseText(text: string): MetricFamily[] {
     if (c !== NL) {
       c = skipBlanks();
       const tsStart = pos;
-      while (pos < len && (c = text.charCodeAt(pos)) !== SP && c !== TAB && c !== NL) pos++;
+      while (pos < len && (c = codes[pos]!) !== SP && c !== TAB && c !== NL) pos++;
       if (pos >= len) eof();
       const token = text.slice(tsStart, pos);
       if (token === '') fail(`trailing whitespace after the value of sample "${text.slice(nameStart, nameStart + nameLen)}"`);
@@ -520,8 +595,8 @@ export function parseText(text: string): MetricFamily[] {
     pos++; // the newline
 
     if (!isHistogram && !isSummary) {
-      const labels: Label[] = new Array(nLabels);
-      for (let j = 0; j < nLabels; j++) labels[j] = { name: nNames[j] as string, value: nValues[j] as string };
+      const labels = labelsOf(lastLabels, likeLabels);
+      lastLabels = labels;
       const m: ScalarBuild =
         timestamp === undefined
           ? { kind: 'scalar', labels, value }
@@ -548,14 +623,44 @@ export function parseText(text: string): MetricFamily[] {
     }
   }
 
+  /**
+   * The current line's labels as model objects: `same` itself when they
+   * equal it (the previous parse's, unchanged), else a new array in which
+   * those equal to the label at the same index in `like` (the previous line's:
+   * consecutive samples mostly repeat a label) are that object. The model is
+   * readonly, so sharing saves allocations and changes nothing.
+   */
+  function labelsOf(like: readonly Label[], same: readonly Label[] | undefined): readonly Label[] {
+    const n = cur.n;
+    if (same !== undefined && same.length === n && isScratch(same)) return same;
+    const labels: Label[] = new Array(n);
+    for (let j = 0; j < n; j++) {
+      const name = cur.names[j] as string;
+      const value = cur.values[j] as string;
+      const l = like[j];
+      labels[j] = l !== undefined && l.name === name && l.value === value ? l : { name, value };
+    }
+    return labels;
+  }
+
+  /** Whether `labels` are the current line's. */
+  function isScratch(labels: readonly Label[]): boolean {
+    for (let j = 0; j < labels.length; j++) {
+      const l = labels[j] as Label;
+      if (l.name !== cur.names[j] || l.value !== cur.values[j]) return false;
+    }
+    return true;
+  }
+
   /** The histogram/summary metric for the current line's label set (order-insensitive, as Go's signature). */
   function groupFor(fam: FamilyBuild, isHistogram: boolean): GroupBuild {
+    const n = cur.n;
     const last = fam.lastGroup;
-    if (last !== undefined && last.labels.length === nLabels) {
+    if (last !== undefined && last.labels.length === n) {
       let same = true;
-      for (let j = 0; j < nLabels; j++) {
+      for (let j = 0; j < n; j++) {
         const l = last.labels[j] as Label;
-        if (l.name !== nNames[j] || l.value !== nValues[j]) {
+        if (l.name !== cur.names[j] || l.value !== cur.values[j]) {
           same = false;
           break;
         }
@@ -567,8 +672,7 @@ export function parseText(text: string): MetricFamily[] {
     if (groups === undefined) groups = fam.groups = new Map();
     let g = groups.get(key);
     if (g === undefined) {
-      const labels: Label[] = new Array(nLabels);
-      for (let j = 0; j < nLabels; j++) labels[j] = { name: nNames[j] as string, value: nValues[j] as string };
+      const labels = labelsOf(last?.labels ?? [], fam.before?.metrics[fam.metrics.length]?.labels);
       g = isHistogram
         ? { kind: 'histogram', labels, buckets: [], sum: 0, count: 0 }
         : { kind: 'summary', labels, quantiles: [], sum: 0, count: 0 };
@@ -580,20 +684,21 @@ export function parseText(text: string): MetricFamily[] {
   }
 
   function signature(): string {
-    const idx = [...Array(nLabels).keys()];
-    idx.sort((a, b) => ((nNames[a] as string) < (nNames[b] as string) ? -1 : 1));
+    const { names, values, n } = cur;
+    const idx = [...Array(n).keys()];
+    idx.sort((a, b) => ((names[a] as string) < (names[b] as string) ? -1 : 1));
     let key = '';
     // Length-prefixed so that no value can forge another label set.
-    for (const j of idx) key += `${nNames[j] as string}=${(nValues[j] as string).length}:${nValues[j] as string}`;
+    for (const j of idx) key += `${names[j] as string}=${(values[j] as string).length}:${values[j] as string}`;
     return key;
   }
 
   while (pos < len) {
     line++;
-    let c = text.charCodeAt(pos);
+    let c = codes[pos]!;
     while (c === SP || c === TAB) {
       if (++pos >= len) break;
-      c = text.charCodeAt(pos);
+      c = codes[pos]!;
     }
     if (pos >= len) break; // trailing blanks: fine, as in Go
     if (c === NL) {
@@ -613,4 +718,111 @@ export function parseText(text: string): MetricFamily[] {
     out.push(f.help === undefined ? { name: f.name, type, metrics: f.metrics } : { name: f.name, help: f.help, type, metrics: f.metrics });
   }
   return out;
+}
+
+/** The char codes of texts up to this long reuse one buffer (shim bodies are ~100 K); longer ones get their own. */
+const KEEP_CHARS = 1 << 20;
+let kept = Buffer.alloc(0);
+const LITTLE_ENDIAN = endianness() === 'LE';
+
+/**
+ * The text's UTF-16 code units, what text.charCodeAt returns, plus a 0 at
+ * index text.length: no character the scanner looks for, as charCodeAt's NaN
+ * past the end is not, so reads one past the end stay in range. Scanning
+ * reads these rather than calling charCodeAt, which costs about twice a
+ * typed-array load here; the parser compares names and values character by
+ * character (measured: ~20 % less parse time). One native copy fills them.
+ * The array is reused: it is valid until the next call (parsing is synchronous).
+ */
+function charCodes(text: string): Uint16Array {
+  const n = text.length + 1;
+  let buf = kept;
+  if (buf.length < 2 * n) {
+    buf = Buffer.allocUnsafeSlow(2 * Math.max(n + (n >> 1), 1 << 16));
+    if (n <= KEEP_CHARS) kept = buf;
+  }
+  buf.write(text, 0, 'utf16le');
+  if (!LITTLE_ENDIAN) buf.subarray(0, 2 * text.length).swap16();
+  const codes = new Uint16Array(buf.buffer, buf.byteOffset, n);
+  codes[text.length] = 0;
+  return codes;
+}
+
+/** One line's labels, le/quantile excepted: names[0, n) and values[0, n). */
+interface LabelScratch {
+  names: string[];
+  values: string[];
+  n: number;
+}
+
+function newScratch(): LabelScratch {
+  return { names: [], values: [], n: 0 };
+}
+
+/** Whether codes[a, a+n) and codes[b, b+n) are the same. */
+function sameAt(codes: Uint16Array, a: number, b: number, n: number): boolean {
+  for (let i = n - 1; i >= 0; i--) if (codes[a + i]! !== codes[b + i]!) return false;
+  return true;
+}
+
+// Powers of ten exact as doubles (10^22 is the last).
+const POW10 = Array.from({ length: 23 }, (_, k) => Number(`1e${k}`));
+
+/**
+ * text[start, end) (codes: its char codes) as a number when it is a plain decimal,
+ * [-]digits[.digits][(e|E)[+-]digits]; NaN otherwise (Inf, NaN, '+',
+ * overflow, errors: the caller's general path, which also slices the token
+ * for its messages). Up to 15 digits it is computed in place, exactly as
+ * Number() would: a mantissa below 10^15 and 10^k for k <= 22 are exact
+ * doubles, so one multiplication or division rounds correctly (Clinger's
+ * fast path). Longer ones go to Number(), the syntax being checked already.
+ * Measured: ~15 % less parse time on bench/otel.ts bodies than slicing each
+ * value for parseGoFloat.
+ */
+function decimalAt(codes: Uint16Array, text: string, start: number, end: number): number {
+  let i = start;
+  const neg = i < end && codes[i]! === MINUS;
+  if (neg) i++;
+  let m = 0;
+  let digits = 0;
+  let scale = 0;
+  let d = 0;
+  while (i < end && (d = codes[i]! - 48) >= 0 && d <= 9) {
+    m = m * 10 + d;
+    digits++;
+    i++;
+  }
+  if (i < end && codes[i]! === DOT) {
+    i++;
+    while (i < end && (d = codes[i]! - 48) >= 0 && d <= 9) {
+      m = m * 10 + d;
+      digits++;
+      scale++;
+      i++;
+    }
+  }
+  if (digits === 0) return NaN;
+  let exp = 0;
+  if (i < end && (codes[i]! | 0x20) === 101 /* e */) {
+    i++;
+    const c = i < end ? codes[i]! : 0;
+    const expNeg = c === MINUS;
+    if (expNeg || c === PLUS) i++;
+    const expStart = i;
+    while (i < end && (d = codes[i]! - 48) >= 0 && d <= 9) {
+      if (exp < 1000) exp = exp * 10 + d;
+      i++;
+    }
+    if (i === expStart) return NaN;
+    if (expNeg) exp = -exp;
+  }
+  if (i !== end) return NaN;
+  const k = exp - scale;
+  if (digits <= 15 && k >= -22 && k <= 22) {
+    const v = k === 0 ? m : k > 0 ? m * (POW10[k] as number) : m / (POW10[-k] as number);
+    return neg ? -v : v;
+  }
+  const v = Number(text.slice(start, end));
+  // Go reports overflow as an error (ErrRange): the general path words it.
+  return v === Infinity || v === -Infinity ? NaN : v;
 }

@@ -56,6 +56,21 @@ export function countDataPoints(rm: OtelResourceMetrics): number {
  */
 export const SHARED_ATTRIBUTES = Symbol('kata.sharedAttributes');
 
+/**
+ * What the hint says. `keys` and `expected` describe the attribute objects
+ * built on it (all of one label-name list in one sandbox): their keys in
+ * order, and per key the value it must have to be part of the shared block
+ * (undefined: a point's own attribute, written per point). Checking an
+ * object against that list by position is much cheaper than looking every
+ * key up in `shared`.
+ */
+export interface SharedAttributes {
+  /** The sandbox's key/values, in the order they are encoded; the identity the encoded block is cached by. */
+  readonly shared: Readonly<Record<string, string>>;
+  readonly keys: readonly string[];
+  readonly expected: readonly (string | undefined)[];
+}
+
 export interface SharedAttributesHint {
-  [SHARED_ATTRIBUTES]?: Readonly<Record<string, string>>;
+  [SHARED_ATTRIBUTES]?: SharedAttributes;
 }

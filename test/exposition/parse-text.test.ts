@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { ParseError, parseText } from '../../src/exposition/parse-text.ts';
+import { ParseError, parseText, reparseText } from '../../src/exposition/parse-text.ts';
 import { sampleCount, type Metric, type MetricFamily } from '../../src/exposition/model.ts';
 
 const fixture = (name: string): string => readFileSync(new URL(`../fixtures/${name}`, import.meta.url), 'utf8');
@@ -382,5 +382,106 @@ test('ParseError is an Error with a stable name', () => {
     assert.ok(err instanceof Error);
     assert.equal((err as Error).name, 'ParseError');
     assert.equal((err as Error).message, 'line 1: invalid value "y" for sample "x"');
+  }
+});
+
+// --- values: plain decimals are converted in place, the rest by the general path ---
+
+test('sample values convert exactly as Number() does: short and long mantissas, exponents, signs', () => {
+  const values = [
+    '0', '-0', '0.0', '-0.0', '7', '00012', '12345.678', '0.1', '0.30000000000000004', '123456789012345', '999999999999999',
+    '1234567890123456', '9007199254740993', '18446744073709551615', '4.101001596e+09', '1.769938e+07', '8.90474992338568e-05',
+    '1.6682515279389917e-05', '1e22', '1e23', '1.5E-22', '3e-23', '.5', '5.', '.5e1', '5.e-1', '2.2250738585072014e-308',
+    '5e-324', '1.7976931348623157e308', '0.000001234', '-12.5e3', '1e-400',
+  ];
+  for (const v of values) {
+    assert.ok(Object.is(value(`x ${v}\n`), Number(v)), `value ${v}`);
+    const h = only(parseText(`# TYPE h histogram\nh_bucket{le="${v}"} 1\n`)).metrics[0];
+    assert.ok(h?.kind === 'histogram' && Object.is(h.buckets[0]?.upperBound, Number(v)), `le ${v}`);
+  }
+});
+
+test('malformed decimals are still invalid values, named as written', () => {
+  for (const v of ['1.2.3', '1e', '1e+', '-', '.', '-.', '1-2', '+-1', '1ee5', '0x1p3', '1e400', '-1e400', '--1']) {
+    rejects(`x ${v}\n`, 1, new RegExp(`invalid value "${v.replace(/[.+]/g, '\\$&')}" for sample "x"`));
+  }
+  rejects('# TYPE h histogram\nh_bucket{le="1e"} 1\n', 2, /expected float as value for 'le' label, got "1e"/);
+});
+
+// --- characters beyond ASCII: the scanner reads UTF-16 code units ---
+
+test('label values and HELP keep characters beyond ASCII, whatever their low byte', () => {
+  // U+010A ends in 0x0A (a newline's byte), U+0122 in 0x22 ('"'), U+015C in 0x5C ('\'): none is one.
+  const f = only(parseText('# HELP x caf\u00e9 \u010a\u0122\u015c \u{1F600}\nx{a="\u010a\u0122\u015c",b="\u{1F600}\ud800"} 1\n'));
+  assert.equal(f.help, 'caf\u00e9 \u010a\u0122\u015c \u{1F600}');
+  assert.deepEqual(f.metrics[0]?.labels, [
+    { name: 'a', value: '\u010a\u0122\u015c' },
+    { name: 'b', value: '\u{1F600}\ud800' },
+  ]);
+  rejects('\u00e9 1\n', 1, /invalid metric name starting with "\u00e9"/);
+  rejects('x{\u00e9="1"} 1\n', 1, /invalid label name for metric "x"/);
+});
+
+// --- reparseText: a body parsed against the previous parse of the same shim ---
+
+const fixtureA = fixture('shim-metrics-a.prom');
+const fixtureB = fixture('shim-metrics-b.prom');
+
+test('reparseText gives what parseText gives, whatever the previous parse', () => {
+  for (const [text, previous] of [
+    [fixtureA, fixtureA],
+    [fixtureB, fixtureA],
+    [fixtureA, fixtureB],
+    [fixtureA, 'other{a="1"} 1\n'],
+    ['# TYPE x counter\nx{a="b"} 1\n', fixtureA],
+  ] as const) {
+    assert.deepEqual(reparseText(text, parseText(previous)), parseText(text));
+  }
+});
+
+test('reparseText shares the labels of the series that did not change', () => {
+  const before = parseText(fixtureA);
+  const after = reparseText(fixtureB, before);
+  const guestA = before.find((f) => f.name === 'kata_guest_meminfo')!;
+  const guestB = after.find((f) => f.name === 'kata_guest_meminfo')!;
+  assert.ok(guestB.metrics.length > 10);
+  guestB.metrics.forEach((m, i) => assert.equal(m.labels, guestA.metrics[i]?.labels, `meminfo series ${i}`));
+  const histA = before.find((f) => f.name === 'kata_shim_rpc_durations_histogram_milliseconds')!;
+  const histB = after.find((f) => f.name === 'kata_shim_rpc_durations_histogram_milliseconds')!;
+  histB.metrics.forEach((m, i) => assert.equal(m.labels, histA.metrics[i]?.labels, `histogram series ${i}`));
+});
+
+test('reparseText reads what changed: values, labels, a series moved, help', () => {
+  const before = parseText('# HELP x Things.\n# TYPE x gauge\nx{a="1",b="p"} 1\nx{a="2",b="p"} 2\n');
+  const text = '# HELP x Other things.\n# TYPE x gauge\nx{a="2",b="p"} 20\nx{a="1",b="q"} 10\nx{a="3",b="p"} 30\n';
+  const after = reparseText(text, before);
+  assert.deepEqual(after, parseText(text));
+  assert.equal(only(after).help, 'Other things.');
+  assert.notEqual(only(after).metrics[0]?.labels, only(before).metrics[0]?.labels);
+});
+
+test('reparseText applies escapes, and their errors, even where the previous text looked the same once unescaped', () => {
+  // The previous HELP and value were written with escapes; the same characters unescaped are not the same text.
+  const before = parseText('# HELP x a\\\\b\nx{v="q\\\\n"} 1\n');
+  assert.equal(only(before).help, 'a\\b');
+  assert.deepEqual(reparseText('# HELP x a\\\\b\nx{v="q\\\\n"} 2\n', before), parseText('# HELP x a\\\\b\nx{v="q\\\\n"} 2\n'));
+  assert.throws(() => reparseText('# HELP x a\\b\nx 1\n', before), /line 1: invalid escape sequence '\\b' in HELP/);
+  assert.throws(() => reparseText('# HELP x ok\nx{v="q\\n} 1\n', before), ParseError);
+});
+
+test('reparseText reports the errors parseText reports, at the same lines', () => {
+  const previous = parseText(fixtureA);
+  for (const bad of [fixtureA.replace('kata_guest_load{item="load1"}', 'kata_guest_load{item="load1"'), fixtureA + 'x 1 2 3\n', fixtureA.slice(0, -1)]) {
+    let expected: unknown;
+    try {
+      parseText(bad);
+    } catch (e) {
+      expected = e;
+    }
+    assert.ok(expected instanceof ParseError);
+    assert.throws(
+      () => reparseText(bad, previous),
+      (e: unknown) => e instanceof ParseError && e.message === expected.message && e.line === expected.line,
+    );
   }
 });

@@ -217,3 +217,81 @@ describe('translate: start times', () => {
     assert.equal(ms(p.startTime), 20_000);
   });
 });
+
+describe('translate: state kept from one push to the next', () => {
+  const META2 = { uid: 'uid-2', name: 'nginx-2', namespace: 'web' };
+  const points = (rm: OtelResourceMetrics, name: string) => metric(rm, name).dataPoints;
+
+  it('reuses each series’ attributes object while its labels and the sandbox metadata stay the same', () => {
+    const t = new Translator({ resource });
+    const first = t.translate(snapshot(10_000, [{ id: 'sb', body: BODY_A, metadata: META }])).resourceMetrics;
+    const second = t.translate(snapshot(20_000, [{ id: 'sb', body: BODY_B, metadata: META }])).resourceMetrics;
+    const a = points(first, 'kata_guest_meminfo');
+    const b = points(second, 'kata_guest_meminfo');
+    assert.equal(b.length, a.length);
+    b.forEach((p, i) => assert.equal(p.attributes, a[i]!.attributes));
+    assert.notDeepEqual(
+      b.map((p) => p.value),
+      a.map((p) => p.value),
+    );
+  });
+
+  it('builds them anew when the CRI metadata changes, keeping start times', () => {
+    const t = new Translator({ resource });
+    t.translate(snapshot(10_000, [{ id: 'sb', body: BODY_A }]));
+    const rm = t.translate(snapshot(20_000, [{ id: 'sb', body: BODY_A, metadata: META2 }])).resourceMetrics;
+    const p = points(rm, 'kata_agent_scrape_count')[0]!;
+    assert.deepEqual(Object.fromEntries(Object.entries(p.attributes)), {
+      sandbox_id: 'sb',
+      cri_uid: 'uid-2',
+      cri_name: 'nginx-2',
+      cri_namespace: 'web',
+      'k8s.pod.uid': 'uid-2',
+      'k8s.pod.name': 'nginx-2',
+      'k8s.namespace.name': 'web',
+    });
+    assert.equal(ms(p.startTime), 10_000);
+    assert.equal(points(rm, 'kata_guest_meminfo').find((x) => x.attributes['item'] === 'active')?.attributes['cri_name'], 'nginx-2');
+  });
+
+  it('finds a series that moved within its family, and starts the ones it never saw', () => {
+    const t = new Translator({ resource });
+    const body = (order: string[], n: number) => `# TYPE h histogram\n${order.map((a) => `h_bucket{action="${a}",le="+Inf"} ${n}\nh_sum{action="${a}"} ${n}\nh_count{action="${a}"} ${n}\n`).join('')}`;
+    t.translate(snapshot(10_000, [{ id: 'sb', body: body(['a', 'b', 'c'], 5) }]));
+    const rm = t.translate(snapshot(20_000, [{ id: 'sb', body: body(['c', 'new', 'a', 'b'], 6) }])).resourceMetrics;
+    assert.deepEqual(
+      points(rm, 'h').map((p) => [p.attributes['action'], ms(p.startTime)]),
+      [
+        ['c', 10_000],
+        ['new', 20_000],
+        ['a', 10_000],
+        ['b', 10_000],
+      ],
+    );
+  });
+
+  it('parses each sandbox’s body against its previous parse, and a body of the sandbox only against its own', () => {
+    const seen: (readonly MetricFamily[] | undefined)[] = [];
+    const t = new Translator({
+      resource,
+      parse: (text, previous) => {
+        seen.push(previous);
+        return [{ name: 'x', type: 'gauge', metrics: [{ kind: 'scalar', labels: [], value: text.length }] }];
+      },
+    });
+    t.translate(snapshot(1000, [{ id: 'a', body: 'x 1\n' }]));
+    t.translate(snapshot(2000, [{ id: 'a', body: 'x 22\n' }, { id: 'b', body: 'x 3\n' }]));
+    assert.equal(seen.length, 3);
+    assert.equal(seen[0], undefined);
+    assert.deepEqual(seen[1], [{ name: 'x', type: 'gauge', metrics: [{ kind: 'scalar', labels: [], value: 4 }] }]);
+    assert.equal(seen[2], undefined);
+  });
+
+  it('starts a series anew when its family turns from gauge into counter', () => {
+    const t = new Translator({ resource });
+    t.translate(snapshot(10_000, [{ id: 'sb', body: '# TYPE c gauge\nc 5\n' }]));
+    const rm = t.translate(snapshot(20_000, [{ id: 'sb', body: '# TYPE c counter\nc 7\n' }])).resourceMetrics;
+    assert.equal(ms(points(rm, 'c')[0]!.startTime), 20_000);
+    assert.equal(t.trackedSeries, 1);
+  });
+});

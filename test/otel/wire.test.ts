@@ -4,7 +4,7 @@ import { OtlpHttpExporter } from '../../src/otel/exporters.ts';
 import type { OtelMetricData, OtelResourceMetrics } from '../../src/otel/model.ts';
 import { buildResource } from '../../src/otel/resource.ts';
 import { Translator } from '../../src/otel/translate.ts';
-import { BODY_A, BODY_B, snapshot } from './support/fixtures.ts';
+import { BODY_A, BODY_B, scaledBody, snapshot } from './support/fixtures.ts';
 import { attrMap, flatten, startReceiver, type FlatPoint, type Receiver } from './support/receiver.ts';
 
 const RETRY = { enabled: true, initialIntervalMs: 20, maxIntervalMs: 50, maxElapsedMs: 0 };
@@ -157,6 +157,27 @@ describe('several exporters at once', () => {
       await Promise.all([ea.shutdown(100), eb.shutdown(100)]);
       await Promise.all([a.close(), b.close()]);
     }
+  });
+});
+
+describe('protobuf encoder: a push of 20 sandboxes', () => {
+  it('decodes to the points its OTLP/JSON carries (2.4 MB: message lengths of 1 to 4 bytes)', async () => {
+    const { encodeProto, encodeJson } = await import('../../src/otel/otlp-encode.ts');
+    const { decodeProto, decodeJson } = await import('./support/receiver.ts');
+    const t = new Translator({ resource: buildResource({ instanceId: 'inst-1', hostName: 'node-a', env: {} }) });
+    const sandboxes = (at: number) =>
+      snapshot(
+        at,
+        Array.from({ length: 20 }, (_, i) => ({ id: `sb${i}`, body: scaledBody(i % 2 ? BODY_B : BODY_A, 1 + i / 10 + at / 1e5), metadata: { ...META, name: `pod-${i}` } })),
+      );
+    t.translate(sandboxes(T0));
+    const tr = t.translate(sandboxes(T0 + 10_000)); // the second push: attributes and labels reused
+    const proto = encodeProto([tr.resourceMetrics]);
+    assert.ok(proto.length > 2_097_152, `${proto.length} bytes`);
+    const points = flatten(decodeProto(proto));
+    assert.equal(points.length, tr.dataPoints);
+    assert.deepEqual(points, flatten(decodeJson(new TextDecoder().decode(encodeJson([tr.resourceMetrics])))));
+    assert.equal(find(points, 'kata_agent_scrape_count', { sandbox_id: 'sb19' }).attrs['cri_name'], 'pod-19');
   });
 });
 
