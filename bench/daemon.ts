@@ -6,7 +6,7 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { openSync } from 'node:fs';
 import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { request } from 'node:http';
+import { createServer as createHttpServer, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -64,7 +64,17 @@ export async function benchDaemon(n: number, requests = 10): Promise<DaemonBench
   }
   const cri = await FakeCriServer.start({ socketPath: path.join(dir, 'cri.sock'), pods });
   const config = path.join(dir, 'config.yaml');
-  await writeFile(config, 'receivers:\n  kata_monitor:\n    cri:\n      first_lookup_delay: 100ms\n      resync_interval: 500ms\n');
+  // BENCH_OTLP=<interval>: also push OTLP (the DaemonSet's configuration does) to a sink in this process.
+  const otlpInterval = process.env.BENCH_OTLP;
+  const sink = otlpInterval ? await startOtlpSink() : undefined;
+  await writeFile(
+    config,
+    'receivers:\n  kata_monitor:\n    cri:\n      first_lookup_delay: 100ms\n      resync_interval: 500ms\n' +
+      (sink
+        ? `    collection_interval: ${otlpInterval}\nexporters:\n  otlphttp:\n    endpoint: http://127.0.0.1:${sink.port}/v1/metrics\n` +
+          'service:\n  pipelines:\n    metrics:\n      receivers: [kata_monitor]\n      exporters: [otlphttp]\n'
+        : ''),
+  );
   const port = 20000 + Math.floor(Math.random() * 20000);
   const child = spawn(
     process.execPath,
@@ -146,8 +156,20 @@ export async function benchDaemon(n: number, requests = 10): Promise<DaemonBench
     await new Promise((r) => child.once('exit', r));
     await Promise.all(shims.map((s) => s.close()));
     await cri.stop();
+    await sink?.close();
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+export /** Accepts OTLP requests and drops them, counting bytes. */
+async function startOtlpSink(): Promise<{ port: number; close(): Promise<void> }> {
+  const server = createHttpServer((req, res) => {
+    req.on('data', () => {});
+    req.on('end', () => res.end());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  return { port: typeof address === 'object' && address ? address.port : 0, close: () => new Promise<void>((r) => server.close(() => r())) };
 }
 
 export interface StaticShim {

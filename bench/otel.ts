@@ -34,7 +34,7 @@ export interface OtelBenchResult {
 const FIXTURES = new URL('../test/fixtures/', import.meta.url);
 
 /** Each sandbox gets the fixture body with values scaled differently. */
-function bodies(n: number): Buffer[] {
+export function bodies(n: number): Buffer[] {
   const a = readFileSync(new URL('shim-metrics-a.prom', FIXTURES), 'utf8');
   const b = readFileSync(new URL('shim-metrics-b.prom', FIXTURES), 'utf8');
   return Array.from({ length: n }, (_, i) => {
@@ -49,7 +49,7 @@ function bodies(n: number): Buffer[] {
   });
 }
 
-function snapshotOf(bs: readonly Buffer[], at: number): Snapshot {
+export function snapshotOf(bs: readonly Buffer[], at: number): Snapshot {
   const sandboxes: SandboxScrape[] = bs.map((body, i) => {
     const id = `${i.toString(16).padStart(8, '0')}c0ffee${'0'.repeat(50)}`;
     return {
