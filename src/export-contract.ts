@@ -19,8 +19,10 @@ export interface ExtraRoute {
 export interface ExporterStatus {
   readonly name: string;
   readonly endpoint: string;
+  /** In queueUnit: batches waiting (sizer requests) or their data points (sizer items). */
   readonly queueDepth: number;
   readonly queueCapacity: number;
+  readonly queueUnit: 'batches' | 'points';
   readonly lastSuccessAt?: number;
   readonly lastError?: string;
   readonly failedSends: number;

@@ -50,6 +50,8 @@ export const DEFAULTS = {
   queueEnabled: true,
   /** Batches: 25 minutes of outage at the default 15 s interval. */
   queueSize: 100,
+  /** As the collector: queue_size counts batches. The DaemonSet's file counts points, which bounds memory. */
+  queueSizer: 'requests',
   queueDropPolicy: 'oldest',
   prometheusPath: '/otel/metrics',
   /** SIGTERM: in-flight answers and a final OTLP push get this long (the DaemonSet's grace period is 30 s). */

@@ -401,6 +401,7 @@ function readExporter(r: Reader, type: string, id: string, field: Field): Export
     },
     queue: {
       enabled: (queue && r.bool(queue.get('enabled'))) ?? DEFAULTS.queueEnabled,
+      sizer: (queue && r.oneOf(queue.get('sizer'), ['requests', 'items'] as const)) ?? DEFAULTS.queueSizer,
       size: (queue && r.int(queue.get('queue_size'), 1)) ?? DEFAULTS.queueSize,
       dropPolicy: (queue && r.oneOf(queue.get('drop_policy'), ['oldest', 'newest'] as const)) ?? DEFAULTS.queueDropPolicy,
     },

@@ -38,7 +38,7 @@ export const EXPORTER_KEYS = {
     headers: leaf,
     timeout: leaf,
     retry_on_failure: { enabled: leaf, initial_interval: leaf, max_interval: leaf, max_elapsed_time: leaf },
-    sending_queue: { enabled: leaf, queue_size: leaf, drop_policy: leaf },
+    sending_queue: { enabled: leaf, sizer: leaf, queue_size: leaf, drop_policy: leaf },
   },
   prometheus: { path: leaf },
 } satisfies KeyTree;

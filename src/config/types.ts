@@ -85,7 +85,9 @@ export interface RetryConfig {
 
 export interface QueueConfig {
   readonly enabled: boolean;
-  /** Batches held while the backend is unreachable. */
+  /** What `size` counts (the collector's names): batches ('requests') or data points ('items'). */
+  readonly sizer: 'requests' | 'items';
+  /** Batches, or data points, held while the backend is unreachable. */
   readonly size: number;
   /** What goes when the queue is full. */
   readonly dropPolicy: 'oldest' | 'newest';

@@ -20,7 +20,7 @@ export const DEFAULT_RETRY: RetryConfig = {
   maxElapsedMs: DEFAULTS.retryMaxElapsedMs,
 };
 /** Batches, not points: at the default 15 s interval, 100 cover an outage of 25 min. */
-export const DEFAULT_QUEUE: QueueConfig = { enabled: DEFAULTS.queueEnabled, size: DEFAULTS.queueSize, dropPolicy: DEFAULTS.queueDropPolicy };
+export const DEFAULT_QUEUE: QueueConfig = { enabled: DEFAULTS.queueEnabled, sizer: DEFAULTS.queueSizer, size: DEFAULTS.queueSize, dropPolicy: DEFAULTS.queueDropPolicy };
 
 export interface OtlpHttpExporterConfig extends OtlpHttpOptions {
   readonly name: string;
@@ -142,7 +142,9 @@ export function queueFamilies(exporters: Iterable<OtlpHttpExporter>): MetricFami
   if (list.length === 0) return [];
   return [
     per('kata_monitor_otlp_queue_batches', 'OTLP batches waiting to be sent (including the one in flight).', 'gauge', (s) => s.depth),
-    per('kata_monitor_otlp_queue_capacity_batches', 'Most OTLP batches the queue holds before dropping.', 'gauge', (s) => s.capacity),
+    per('kata_monitor_otlp_queue_points', 'Data points in the OTLP batches waiting to be sent (including the one in flight).', 'gauge', (s) => s.queuedPoints),
+    per('kata_monitor_otlp_queue_capacity_batches', 'Most OTLP batches the queue holds before dropping (sizer: requests; 0 when it counts points).', 'gauge', (s) => (s.sizer === 'requests' ? s.capacity : 0)),
+    per('kata_monitor_otlp_queue_capacity_points', 'Most data points the queue holds before dropping (sizer: items; 0 when it counts batches).', 'gauge', (s) => (s.sizer === 'items' ? s.capacity : 0)),
     per('kata_monitor_otlp_sent_batches_total', 'OTLP batches the backend accepted.', 'counter', (s) => s.sentBatches),
     per('kata_monitor_otlp_sent_points_total', 'Data points in OTLP batches the backend accepted.', 'counter', (s) => s.sentPoints),
     per('kata_monitor_otlp_failed_sends_total', 'OTLP requests that failed (each retry counts).', 'counter', (s) => s.failedSends),

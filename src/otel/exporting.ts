@@ -58,8 +58,9 @@ function build({ config, scraper, selfMetrics, logger }: Parameters<ExportingFac
         return {
           name: s.pipeline !== undefined ? `${s.pipeline}/${s.name}` : s.name,
           endpoint: s.url,
-          queueDepth: s.depth,
+          queueDepth: s.sizer === 'items' ? s.queuedPoints : s.depth,
           queueCapacity: s.capacity,
+          queueUnit: s.sizer === 'items' ? 'points' : 'batches',
           failedSends: s.failedSends,
           droppedBatches: dropped,
           ...(s.lastSuccessAt !== undefined && { lastSuccessAt: s.lastSuccessAt }),

@@ -19,8 +19,13 @@ export type DropReason = 'overflow' | 'rejected' | 'expired' | 'retry_disabled' 
 export const DROP_REASONS: readonly DropReason[] = ['overflow', 'rejected', 'expired', 'retry_disabled', 'shutdown'];
 
 export interface QueueStatus {
+  /** Batches waiting, the one in flight included. */
   readonly depth: number;
+  /** Their data points. */
+  readonly queuedPoints: number;
+  /** In batches (sizer requests) or data points (sizer items). */
   readonly capacity: number;
+  readonly sizer: 'requests' | 'items';
   readonly inFlight: boolean;
   readonly sentBatches: number;
   readonly sentPoints: number;
@@ -59,6 +64,7 @@ export class ExportQueue {
   readonly #log: Logger;
   readonly #now: () => number;
   readonly #items: Item[] = [];
+  readonly #sizer: 'requests' | 'items';
   #inFlight: Item | undefined;
   /** Ends the attempt in flight without waiting for its answer (shutdown). */
   #abandon: ((r: SendResult) => void) | undefined;
@@ -86,12 +92,18 @@ export class ExportQueue {
     this.#opts = options;
     this.#log = options.logger ?? silentLogger;
     this.#now = options.now ?? Date.now;
-    // Without a queue there is still the batch being sent (or retried).
+    // Without a queue there is still the batch being sent (or retried), whatever its size.
+    this.#sizer = options.queue.enabled ? options.queue.sizer : 'requests';
     this.capacity = options.queue.enabled ? Math.max(1, options.queue.size) : 1;
   }
 
   get depth(): number {
     return this.#items.length;
+  }
+
+  /** What a batch counts for against the capacity. */
+  #weight(batch: Batch): number {
+    return this.#sizer === 'items' ? batch.points : 1;
   }
 
   /** Adds a batch; when full, drops per the policy. Returns false if the new batch was the one dropped. */
@@ -100,7 +112,15 @@ export class ExportQueue {
       this.#drop(batch, 'shutdown');
       return false;
     }
-    if (this.#items.length >= this.capacity) {
+    const weight = this.#weight(batch);
+    // A batch larger than the whole queue could never be held: it goes, not the others.
+    if (weight > this.capacity) {
+      this.#drop(batch, 'overflow');
+      return false;
+    }
+    let used = 0;
+    for (const i of this.#items) used += this.#weight(i.batch);
+    while (used + weight > this.capacity) {
       // The batch on the wire is never pulled back; "oldest" means the oldest still waiting.
       const victim = this.#opts.queue.dropPolicy === 'oldest' ? this.#items.findIndex((i) => i !== this.#inFlight) : -1;
       if (victim < 0) {
@@ -108,7 +128,10 @@ export class ExportQueue {
         return false;
       }
       const [old] = this.#items.splice(victim, 1);
-      if (old) this.#drop(old.batch, 'overflow');
+      if (old) {
+        used -= this.#weight(old.batch);
+        this.#drop(old.batch, 'overflow');
+      }
     }
     this.#items.push({ batch, firstAttemptAt: undefined });
     if (!this.#pumping) {
@@ -122,7 +145,9 @@ export class ExportQueue {
     const s = this.#stats;
     return {
       depth: this.#items.length,
+      queuedPoints: this.#items.reduce((n, i) => n + i.batch.points, 0),
       capacity: this.capacity,
+      sizer: this.#sizer,
       inFlight: this.#inFlight !== undefined,
       sentBatches: s.sentBatches,
       sentPoints: s.sentPoints,

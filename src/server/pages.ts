@@ -112,7 +112,7 @@ export function statusHtml(v: StatusView): string {
         .map(
           (x) =>
             `<tr><td>${escapeHtml(x.name)}</td><td>${escapeHtml(x.endpoint)}</td><td>${ago(v.now, x.lastSuccessAt)}</td>` +
-            `<td class="num">${x.queueDepth}/${x.queueCapacity}</td><td class="num">${x.failedSends}</td>` +
+            `<td class="num">${x.queueDepth}/${x.queueCapacity}${x.queueUnit === 'points' ? ' points' : ''}</td><td class="num">${x.failedSends}</td>` +
             `<td class="num">${x.droppedBatches}</td><td class="msg">${escapeHtml(x.lastError ?? '')}</td></tr>`,
         )
         .join('\n')}</table>`

@@ -90,6 +90,7 @@ describe('the shipped configuration files', () => {
       'exporters.otlphttp.retry_on_failure.max_interval': formatDuration(DEFAULTS.retryMaxIntervalMs),
       'exporters.otlphttp.retry_on_failure.max_elapsed_time': String(DEFAULTS.retryMaxElapsedMs),
       'exporters.otlphttp.sending_queue.enabled': String(DEFAULTS.queueEnabled),
+      'exporters.otlphttp.sending_queue.sizer': DEFAULTS.queueSizer,
       'exporters.otlphttp.sending_queue.queue_size': String(DEFAULTS.queueSize),
       'exporters.otlphttp.sending_queue.drop_policy': DEFAULTS.queueDropPolicy,
       'exporters.prometheus.path': DEFAULTS.prometheusPath,

@@ -188,7 +188,7 @@ describe('loadConfig', () => {
         endpoint: 'http://collector:4318/v1/metrics',
         headers: {},
         retry: { enabled: true, initialIntervalMs: 5000, maxIntervalMs: 30_000, maxElapsedMs: 0 },
-        queue: { enabled: true, size: 100, dropPolicy: 'oldest' },
+        queue: { enabled: true, sizer: 'requests', size: 100, dropPolicy: 'oldest' },
       });
     });
 
@@ -215,7 +215,7 @@ describe('loadConfig', () => {
             headers: { Authorization: Bearer abc, X-Tenant: t1 }
             timeout: 5s
             retry_on_failure: { enabled: false, initial_interval: 2s, max_interval: 1m, max_elapsed_time: 10m }
-            sending_queue: { enabled: false, queue_size: 7, drop_policy: newest }
+            sending_queue: { enabled: false, sizer: items, queue_size: 7, drop_policy: newest }
         service:
           pipelines:
             metrics/backend:
@@ -232,8 +232,14 @@ describe('loadConfig', () => {
         headers: { Authorization: 'Bearer abc', 'X-Tenant': 't1' },
         timeoutMs: 5000,
         retry: { enabled: false, initialIntervalMs: 2000, maxIntervalMs: 60_000, maxElapsedMs: 600_000 },
-        queue: { enabled: false, size: 7, dropPolicy: 'newest' },
+        queue: { enabled: false, sizer: 'items', size: 7, dropPolicy: 'newest' },
       });
+    });
+
+    it('refuses a queue sizer the collector does not have, naming the key and the choices', () => {
+      const errors = loadErrors('exporters:\n  otlphttp:\n    sending_queue: { sizer: bytes }\n');
+      assert.equal(errors.length, 1);
+      assert.match(errors[0]!, /^config error: exporters\.otlphttp\.sending_queue\.sizer \(line 3\): .*"bytes".*requests.*items/);
     });
 
     describe('otlphttp endpoints, as the collector builds them', () => {

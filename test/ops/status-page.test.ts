@@ -25,8 +25,8 @@ const EVIL_ID = '<img src=x onerror=alert(1)>';
 // The exporters section renders whatever the OTel side reports; a fixed report
 // keeps this test about the page (the push itself is tested under test/otel).
 const EXPORTERS: ExporterStatus[] = [
-  { name: 'otlphttp/primary', endpoint: 'http://otel-collector.observability:4318/v1/metrics', queueDepth: 0, queueCapacity: 100, lastSuccessAt: Date.now() - 2000, failedSends: 0, droppedBatches: 0 },
-  { name: 'otlphttp/vendor', endpoint: 'https://otlp.example.com/v1/metrics', queueDepth: 7, queueCapacity: 20, failedSends: 3, droppedBatches: 1, lastError: 'HTTP 503 <script>alert(2)</script>' },
+  { name: 'otlphttp/primary', endpoint: 'http://otel-collector.observability:4318/v1/metrics', queueDepth: 0, queueCapacity: 100, queueUnit: 'batches', lastSuccessAt: Date.now() - 2000, failedSends: 0, droppedBatches: 0 },
+  { name: 'otlphttp/vendor', endpoint: 'https://otlp.example.com/v1/metrics', queueDepth: 7, queueCapacity: 20, queueUnit: 'batches', failedSends: 3, droppedBatches: 1, lastError: 'HTTP 503 <script>alert(2)</script>' },
 ];
 const stubExporting: ExportingFactory = () =>
   ({ routes: [], selfFamilies: () => [], status: () => EXPORTERS, start() {}, async shutdown() {} }) satisfies Exporting;

@@ -45,7 +45,7 @@ const EXPORTER = (endpoint: string) =>
     headers: {},
     timeoutMs: 1000,
     retry: { enabled: true, initialIntervalMs: 20, maxIntervalMs: 40, maxElapsedMs: 0 },
-    queue: { enabled: true, size: 10, dropPolicy: 'oldest' },
+    queue: { enabled: true, sizer: 'requests', size: 10, dropPolicy: 'oldest' },
   }) as const;
 
 describe('processors', () => {

@@ -27,7 +27,7 @@ async function setup(
       headers: {},
       timeoutMs: opts.timeoutMs ?? NO_LIBRARY_RETRY_MS,
       retry: { ...FAST_RETRY, ...opts.retry },
-      queue: { enabled: true, size: 10, dropPolicy: 'oldest', ...opts.queue },
+      queue: { enabled: true, sizer: 'requests', size: 10, dropPolicy: 'oldest', ...opts.queue },
     },
     { env: {}, jitter: 0 },
   );
@@ -163,6 +163,53 @@ describe('export queue', () => {
     assert.ok(rx.attempts[1]!.at - rx.attempts[0]!.at >= 700, 'after exporter-base\'s backoff (1 s ±20 %)');
     assert.equal(ex.status().failedSends, 0);
     assert.equal(ex.status().sentBatches, 1);
+  });
+
+  it('with sizer "items" it holds data points, not batches: the oldest waiting batches go until a new one fits', async () => {
+    let down = true;
+    await using env = await setup(() => (down ? { status: 503 } : {}), { queue: { sizer: 'items', size: 10 }, retry: { initialIntervalMs: 200, maxIntervalMs: 200 } });
+    const { rx, ex } = env;
+    ex.export(tiny(1, 4));
+    await until(() => ex.status().failedSends === 1 && !ex.status().inFlight, 3000, 'first failure');
+    assert.equal(ex.export(tiny(2, 4)), true);
+    assert.equal(ex.status().queuedPoints, 8);
+    // 8 + 4 > 10: batch 1 (waiting for its retry) makes room.
+    assert.equal(ex.export(tiny(3, 4)), true);
+    const s = ex.status();
+    assert.equal(s.depth, 2);
+    assert.equal(s.queuedPoints, 8);
+    assert.equal(s.capacity, 10);
+    assert.equal(s.droppedBatches.overflow, 1);
+    assert.equal(s.droppedPoints.overflow, 4);
+    down = false;
+    assert.equal(await ex.forceFlush(3000), true);
+    assert.deepEqual([...new Set(delivered(rx))], [2, 3]);
+  });
+
+  it('with sizer "items" a batch larger than the whole queue is dropped and the others kept', async () => {
+    await using env = await setup(() => ({ status: 503 }), { queue: { sizer: 'items', size: 10 }, retry: { initialIntervalMs: 500, maxIntervalMs: 500 } });
+    const { ex } = env;
+    assert.equal(ex.export(tiny(1, 3)), true);
+    assert.equal(ex.export(tiny(2, 11)), false);
+    const s = ex.status();
+    assert.equal(s.depth, 1);
+    assert.equal(s.droppedPoints.overflow, 11);
+    const fams = new Map(queueFamilies([ex]).map((f) => [f.name, f]));
+    const scalar = (name: string): number => {
+      const m = fams.get(name)?.metrics[0];
+      assert.ok(m && m.kind === 'scalar', name);
+      return m.value;
+    };
+    assert.equal(scalar('kata_monitor_otlp_queue_points'), 3);
+    assert.equal(scalar('kata_monitor_otlp_queue_capacity_points'), 10);
+    assert.equal(scalar('kata_monitor_otlp_queue_capacity_batches'), 0);
+  });
+
+  it('without a queue only the batch being sent is held, whatever the sizer', async () => {
+    await using env = await setup(() => ({ status: 503 }), { queue: { enabled: false, sizer: 'items', size: 10 }, retry: { initialIntervalMs: 500, maxIntervalMs: 500 } });
+    const { ex } = env;
+    assert.equal(ex.export(tiny(1, 50)), true);
+    assert.equal(ex.status().depth, 1);
   });
 
   it('publishes its state as kata_monitor_otlp_* families', async () => {

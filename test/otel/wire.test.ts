@@ -8,7 +8,7 @@ import { BODY_A, BODY_B, scaledBody, snapshot } from './support/fixtures.ts';
 import { attrMap, flatten, startReceiver, type FlatPoint, type Receiver } from './support/receiver.ts';
 
 const RETRY = { enabled: true, initialIntervalMs: 20, maxIntervalMs: 50, maxElapsedMs: 0 };
-const QUEUE = { enabled: true, size: 10, dropPolicy: 'oldest' as const };
+const QUEUE = { enabled: true, sizer: 'requests' as const, size: 10, dropPolicy: 'oldest' as const };
 const META = { uid: 'uid-1', name: 'nginx-1', namespace: 'web' };
 const T0 = 1_700_000_000_000;
 

@@ -9,7 +9,8 @@ import type { DecodedRequest } from './receiver.ts';
 
 const resource = buildResource({ instanceId: 't', hostName: 't', env: {} });
 
-export function tiny(seq: number): OtelResourceMetrics {
+/** A request whose `points` data points (default 1) all carry the value `seq`. */
+export function tiny(seq: number, points = 1): OtelResourceMetrics {
   return {
     resource,
     scopeMetrics: [
@@ -20,7 +21,7 @@ export function tiny(seq: number): OtelResourceMetrics {
             descriptor: { name: 'seq', description: '', unit: '', valueType: ValueType.DOUBLE },
             aggregationTemporality: AggregationTemporality.CUMULATIVE,
             dataPointType: DataPointType.GAUGE,
-            dataPoints: [{ startTime: [1, 0], endTime: [1, 0], attributes: {}, value: seq }],
+            dataPoints: Array.from({ length: points }, () => ({ startTime: [1, 0] as [number, number], endTime: [1, 0] as [number, number], attributes: {}, value: seq })),
           },
         ],
       },
