@@ -71,8 +71,10 @@ export async function benchDaemon(n: number, requests = 10): Promise<DaemonBench
     config,
     'receivers:\n  kata_monitor:\n    cri:\n      first_lookup_delay: 100ms\n      resync_interval: 500ms\n' +
       (sink
-        ? `    collection_interval: ${otlpInterval}\nexporters:\n  otlphttp:\n    endpoint: http://127.0.0.1:${sink.port}/v1/metrics\n` +
-          'service:\n  pipelines:\n    metrics:\n      receivers: [kata_monitor]\n      exporters: [otlphttp]\n'
+        ? // As config/kata-monitor.yaml: batches of at most 8192 points, a queue bounded in points.
+          `    collection_interval: ${otlpInterval}\nprocessors:\n  batch:\n    send_batch_max_size: 8192\n` +
+          `exporters:\n  otlphttp:\n    endpoint: http://127.0.0.1:${sink.port}/v1/metrics\n    sending_queue: { sizer: items, queue_size: 500000 }\n` +
+          'service:\n  pipelines:\n    metrics:\n      receivers: [kata_monitor]\n      processors: [batch]\n      exporters: [otlphttp]\n'
         : ''),
   );
   const port = 20000 + Math.floor(Math.random() * 20000);
