@@ -170,7 +170,7 @@ function parse(text: string, previous: readonly MetricFamily[] | undefined): Met
         return cacheFam[k] as FamilyBuild;
       }
     }
-    const fam = resolveUncached(text.slice(start, end));
+    const fam = resolveUncached(own(text.slice(start, end)));
     cacheStart[cacheNext] = start;
     cacheLen[cacheNext] = n;
     cacheFam[cacheNext] = fam;
@@ -296,7 +296,7 @@ function parse(text: string, previous: readonly MetricFamily[] | undefined): Met
         const pv = prev.values[k] as string;
         if (pv.length === n && text.startsWith(pv, start)) return pv;
       }
-      return text.slice(start, p);
+      return own(text.slice(start, p));
     }
     if (c === NL) fail(`label value "${text.slice(start, pos)}" contains an unescaped new-line`);
     // Escapes present: the rare slow path.
@@ -372,7 +372,7 @@ function parse(text: string, previous: readonly MetricFamily[] | undefined): Met
       return;
     }
     if (c !== SP && c !== TAB) fail(`invalid metric name in ${keyword} line`);
-    const name = text.slice(nameStart, pos);
+    const name = own(text.slice(nameStart, pos));
     const fam = resolveUncached(name);
     c = skipBlanks();
     if (c === NL) {
@@ -404,7 +404,7 @@ function parse(text: string, previous: readonly MetricFamily[] | undefined): Met
       pos = nl + 1;
       return was; // the previous parse's, written without escapes
     }
-    const raw = text.slice(pos, nl);
+    const raw = own(text.slice(pos, nl));
     pos = nl + 1;
     if (raw.indexOf('\\') < 0) return raw;
     let out = '';
@@ -504,7 +504,7 @@ function parse(text: string, previous: readonly MetricFamily[] | undefined): Met
         } else if (prevName !== undefined && prevName.length === lnLen && text.startsWith(prevName, lnStart)) {
           lname = prevName;
         } else {
-          lname = text.slice(lnStart, p);
+          lname = own(text.slice(lnStart, p));
         }
         if (c === SP || c === TAB) c = skipBlanks();
         if (c !== EQ) fail(`expected '=' after label name "${lname}", found "${text[pos]}"`);
@@ -825,4 +825,9 @@ function decimalAt(codes: Uint16Array, text: string, start: number, end: number)
   const v = Number(text.slice(start, end));
   // Go reports overflow as an error (ErrRange): the general path words it.
   return v === Infinity || v === -Infinity ? NaN : v;
+}
+
+/** `s` in a string of its own: a slice of the body's text would keep the whole text alive as long as the model keeps it. */
+function own(s: string): string {
+  return s.length < 13 ? s : (s + ' ').slice(0, -1);
 }
