@@ -123,7 +123,8 @@ export class Translator {
   #sandboxes = new Map<string, Attributes>();
   /** Each sandbox's last parsed body, by id: the next parse shares what did not change. */
   #families = new Map<string, readonly MetricFamily[]>();
-  #last: { snapshot: Snapshot; result: Translation } | undefined;
+  /** Per snapshot, not "the last one": a translation is not kept past its snapshot's readers (~13 MiB of points at 300 sandboxes). */
+  readonly #memo = new WeakMap<Snapshot, Translation>();
 
   constructor(options: TranslatorOptions) {
     this.resource = options.resource;
@@ -139,9 +140,10 @@ export class Translator {
    * state advances once per snapshot.
    */
   translate(snapshot: Snapshot): Translation {
-    if (this.#last?.snapshot === snapshot) return this.#last.result;
+    const known = this.#memo.get(snapshot);
+    if (known) return known;
     const result = this.#translate(snapshot);
-    this.#last = { snapshot, result };
+    this.#memo.set(snapshot, result);
     return result;
   }
 
