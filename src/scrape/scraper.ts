@@ -99,8 +99,8 @@ export class Scraper implements SnapshotSource {
     const snapshot: Snapshot = { startedAt, finishedAt: Date.now(), sandboxes };
     if (this.#latest) nudgeGc();
     // What is kept between fan-outs is the per-sandbox outcome, not the data:
-    // the families and bodies live only as long as the readers holding this
-    // snapshot, so RSS carries one snapshot instead of two.
+    // the bodies and their index live only as long as the readers of this
+    // snapshot (read() frees them when the last one is done).
     this.#latest = { ...snapshot, sandboxes: snapshot.sandboxes.map(({ index: _i, body: _b, ...outcome }) => outcome) };
     this.#opts.onSnapshot?.(this.#latest);
     return snapshot;
