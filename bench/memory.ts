@@ -14,7 +14,8 @@ import { SandboxRegistry } from '../src/discovery/registry.ts';
 import { createLogger } from '../src/log/logger.ts';
 import { Scraper } from '../src/scrape/scraper.ts';
 import type { Snapshot } from '../src/scrape/snapshot.ts';
-import { ChunkPool, familyChunks, mergeSnapshot } from '../src/scrape/merge.ts';
+import { ChunkPool } from '../src/buffers/chunk-pool.ts';
+import { familyChunks, mergeSnapshot } from '../src/scrape/merge.ts';
 import { createShimPayload } from '../src/demo/payload.ts';
 import { startStaticShim, type StaticShim } from './daemon.ts';
 

@@ -9,7 +9,6 @@ import { ChunkPool } from '../buffers/chunk-pool.ts';
 import { ChunkWriter } from './chunk-writer.ts';
 import { writeSampleLines, type FamilyHead, type IndexedBody } from './relabel.ts';
 
-export { ChunkPool } from '../buffers/chunk-pool.ts';
 
 export interface MergedFamily {
   readonly name: string;

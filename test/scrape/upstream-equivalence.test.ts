@@ -12,7 +12,8 @@ import { parseText } from '../../src/exposition/parse-text.ts';
 import { encodeText } from '../../src/exposition/encode-text.ts';
 import type { MetricFamily } from '../../src/exposition/model.ts';
 import { relabelShimBody, sandboxLabelText, shimFamilyName } from '../../src/scrape/relabel.ts';
-import { ChunkPool, familyChunks, mergeSnapshot } from '../../src/scrape/merge.ts';
+import { ChunkPool } from '../../src/buffers/chunk-pool.ts';
+import { familyChunks, mergeSnapshot } from '../../src/scrape/merge.ts';
 import type { SandboxScrape, Snapshot } from '../../src/scrape/snapshot.ts';
 import type { CriMetadata } from '../../src/discovery/registry.ts';
 
