@@ -6,7 +6,6 @@
 import type { PipelineConfig } from '../config/types.ts';
 import type { MetricFamily } from '../exposition/model.ts';
 import { silentLogger, type Logger } from '../log/logger.ts';
-import { nudgeGc } from '../scrape/gc-nudge.ts';
 import { createOtlpExporters, queueFamilies, type ExporterDeps, type ExporterStatus, type OtlpHttpExporter } from './exporters.ts';
 import { countDataPoints } from './model.ts';
 import { applyProcessors } from './processors.ts';
@@ -108,10 +107,6 @@ export class Pipeline {
       errors.push(e instanceof Error ? e.message : String(e));
     }
     const result: PushResult = { at, durationMs: Date.now() - at, dataPoints, requests, errors };
-    // A push leaves as much garbage as a /metrics answer, on a heap that holds
-    // the translator's state: collect it now rather than when V8's growth
-    // heuristics get there (peak RSS, BENCH_OTLP in `npm run bench`).
-    nudgeGc();
     this.#pushes++;
     this.#last = result;
     if (errors.length > 0) this.#log.warn('OTLP push incomplete', { errors: errors.length, first: errors[0], dataPoints });

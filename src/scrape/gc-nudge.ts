@@ -1,9 +1,10 @@
 // Each fan-out leaves garbage in V8's old generation (what lived through the
 // scrape: sockets, promises, the merge), which V8 by its own heuristics
 // collects only once the heap has grown well past its live size. The big
-// buffers are freed explicitly (SnapshotSource.read); asking for a major GC
-// shortly after each answer, off the request's path, keeps the rest near one
-// scrape's worth. Measured at 300 sandboxes (`npm run bench`): peak RSS
+// buffers are freed explicitly when a snapshot's last reader is done
+// (Scraper.read), which also asks for a major GC a moment later, off the
+// request's path: that keeps the rest (answers written, pushes translated)
+// near one scrape's worth. Measured at 300 sandboxes (`npm run bench`): peak RSS
 // 139 MiB with the nudge, 174 MiB without; it costs one major GC (~20-30 ms
 // at 300 sandboxes) per answer. Collecting only after 6 MiB of growth saved
 // little CPU and gave back ~10 MiB of peak, so it is not done.

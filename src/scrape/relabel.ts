@@ -17,6 +17,7 @@ import type { MetricType } from '../exposition/model.ts';
 import { escapeLabelValue } from '../exposition/encode-text.ts';
 import { BACKSLASH, COMMA, CR, EQ, HASH, LBRACE, NL, QUOTE, RBRACE, SP, TAB, isLabelNameChar, isLabelNameStart, isMetricNameChar, isMetricNameStart } from '../exposition/chars.ts';
 import type { ChunkWriter } from './chunk-writer.ts';
+import { freeNow } from '../buffers/free-now.ts';
 
 export class RelabelError extends Error {
   override readonly name = 'RelabelError';
@@ -261,10 +262,8 @@ export function relabelShimBody(body: Buffer, labels: Buffer): RelabelResult {
  * empty afterwards.
  */
 export function releaseIndex(src: IndexedBody): void {
-  for (const a of [src.rec, src.runs]) {
-    const ab = a.buffer;
-    if (ab instanceof ArrayBuffer && !ab.detached) ab.transfer(0);
-  }
+  freeNow(src.rec.buffer);
+  freeNow(src.runs.buffer);
 }
 
 /** A family as written: its final name, type and HELP/TYPE lines. */

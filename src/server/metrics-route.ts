@@ -13,7 +13,6 @@ import { ChunkPool } from '../buffers/chunk-pool.ts';
 import { familyChunks, mergeSnapshot, selectFamilies } from '../scrape/merge.ts';
 import { sendChunks } from './send-chunks.ts';
 import { gzipParallel } from './parallel-gzip.ts';
-import { nudgeGc } from '../scrape/gc-nudge.ts';
 import type { AppDeps } from './deps.ts';
 import { shimGet, ShimError } from '../shim/client.ts';
 import { shimSocketCandidates } from '../shim/socket-path.ts';
@@ -86,8 +85,6 @@ export async function serveMetrics(deps: AppDeps, req: MetricsRequest, res: Serv
     });
   } finally {
     deps.selfMetrics.observeRequestDuration(performance.now() - started);
-    // The answer's snapshot is garbage now unless another reader holds it.
-    nudgeGc();
   }
 }
 

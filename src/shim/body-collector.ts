@@ -7,6 +7,7 @@
 // holes that outlive the scrape (peak RSS, `npm run bench` at 300 sandboxes).
 
 import { ChunkPool } from '../buffers/chunk-pool.ts';
+import { freeNow } from '../buffers/free-now.ts';
 
 /** Enough pieces for the default fan-out of 32 shims with ~70 kB bodies in flight; more are allocated and dropped. */
 const pieces = new ChunkPool(64 * 1024, 64);
@@ -20,11 +21,8 @@ const owned = new WeakSet<ArrayBufferLike>();
  * empty afterwards. Any other Buffer is left alone.
  */
 export function releaseBody(body: Buffer): void {
-  const ab = body.buffer;
-  if (ab instanceof ArrayBuffer && owned.has(ab) && !ab.detached) {
-    owned.delete(ab);
-    ab.transfer(0);
-  }
+  if (!owned.delete(body.buffer)) return;
+  freeNow(body.buffer);
 }
 
 export class BodyCollector {
