@@ -8,7 +8,7 @@ import { DEFAULTS } from '../config/defaults.ts';
 import type { ExporterConfig, QueueConfig, RetryConfig } from '../config/types.ts';
 import type { Label, Metric, MetricFamily } from '../exposition/model.ts';
 import { silentLogger, type Logger } from '../log/logger.ts';
-import { countDataPoints, type OtelResourceMetrics } from './model.ts';
+import { requestPoints, type OtlpRequest } from './model.ts';
 import { OtlpMetricExporter, resolveOtlpHttpSettings, type OtlpHttpOptions, type OtlpHttpSettings } from './otlp-http.ts';
 import { DROP_REASONS, ExportQueue, type QueueStatus } from './queue.ts';
 
@@ -71,9 +71,9 @@ export class OtlpHttpExporter {
     });
   }
 
-  /** Queues one OTLP request (encoded at each attempt); false if the queue had to drop it. */
-  export(request: OtelResourceMetrics): boolean {
-    const points = countDataPoints(request);
+  /** Queues one OTLP request; false if the queue had to drop it. */
+  export(request: OtlpRequest): boolean {
+    const points = requestPoints(request);
     if (points === 0) return true;
     return this.#queue.enqueue({ request, points });
   }

@@ -10,6 +10,7 @@ import { Pipeline } from './pipeline.ts';
 import { SnapshotMetricProducer } from './producer.ts';
 import { createPrometheusEndpoint, type PrometheusEndpoint } from './prometheus-endpoint.ts';
 import { buildResource } from './resource.ts';
+import { IndexEncoder } from './index-encoder.ts';
 import { Translator } from './translate.ts';
 
 export interface ExportingOptions {
@@ -32,8 +33,10 @@ function build({ config, scraper, selfMetrics, logger }: Parameters<ExportingFac
   // The daemon's own kata_monitor_* families (the OTLP queue families included) travel with the shims'.
   const translator = new Translator({ resource, extraFamilies: () => selfMetrics.families() });
   const producer = new SnapshotMetricProducer({ source: scraper, translator });
+  // The protobuf pipelines' path: the same data, without the translator's per-series objects.
+  const encoder = new IndexEncoder({ extraFamilies: () => selfMetrics.families() });
   const pipelines = config.pipelines.map(
-    (p) => new Pipeline({ config: p, producer, collectionIntervalMs: config.receiver.collectionIntervalMs, logger: log, env }),
+    (p) => new Pipeline({ config: p, producer, encoder, collectionIntervalMs: config.receiver.collectionIntervalMs, logger: log, env }),
   );
 
   const endpoints = new Map<string, PrometheusEndpoint>();

@@ -74,3 +74,24 @@ export interface SharedAttributes {
 export interface SharedAttributesHint {
   [SHARED_ATTRIBUTES]?: SharedAttributes;
 }
+
+/**
+ * One OTLP request already encoded as protobuf (the push path of
+ * index-encoder.ts): what an export queue holds instead of the object model
+ * when every exporter of a pipeline speaks protobuf.
+ */
+export class EncodedRequest {
+  readonly proto: Uint8Array;
+  readonly points: number;
+  constructor(proto: Uint8Array, points: number) {
+    this.proto = proto;
+    this.points = points;
+  }
+}
+
+/** What an exporter queues: the object model (encoded at each attempt) or protobuf bytes. */
+export type OtlpRequest = OtelResourceMetrics | EncodedRequest;
+
+export function requestPoints(r: OtlpRequest): number {
+  return r instanceof EncodedRequest ? r.points : countDataPoints(r);
+}

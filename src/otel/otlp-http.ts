@@ -16,7 +16,6 @@ import { CompressionAlgorithm, OTLPExporterError } from '@opentelemetry/otlp-exp
 import { convertLegacyHttpOptions, createOtlpHttpExportDelegate, getSharedConfigurationFromEnvironment } from '@opentelemetry/otlp-exporter-base/node-http';
 import {
   JsonMetricsSerializer,
-  MetricsExporterMetricsHelper,
   ProtobufMetricsSerializer,
   type IExportMetricsServiceResponse,
   type ISerializer,
@@ -24,7 +23,7 @@ import {
 import { AggregationTemporality, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { DEFAULTS } from '../config/defaults.ts';
 import { packageVersion } from '../package-info.ts';
-import type { OtelResourceMetrics } from './model.ts';
+import { EncodedRequest, requestPoints, type OtlpRequest } from './model.ts';
 import { CONTENT_TYPES, encodeRequest, type OtlpEncoding } from './otlp-encode.ts';
 
 /** A configuration error that names the offending setting. */
@@ -204,10 +203,19 @@ const RETRYABLE_STATUS = new Set([429, 502, 503, 504]);
 function otlpSerializer(encoding: OtlpEncoding): ISerializer<ResourceMetrics, IExportMetricsServiceResponse> {
   const answers = encoding === 'json' ? JsonMetricsSerializer : ProtobufMetricsSerializer;
   return {
-    serializeRequest: (rm) => encodeRequest([rm], encoding),
+    // Requests the push path encoded already (protobuf pipelines only) go as they are.
+    serializeRequest: (rm) => {
+      const r = rm as unknown as OtlpRequest;
+      if (!(r instanceof EncodedRequest)) return encodeRequest([r], encoding);
+      if (encoding !== 'proto') throw new Error('a protobuf-encoded request was queued to an OTLP/JSON exporter');
+      return r.proto;
+    },
     deserializeResponse: (data) => answers.deserializeResponse(data),
   };
 }
+
+/** exporter-base's count of what a request carries (for its own telemetry): ours knows encoded requests. */
+const POINTS_HELPER = { name: 'metric_data_point' as const, countItems: (rm: ResourceMetrics) => requestPoints(rm as unknown as OtlpRequest) };
 
 /**
  * An SDK PushMetricExporter (export, forceFlush, shutdown, temporality) whose
@@ -223,7 +231,7 @@ export class OtlpMetricExporter extends OTLPMetricExporterBase {
     const { transport } = settings;
     const agentFactory: OtlpTransportConfig['agentFactory'] = async (protocol) => connections.adopt(await transport.agentFactory(protocol));
     super(
-      createOtlpHttpExportDelegate({ ...transport, agentFactory }, otlpSerializer(settings.encoding), 'otlp_http_metric_exporter', MetricsExporterMetricsHelper, undefined),
+      createOtlpHttpExportDelegate({ ...transport, agentFactory }, otlpSerializer(settings.encoding), 'otlp_http_metric_exporter', POINTS_HELPER, undefined),
       // Our data is cumulative; setting it also keeps OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE out.
       { temporalityPreference: AggregationTemporality.CUMULATIVE },
     );
@@ -232,7 +240,7 @@ export class OtlpMetricExporter extends OTLPMetricExporterBase {
   }
 
   /** One attempt of the queue's; never rejects unless serializing throws. */
-  send(request: OtelResourceMetrics): Promise<SendResult> {
+  send(request: OtlpRequest): Promise<SendResult> {
     return new Promise<SendResult>((resolve) => {
       this.#connections.answer = undefined;
       // The SDK's ResourceMetrics knows no summaries; our serializer does.

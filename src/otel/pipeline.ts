@@ -2,13 +2,18 @@
 // snapshot (joining a fan-out /metrics may already have started), translate,
 // run the processors, and hand each resulting request to every exporter's
 // queue. Pushes never overlap; a slow one delays the next instead.
+//
+// When every exporter speaks protobuf (the usual case), the snapshot's index
+// is encoded straight to requests (index-encoder.ts); otherwise it goes
+// through the object model (translate.ts), which OTLP/JSON needs.
 
 import type { PipelineConfig } from '../config/types.ts';
 import type { MetricFamily } from '../exposition/model.ts';
 import { silentLogger, type Logger } from '../log/logger.ts';
 import { createOtlpExporters, queueFamilies, type ExporterDeps, type ExporterStatus, type OtlpHttpExporter } from './exporters.ts';
+import type { IndexEncoder, PushPlan } from './index-encoder.ts';
 import { countDataPoints } from './model.ts';
-import { applyProcessors } from './processors.ts';
+import { applyProcessors, pushPlan } from './processors.ts';
 import type { SnapshotMetricProducer } from './producer.ts';
 
 export interface PipelineOptions extends ExporterDeps {
@@ -18,6 +23,8 @@ export interface PipelineOptions extends ExporterDeps {
   readonly collectionIntervalMs: number;
   /** Defaults to the config's otlphttp exporters. */
   readonly exporters?: readonly OtlpHttpExporter[];
+  /** The protobuf push path, shared by every pipeline; without it, all go through `producer`. */
+  readonly encoder?: IndexEncoder;
 }
 
 export interface PushResult {
@@ -42,6 +49,8 @@ export class Pipeline {
   readonly exporters: readonly OtlpHttpExporter[];
   readonly #opts: PipelineOptions;
   readonly #log: Logger;
+  /** Set when this pipeline takes the protobuf push path. */
+  readonly #direct: { readonly encoder: IndexEncoder; readonly plan: PushPlan } | undefined;
   #timer: NodeJS.Timeout | undefined;
   #running = false;
   #current: Promise<PushResult> | undefined;
@@ -54,6 +63,10 @@ export class Pipeline {
     this.name = options.config.name;
     this.#log = (options.logger ?? silentLogger).child({ pipeline: options.config.name });
     this.exporters = options.exporters ?? createOtlpExporters(options.config.exporters, { ...options, logger: this.#log, pipeline: options.config.name });
+    const encoder = options.encoder;
+    if (encoder && this.exporters.length > 0 && this.exporters.every((e) => e.settings.encoding === 'proto')) {
+      this.#direct = { encoder, plan: pushPlan(options.producer.resource, options.config.processors) };
+    }
   }
 
   /** Pushes now, then every interval. */
@@ -93,6 +106,16 @@ export class Pipeline {
     let dataPoints = 0;
     let requests = 0;
     try {
+      if (this.#direct) {
+        const pushed = await this.#opts.producer.encode(this.#direct.encoder, this.#direct.plan);
+        for (const e of pushed.errors) errors.push(e.message);
+        for (const r of pushed.requests) {
+          dataPoints += r.points;
+          requests++;
+          for (const ex of this.exporters) ex.export(r);
+        }
+        return this.#done(at, dataPoints, requests, errors);
+      }
       const collected = await this.#opts.producer.collectAll();
       for (const e of collected.errors) errors.push(e instanceof Error ? e.message : String(e));
       const batches = applyProcessors(collected.resourceMetrics, this.#opts.config.processors);
@@ -106,6 +129,10 @@ export class Pipeline {
     } catch (e) {
       errors.push(e instanceof Error ? e.message : String(e));
     }
+    return this.#done(at, dataPoints, requests, errors);
+  }
+
+  #done(at: number, dataPoints: number, requests: number, errors: string[]): PushResult {
     const result: PushResult = { at, durationMs: Date.now() - at, dataPoints, requests, errors };
     this.#pushes++;
     this.#last = result;

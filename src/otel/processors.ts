@@ -2,10 +2,11 @@
 // their configured order: filter (by metric name), resource (edit resource
 // attributes), batch (split into requests of bounded size).
 
-import { resourceFromAttributes } from '@opentelemetry/resources';
+import { resourceFromAttributes, type Resource } from '@opentelemetry/resources';
 import type { Attributes } from '@opentelemetry/api';
 import type { FilterMatch, ProcessorConfig } from '../config/types.ts';
 import type { OtelMetricData, OtelResourceMetrics } from './model.ts';
+import type { PushPlan } from './index-encoder.ts';
 
 export function applyProcessors(rm: OtelResourceMetrics, processors: readonly ProcessorConfig[]): OtelResourceMetrics[] {
   let out: OtelResourceMetrics[] = [rm];
@@ -40,11 +41,46 @@ export function matches(m: FilterMatch, name: string): boolean {
 }
 
 export function filterMetrics(rm: OtelResourceMetrics, include?: FilterMatch, exclude?: FilterMatch): OtelResourceMetrics {
+  const keep = nameFilter(include, exclude);
+  if (!keep) return rm;
+  return { resource: rm.resource, scopeMetrics: rm.scopeMetrics.map((sm) => ({ scope: sm.scope, metrics: sm.metrics.filter((m) => keep(m.descriptor.name)) })) };
+}
+
+/** Whether a metric name passes include and exclude; undefined when both are empty (all pass). */
+function nameFilter(include?: FilterMatch, exclude?: FilterMatch): ((name: string) => boolean) | undefined {
   const inc = isEmpty(include) ? undefined : include;
   const exc = isEmpty(exclude) ? undefined : exclude;
-  if (!inc && !exc) return rm;
-  const keep = (m: OtelMetricData): boolean => (!inc || matches(inc, m.descriptor.name)) && !(exc && matches(exc, m.descriptor.name));
-  return { resource: rm.resource, scopeMetrics: rm.scopeMetrics.map((sm) => ({ scope: sm.scope, metrics: sm.metrics.filter(keep) })) };
+  if (!inc && !exc) return undefined;
+  return (name) => (!inc || matches(inc, name)) && !(exc && matches(exc, name));
+}
+
+/**
+ * The processors as a plan for the protobuf push path (index-encoder.ts),
+ * which applies them while it encodes: every filter, the resource edits in
+ * order, and the smallest batch size. Filters thus act before batching
+ * whatever their place in the list, so batches come out full rather than
+ * thinned, and two batch processors cut at the smaller size once.
+ */
+export function pushPlan(resource: Resource, processors: readonly ProcessorConfig[]): PushPlan {
+  const filters: ((name: string) => boolean)[] = [];
+  let res = resource;
+  let max = 0;
+  for (const p of processors) {
+    switch (p.type) {
+      case 'filter': {
+        const f = nameFilter(p.include, p.exclude);
+        if (f) filters.push(f);
+        break;
+      }
+      case 'resource':
+        res = editResource({ resource: res, scopeMetrics: [] }, p.attributes).resource;
+        break;
+      case 'batch':
+        if (p.sendBatchMaxSize > 0) max = max > 0 ? Math.min(max, p.sendBatchMaxSize) : p.sendBatchMaxSize;
+        break;
+    }
+  }
+  return { resource: res, keep: (name) => filters.every((f) => f(name)), maxPoints: max };
 }
 
 type ResourceAction = Extract<ProcessorConfig, { type: 'resource' }>['attributes'][number];

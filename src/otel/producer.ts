@@ -3,8 +3,10 @@
 // fails the reader's whole collection, so every failure becomes an entry of
 // `errors` next to whatever could still be produced.
 
+import type { Resource } from '@opentelemetry/resources';
 import type { CollectionResult, MetricData, MetricProducer, ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import type { SnapshotSource } from '../scrape/snapshot.ts';
+import type { EncodedPush, IndexEncoder, PushPlan } from './index-encoder.ts';
 import { isSummary, type OtelResourceMetrics } from './model.ts';
 import { TranslateError, type Translator } from './translate.ts';
 
@@ -20,6 +22,20 @@ export class SnapshotMetricProducer implements MetricProducer {
   constructor(options: { readonly source: SnapshotSource; readonly translator: Translator }) {
     this.#source = options.source;
     this.#translator = options.translator;
+  }
+
+  /** The resource every translation carries (before a pipeline's resource processors). */
+  get resource(): Resource {
+    return this.#translator.resource;
+  }
+
+  /** The protobuf push path: a snapshot encoded as `plan` says, while its data is held. */
+  async encode(encoder: IndexEncoder, plan: PushPlan): Promise<EncodedPush> {
+    try {
+      return await this.#source.read((snapshot) => encoder.encode(snapshot, plan));
+    } catch (e) {
+      return { requests: [], dataPoints: 0, errors: [new TranslateError(`no snapshot: ${e instanceof Error ? e.message : String(e)}`, { cause: e })] };
+    }
   }
 
   /** Everything, summaries included: what our OTLP serializer sends. */

@@ -6,12 +6,12 @@
 import { DEFAULTS } from '../config/defaults.ts';
 import type { QueueConfig, RetryConfig } from '../config/types.ts';
 import { silentLogger, type Logger } from '../log/logger.ts';
-import type { OtelResourceMetrics } from './model.ts';
+import type { OtlpRequest } from './model.ts';
 import type { SendResult } from './otlp-http.ts';
 
 export interface Batch {
-  /** One OTLP request's data, encoded by the exporter at each attempt. */
-  readonly request: OtelResourceMetrics;
+  /** One OTLP request: protobuf already, or the object model the exporter encodes at each attempt. */
+  readonly request: OtlpRequest;
   readonly points: number;
 }
 
@@ -44,7 +44,7 @@ export interface ExportQueueOptions {
   readonly queue: QueueConfig;
   readonly retry: RetryConfig;
   /** One attempt (a rejection counts as a permanent failure). */
-  readonly send: (request: OtelResourceMetrics) => Promise<SendResult>;
+  readonly send: (request: OtlpRequest) => Promise<SendResult>;
   readonly logger?: Logger;
   readonly now?: () => number;
   /** Randomisation of each backoff, ±fraction (default 0.2; tests use 0). */

@@ -393,41 +393,51 @@ export interface IndexedBody {
   readonly runs: Int32Array;
 }
 
+/** Where one sample's parts sit: R_* offsets into the body (or, for R_KE of a rebuilt block, the override's index). */
+export type SampleParts = Int32Array;
+export const PART = { NS: R_NS, NE: R_NE, IS: R_IS, KE: R_KE, SS: R_SS, SE: R_SE, VS: R_VS, VE: R_VE, TS: R_TS, TE: R_TE } as const;
+/** R_IS of a sample whose label block was rebuilt: its rest and pair are `overrides[R_KE]` and `overrides[R_KE + 1]`. */
+export const REBUILT = OVERRIDE;
+
+/** A scratch for readRecord's callers that run to completion. */
+export function newParts(): SampleParts {
+  return new Int32Array(REC);
+}
+const PARTS = newParts();
+
+/** Record `r` of an index, either layout, into `out` as absolute offsets (-1: absent). */
+export function readRecord(rec: Int32Array | Uint16Array, r: number, out: SampleParts): void {
+  if (rec instanceof Uint16Array) {
+    const at = r * NARROW;
+    const ns = rec[at]! + rec[at + 1]! * 0x10000;
+    out[R_NS] = ns;
+    out[R_NE] = ns + rec[at + 2]!;
+    const di = rec[at + 3]!;
+    const is = di === NONE16 ? -1 : di === OVERRIDE16 ? OVERRIDE : ns + di;
+    out[R_IS] = is;
+    out[R_KE] = is === OVERRIDE ? rec[at + 4]! : ns + rec[at + 4]!;
+    const ds = rec[at + 5]!;
+    out[R_SS] = ds === NONE16 ? -1 : ns + ds;
+    out[R_SE] = ns + rec[at + 6]!;
+    out[R_VS] = ns + rec[at + 7]!;
+    out[R_VE] = ns + rec[at + 8]!;
+    const dt = rec[at + 9]!;
+    out[R_TS] = dt === NONE16 ? -1 : ns + dt;
+    out[R_TE] = ns + rec[at + 10]!;
+  } else {
+    const at = r * REC;
+    for (let k = 0; k < REC; k++) out[k] = rec[at + k]!;
+  }
+}
+
 /** Writes records [from, to) of `src` relabelled to `w` (`prefixed`: renamed kata_shim_*). */
 export function writeSampleLines(src: IndexedBody, from: number, to: number, prefixed: boolean, w: ChunkWriter): void {
   const { body, labels, rec, overrides } = src;
   const ll = labels.length;
-  const narrow = rec instanceof Uint16Array;
+  const at = PARTS;
   for (let r = from; r < to; r++) {
-    let ns, ne, is, ke, ss, se, vs, ve, ts, te: number;
-    if (narrow) {
-      const at = r * NARROW;
-      ns = rec[at]! + rec[at + 1]! * 0x10000;
-      ne = ns + rec[at + 2]!;
-      const di = rec[at + 3]!;
-      is = di === NONE16 ? -1 : di === OVERRIDE16 ? OVERRIDE : ns + di;
-      ke = is === OVERRIDE ? rec[at + 4]! : ns + rec[at + 4]!;
-      const ds = rec[at + 5]!;
-      ss = ds === NONE16 ? -1 : ns + ds;
-      se = ns + rec[at + 6]!;
-      vs = ns + rec[at + 7]!;
-      ve = ns + rec[at + 8]!;
-      const dt = rec[at + 9]!;
-      ts = dt === NONE16 ? -1 : ns + dt;
-      te = ns + rec[at + 10]!;
-    } else {
-      const at = r * REC;
-      ns = rec[at + R_NS]!;
-      ne = rec[at + R_NE]!;
-      is = rec[at + R_IS]!;
-      ke = rec[at + R_KE]!;
-      ss = rec[at + R_SS]!;
-      se = rec[at + R_SE]!;
-      vs = rec[at + R_VS]!;
-      ve = rec[at + R_VE]!;
-      ts = rec[at + R_TS]!;
-      te = rec[at + R_TE]!;
-    }
+    readRecord(rec, r, at);
+    const ns = at[R_NS]!, ne = at[R_NE]!, is = at[R_IS]!, ke = at[R_KE]!, ss = at[R_SS]!, se = at[R_SE]!, vs = at[R_VS]!, ve = at[R_VE]!, ts = at[R_TS]!, te = at[R_TE]!;
     let rest: Buffer | undefined;
     let pair: Buffer | undefined;
     if (is === OVERRIDE) {

@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import type { CriMetadata, SandboxEntry } from '../../../src/discovery/registry.ts';
 import type { SandboxScrape, Snapshot } from '../../../src/scrape/snapshot.ts';
+import { relabelShimBody, sandboxLabelText } from '../../../src/scrape/relabel.ts';
 
 const here = new URL('../../fixtures/', import.meta.url);
 export const BODY_A = readFileSync(new URL('shim-metrics-a.prom', here), 'utf8');
@@ -26,11 +27,18 @@ export function sandboxEntry(id: string, metadata?: CriMetadata): SandboxEntry {
 }
 
 export function snapshot(at: number, sandboxes: readonly FakeSandbox[]): Snapshot {
-  const scrapes = sandboxes.map((s): SandboxScrape =>
-    s.body === undefined
-      ? { sandbox: sandboxEntry(s.id, s.metadata), durationMs: 1, at, sampleCount: 0, error: { kind: 'connect', message: 'refused' } }
-      : { sandbox: sandboxEntry(s.id, s.metadata), durationMs: 1, at, body: Buffer.from(s.body), sampleCount: 0 },
-  );
+  const scrapes = sandboxes.map((s): SandboxScrape => {
+    const sandbox = sandboxEntry(s.id, s.metadata);
+    if (s.body === undefined) return { sandbox, durationMs: 1, at, sampleCount: 0, error: { kind: 'connect', message: 'refused' } };
+    const body = Buffer.from(s.body);
+    // As the scraper does: the index, or why there is none.
+    try {
+      const { index, sampleCount } = relabelShimBody(body, sandboxLabelText(s.id, sandbox.metadata));
+      return { sandbox, durationMs: 1, at, body, index, sampleCount };
+    } catch (e) {
+      return { sandbox, durationMs: 1, at, body, sampleCount: 0, error: { kind: 'malformed', message: e instanceof Error ? e.message : String(e) } };
+    }
+  });
   return { startedAt: at - 1, finishedAt: at, sandboxes: scrapes };
 }
 
