@@ -49,9 +49,9 @@ if (counts.length === 0) {
   const { benchOtel } = await import('./otel.ts');
   const o = benchOtel(100, 10);
   console.log('\n## OTLP push path at 100 sandboxes (median of 10)\n');
-  console.log(`| data points | parse | translate (incl. parse) | protobuf encode | translate + protobuf CPU | target |`);
-  console.log('|---|---|---|---|---|---|');
+  console.log(`| data points | protobuf pipelines: index → requests, CPU | object model (JSON, pull): parse | translate (incl. parse) | protobuf encode | translate + protobuf CPU | target |`);
+  console.log('|---|---|---|---|---|---|---|');
   console.log(
-    `| ${o.dataPoints} | ${f(o.parseMs)} ms | ${f(o.translateMs)} ms | ${f(o.encodeProtoMs)} ms (${(o.protoBytes / 1e6).toFixed(1)} MB) | ${f(o.totalCpuMs)} ms${mark(o.totalCpuMs, 150)} | ≤ 150 ms CPU |`,
+    `| ${o.dataPoints} | ${f(o.directCpuMs)} ms${mark(o.directCpuMs, 150)} | ${f(o.parseMs)} ms | ${f(o.translateMs)} ms | ${f(o.encodeProtoMs)} ms (${(o.protoBytes / 1e6).toFixed(1)} MB) | ${f(o.totalCpuMs)} ms${mark(o.totalCpuMs, 150)} | ≤ 150 ms CPU |`,
   );
 }

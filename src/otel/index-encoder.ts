@@ -22,7 +22,7 @@ import { BACKSLASH, COMMA, EQ, QUOTE, SP, TAB } from '../exposition/chars.ts';
 import { ProtobufWriter, WIRE_I64, WIRE_LEN, WIRE_VARINT } from '../wire/protobuf-writer.ts';
 import type { EncodedRequest, OtelMetricData } from './model.ts';
 import { LEN_POINT, writeKeyValue } from './otlp-encode.ts';
-import { RequestWriter, type MetricFrame } from './request-writer.ts';
+import { RequestWriter, type MetricFrame, type RequestForms } from './request-writer.ts';
 import { SCOPE, TranslateError, Translator } from './translate.ts';
 
 /** What a pipeline's processors make of a push: which metrics, on which resource, in batches of how many points. */
@@ -31,6 +31,8 @@ export interface PushPlan {
   readonly keep: (metricName: string) => boolean;
   /** Points per request; 0: no limit. */
   readonly maxPoints: number;
+  /** Which forms of the requests the exporters need (default: protobuf only). */
+  readonly forms?: RequestForms;
 }
 
 export interface EncodedPush {
@@ -99,7 +101,7 @@ export class IndexEncoder {
    */
   encode(snapshot: Snapshot, plan: PushPlan): EncodedPush {
     const errors: TranslateError[] = [];
-    const out = new RequestWriter(plan.resource, this.#scope, plan.maxPoints);
+    const out = new RequestWriter(plan.resource, this.#scope, plan.maxPoints, plan.forms ?? { proto: true, gzip: false });
     if (this.#advancedFor !== snapshot) this.#forget(snapshot);
 
     for (const m of this.#selfMetrics(snapshot, errors)) if (plan.keep(m.descriptor.name)) out.metric(m);

@@ -7,6 +7,7 @@
 import type { DataPoint, MetricData, MetricDescriptor, AggregationTemporality } from '@opentelemetry/sdk-metrics';
 import type { InstrumentationScope } from '@opentelemetry/core';
 import type { Resource } from '@opentelemetry/resources';
+import { gunzipSync, gzipSync } from 'node:zlib';
 
 /** Marks our Summary extension; the SDK's DataPointType values are numbers, so a string cannot collide. */
 export const SUMMARY_POINT_TYPE = 'summary';
@@ -78,16 +79,39 @@ export interface SharedAttributesHint {
 /**
  * One OTLP request already encoded as protobuf (the push path of
  * index-encoder.ts): what an export queue holds instead of the object model
- * when every exporter of a pipeline speaks protobuf.
+ * when every exporter of a pipeline speaks protobuf. Gzipped when the
+ * exporters compress: ~18 B a point instead of ~350 (the sandbox attributes
+ * repeat), which is what lets a queue ride out an outage in little memory.
  */
 export class EncodedRequest {
-  readonly proto: Uint8Array;
   readonly points: number;
-  constructor(proto: Uint8Array, points: number) {
-    this.proto = proto;
+  readonly #proto: Uint8Array | undefined;
+  readonly #gzip: Uint8Array | undefined;
+  constructor(points: number, bytes: { readonly proto?: Uint8Array; readonly gzip?: Uint8Array }) {
+    if (!bytes.proto && !bytes.gzip) throw new TypeError('an encoded request needs its bytes');
     this.points = points;
+    this.#proto = bytes.proto;
+    this.#gzip = bytes.gzip;
+  }
+
+  /** The bytes to send: gzipped or not, made from the other form if it was not kept. */
+  wire(gzip: boolean): Uint8Array {
+    if (gzip) return this.#gzip ?? gzipSync(this.#proto!, { level: GZIP_LEVEL });
+    return this.#proto ?? gunzipSync(this.#gzip!);
+  }
+
+  /** What it holds, in bytes. */
+  get size(): number {
+    return (this.#proto?.length ?? 0) + (this.#gzip?.length ?? 0);
   }
 }
+
+/**
+ * zlib level of OTLP request bodies. Measured on a request of 8,192 points
+ * (2.8 MB): level 1 650 MB/s to 18 B a point, level 6 (zlib's default)
+ * 250 MB/s to 14 B a point. The CPU is worth more than the bytes here.
+ */
+export const GZIP_LEVEL = 1;
 
 /** What an exporter queues: the object model (encoded at each attempt) or protobuf bytes. */
 export type OtlpRequest = OtelResourceMetrics | EncodedRequest;

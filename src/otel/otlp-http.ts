@@ -23,7 +23,8 @@ import {
 import { AggregationTemporality, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { DEFAULTS } from '../config/defaults.ts';
 import { packageVersion } from '../package-info.ts';
-import { EncodedRequest, requestPoints, type OtlpRequest } from './model.ts';
+import { gzipSync } from 'node:zlib';
+import { EncodedRequest, GZIP_LEVEL, requestPoints, type OtlpRequest } from './model.ts';
 import { CONTENT_TYPES, encodeRequest, type OtlpEncoding } from './otlp-encode.ts';
 
 /** A configuration error that names the offending setting. */
@@ -199,16 +200,23 @@ export type SendResult =
 /** The OTLP specification's retryable statuses (exporter-base's too). */
 const RETRYABLE_STATUS = new Set([429, 502, 503, 504]);
 
-/** The serializer exporter-base calls: ours, so summaries travel; the SDK's for the answer (partial success). */
-function otlpSerializer(encoding: OtlpEncoding): ISerializer<ResourceMetrics, IExportMetricsServiceResponse> {
+/**
+ * The serializer exporter-base calls: ours, so summaries travel, and
+ * compressing itself (exporter-base is then told not to): encoded requests
+ * are queued compressed already. The SDK's deserializer reads the answer
+ * (partial success).
+ */
+function otlpSerializer(encoding: OtlpEncoding, gzip: boolean): ISerializer<ResourceMetrics, IExportMetricsServiceResponse> {
   const answers = encoding === 'json' ? JsonMetricsSerializer : ProtobufMetricsSerializer;
   return {
-    // Requests the push path encoded already (protobuf pipelines only) go as they are.
     serializeRequest: (rm) => {
       const r = rm as unknown as OtlpRequest;
-      if (!(r instanceof EncodedRequest)) return encodeRequest([r], encoding);
-      if (encoding !== 'proto') throw new Error('a protobuf-encoded request was queued to an OTLP/JSON exporter');
-      return r.proto;
+      if (r instanceof EncodedRequest) {
+        if (encoding !== 'proto') throw new Error('a protobuf-encoded request was queued to an OTLP/JSON exporter');
+        return r.wire(gzip);
+      }
+      const bytes = encodeRequest([r], encoding);
+      return gzip ? gzipSync(bytes, { level: GZIP_LEVEL }) : bytes;
     },
     deserializeResponse: (data) => answers.deserializeResponse(data),
   };
@@ -230,8 +238,13 @@ export class OtlpMetricExporter extends OTLPMetricExporterBase {
     const connections = new Connections();
     const { transport } = settings;
     const agentFactory: OtlpTransportConfig['agentFactory'] = async (protocol) => connections.adopt(await transport.agentFactory(protocol));
+    const gzip = settings.compression === 'gzip';
+    // Our serializer compresses (see otlpSerializer): the transport sends its bytes as they are, labelled.
+    const wire: OtlpTransportConfig = gzip
+      ? { ...transport, agentFactory, compression: CompressionAlgorithm.NONE, headers: async () => ({ ...(await transport.headers()), 'Content-Encoding': 'gzip' }) }
+      : { ...transport, agentFactory };
     super(
-      createOtlpHttpExportDelegate({ ...transport, agentFactory }, otlpSerializer(settings.encoding), 'otlp_http_metric_exporter', POINTS_HELPER, undefined),
+      createOtlpHttpExportDelegate(wire, otlpSerializer(settings.encoding, gzip), 'otlp_http_metric_exporter', POINTS_HELPER, undefined),
       // Our data is cumulative; setting it also keeps OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE out.
       { temporalityPreference: AggregationTemporality.CUMULATIVE },
     );

@@ -65,7 +65,9 @@ export class Pipeline {
     this.exporters = options.exporters ?? createOtlpExporters(options.config.exporters, { ...options, logger: this.#log, pipeline: options.config.name });
     const encoder = options.encoder;
     if (encoder && this.exporters.length > 0 && this.exporters.every((e) => e.settings.encoding === 'proto')) {
-      this.#direct = { encoder, plan: pushPlan(options.producer.resource, options.config.processors) };
+      const gzip = this.exporters.map((e) => e.settings.compression === 'gzip');
+      const forms = { gzip: gzip.includes(true), proto: gzip.includes(false) };
+      this.#direct = { encoder, plan: { ...pushPlan(options.producer.resource, options.config.processors), forms } };
     }
   }
 

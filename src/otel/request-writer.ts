@@ -5,7 +5,8 @@
 // with the object model, and as OTLP allows).
 
 import { ProtobufWriter } from '../wire/protobuf-writer.ts';
-import { EncodedRequest, type OtelMetricData } from './model.ts';
+import { gzipSync } from 'node:zlib';
+import { EncodedRequest, GZIP_LEVEL, type OtelMetricData } from './model.ts';
 import { LEN_METRIC, LEN_OUTER, Times, writeMetric, writeResource, writeResourceSchema, writeScope, writeScopeSchema } from './otlp-encode.ts';
 import type { Resource } from '@opentelemetry/resources';
 import type { InstrumentationScope } from '@opentelemetry/core';
@@ -23,9 +24,18 @@ export interface MetricFrame {
 /** Requests of a push are alike from one push to the next: start at the last size. */
 let sizeHint = 256 * 1024;
 
+/** Which forms of each request to keep: as protobuf, gzipped, or both (exporters differ). */
+export interface RequestForms {
+  readonly proto: boolean;
+  readonly gzip: boolean;
+}
+
 export class RequestWriter {
   readonly requests: EncodedRequest[] = [];
   readonly #max: number;
+  readonly #forms: RequestForms;
+  /** A writer whose bytes were not handed out: the next request is written in it. */
+  #spare: ProtobufWriter | undefined;
   readonly #resource: Uint8Array;
   readonly #scope: Uint8Array;
   readonly #scopeTail: Uint8Array;
@@ -41,8 +51,9 @@ export class RequestWriter {
   #dataMark = -1;
 
   /** `max` <= 0: one request for everything. */
-  constructor(resource: Resource, scope: InstrumentationScope, max: number) {
+  constructor(resource: Resource, scope: InstrumentationScope, max: number, forms: RequestForms) {
     this.#max = max > 0 ? max : Infinity;
+    this.#forms = forms;
     this.#resource = bytesOf((w) => writeResource(w, resource));
     this.#scope = bytesOf((w) => writeScope(w, scope));
     this.#scopeTail = bytesOf((w) => writeScopeSchema(w, scope));
@@ -109,7 +120,9 @@ export class RequestWriter {
   #room(): ProtobufWriter {
     if (this.#w && this.#points >= this.#max) this.#close();
     if (!this.#w) {
-      const w = (this.#w = new ProtobufWriter(sizeHint));
+      const w = (this.#w = this.#spare ?? new ProtobufWriter(sizeHint));
+      this.#spare = undefined;
+      w.pos = 0;
       this.#rmMark = w.open(1, LEN_OUTER);
       w.raw(this.#resource);
       this.#smMark = w.open(2, LEN_OUTER);
@@ -128,8 +141,20 @@ export class RequestWriter {
     w.raw(this.#resourceTail);
     w.end(this.#rmMark, LEN_OUTER);
     sizeHint = Math.max(64 * 1024, Math.ceil(w.pos * 1.05));
-    const bytes = w.pos >= w.buf.length * 0.75 ? w.buf.subarray(0, w.pos) : w.buf.slice(0, w.pos);
-    this.requests.push(new EncodedRequest(bytes, this.#points));
+    const raw = w.buf.subarray(0, w.pos);
+    const gzip = this.#forms.gzip ? gzipSync(raw, { level: GZIP_LEVEL }) : undefined;
+    let proto: Uint8Array | undefined;
+    // Kept gzipped only, the protobuf is done with: its buffer serves the next request.
+    this.#spare = w;
+    if (this.#forms.proto) {
+      if (w.pos >= w.buf.length * 0.75) {
+        proto = raw;
+        this.#spare = undefined;
+      } else {
+        proto = w.buf.slice(0, w.pos);
+      }
+    }
+    this.requests.push(new EncodedRequest(this.#points, { ...(proto && { proto }), ...(gzip && { gzip }) }));
     this.#w = undefined;
     this.#times = new Times();
   }

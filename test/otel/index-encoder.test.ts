@@ -4,6 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { gunzipSync } from 'node:zlib';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import type { ProcessorConfig } from '../../src/config/types.ts';
 import type { MetricFamily } from '../../src/exposition/model.ts';
@@ -38,7 +39,7 @@ function both(snapshots: readonly Snapshot[], processors: readonly ProcessorConf
     tick++;
     const t = translator.translate(snap);
     objects.push(applyProcessors(t.resourceMetrics, processors).map((rm) => Buffer.from(encodeProto([rm])).toString('hex')));
-    direct.push(encoder.encode(snap, plan).requests.map((r) => Buffer.from(r.proto).toString('hex')));
+    direct.push(encoder.encode(snap, plan).requests.map((r) => Buffer.from(r.wire(false)).toString('hex')));
   }
   return { objects, direct };
 }
@@ -129,13 +130,34 @@ describe('IndexEncoder: the same requests as the object-model path', () => {
   });
 });
 
+describe('IndexEncoder: request forms', () => {
+  it('keeps requests gzipped when the exporters compress, the same bytes inside', () => {
+    const snap = snapshot(1_700_000_000_000, sandboxes(3, 1));
+    const base = { ...pushPlan(RESOURCE, [{ type: 'batch', name: 'batch', sendBatchMaxSize: 500 }]) };
+    const plain = new IndexEncoder().encode(snap, { ...base, forms: { proto: true, gzip: false } }).requests;
+    const gzipped = new IndexEncoder().encode(snap, { ...base, forms: { proto: false, gzip: true } }).requests;
+    const both = new IndexEncoder().encode(snap, { ...base, forms: { proto: true, gzip: true } }).requests;
+    assert.ok(plain.length > 3);
+    assert.equal(gzipped.length, plain.length);
+    for (let i = 0; i < plain.length; i++) {
+      const raw = Buffer.from(plain[i]!.wire(false));
+      // Each request of its own, though one buffer wrote them all.
+      assert.deepEqual(gunzipSync(gzipped[i]!.wire(true)), raw);
+      assert.deepEqual(Buffer.from(gzipped[i]!.wire(false)), raw);
+      assert.deepEqual(Buffer.from(both[i]!.wire(false)), raw);
+    }
+    const total = (rs: typeof plain) => rs.reduce((n, r) => n + r.size, 0);
+    assert.ok(total(gzipped) < total(plain) / 5, 'compressed well');
+  });
+});
+
 describe('IndexEncoder: series state', () => {
   it('advances once per snapshot however many pipelines encode it', () => {
     const encoder = new IndexEncoder();
     const s1 = snapshot(1_000_000, [{ id: 'a', body: '# TYPE c counter\nc 5\n' }]);
     const s2 = snapshot(2_000_000, [{ id: 'a', body: '# TYPE c counter\nc 2\n' }]);
     const plan = pushPlan(RESOURCE, []);
-    const start = (snap: Snapshot) => decodeProto(encoder.encode(snap, plan).requests[0]!.proto).resourceMetrics[0]!.scopeMetrics[0]!.metrics[0]!.sum!.dataPoints[0]!.startTimeUnixNano;
+    const start = (snap: Snapshot) => decodeProto(encoder.encode(snap, plan).requests[0]!.wire(false)).resourceMetrics[0]!.scopeMetrics[0]!.metrics[0]!.sum!.dataPoints[0]!.startTimeUnixNano;
     assert.equal(start(s1), String(1_000_000n * 1_000_000n));
     // The counter fell: it restarted after our look at 1,000,000 ms. Both pipelines see that.
     assert.equal(start(s2), String(1_000_000n * 1_000_000n));
