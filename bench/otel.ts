@@ -78,7 +78,7 @@ export function snapshotOf(bs: readonly Buffer[], at: number, indexed = false): 
 
 const median = (xs: number[]): number => [...xs].sort((p, q) => p - q)[Math.floor(xs.length / 2)] ?? NaN;
 
-export function benchOtel(sandboxes = 100, rounds = 15): OtelBenchResult {
+export async function benchOtel(sandboxes = 100, rounds = 15): Promise<OtelBenchResult> {
   const bs = bodies(sandboxes);
   const translator = new Translator({ resource: buildResource({ instanceId: 'bench', hostName: 'bench', env: {} }) });
   const parse: number[] = [];
@@ -144,7 +144,7 @@ export function benchOtel(sandboxes = 100, rounds = 15): OtelBenchResult {
     const indexed = snapshotOf(bs, 1_700_000_000_000 + r * 60_000, true);
     const d0 = process.cpuUsage();
     t = performance.now();
-    const pushed = encoder.encode(indexed, plan);
+    const pushed = await encoder.encode(indexed, plan);
     const dw = performance.now() - t;
     const dc = process.cpuUsage(d0);
     if (keep) {
@@ -176,7 +176,7 @@ export function benchOtel(sandboxes = 100, rounds = 15): OtelBenchResult {
 if (import.meta.main) {
   const n = Number(process.argv[2] ?? 100);
   const rounds = Number(process.argv[3] ?? 15);
-  const r = benchOtel(n, rounds);
+  const r = await benchOtel(n, rounds);
   const f = (x: number) => x.toFixed(1);
   console.log(`OTel push path, ${r.sandboxes} sandboxes, ${r.dataPoints} data points, median of ${r.rounds} rounds`);
   console.log(`  parse, first time          ${f(r.firstParseMs)} ms`);

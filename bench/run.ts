@@ -47,7 +47,7 @@ if (counts.length === 0) {
   console.log(formatBenchTable(await runExpositionBench({ sandboxes: 100 })));
 
   const { benchOtel } = await import('./otel.ts');
-  const o = benchOtel(100, 10);
+  const o = await benchOtel(100, 10);
   console.log('\n## OTLP push path at 100 sandboxes (median of 10)\n');
   console.log(`| data points | protobuf pipelines: index → requests, CPU | object model (JSON, pull): parse | translate (incl. parse) | protobuf encode | translate + protobuf CPU | target |`);
   console.log('|---|---|---|---|---|---|---|');

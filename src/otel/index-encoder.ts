@@ -11,6 +11,7 @@
 // each sandbox's in body order), a family's points sandbox by sandbox; label
 // values are copied from the body as they are unless escaped.
 
+import { setImmediate } from 'node:timers/promises';
 import type { Attributes } from '@opentelemetry/api';
 import type { InstrumentationScope } from '@opentelemetry/core';
 import type { Resource } from '@opentelemetry/resources';
@@ -85,6 +86,7 @@ export class IndexEncoder {
   readonly #selfMemo = new WeakMap<Snapshot, { metrics: readonly OtelMetricData[]; errors: readonly TranslateError[] }>();
   #sandboxes = new Map<string, SandboxState>();
   #advancedFor: Snapshot | undefined;
+  #running: Promise<void> = Promise.resolve();
   readonly #frames = new Map<string, MetricFrame>();
 
   constructor(options: IndexEncoderOptions = {}) {
@@ -97,10 +99,22 @@ export class IndexEncoder {
   /**
    * One snapshot as requests. Encoding the same snapshot again (a second
    * pipeline) sees the same start times: series state advances once per
-   * scrape.
+   * scrape. Encodes run one at a time, and each lets the event loop run
+   * every few milliseconds (a push of 300 sandboxes takes ~150 ms), so that
+   * /metrics and /sandboxes answer meanwhile.
    */
-  encode(snapshot: Snapshot, plan: PushPlan): EncodedPush {
+  encode(snapshot: Snapshot, plan: PushPlan): Promise<EncodedPush> {
+    const run = this.#running.then(() => this.#encode(snapshot, plan));
+    this.#running = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
+  }
+
+  async #encode(snapshot: Snapshot, plan: PushPlan): Promise<EncodedPush> {
     const errors: TranslateError[] = [];
+    let slice = performance.now();
     const out = new RequestWriter(plan.resource, this.#scope, plan.maxPoints, plan.forms ?? { proto: true, gzip: false });
     if (this.#advancedFor !== snapshot) this.#forget(snapshot);
 
@@ -125,6 +139,10 @@ export class IndexEncoder {
         }
         enc.done();
         k = end;
+        if (performance.now() - slice > SLICE_MS) {
+          await setImmediate();
+          slice = performance.now();
+        }
       }
     }
     const requests = out.finish();
@@ -196,6 +214,9 @@ export class IndexEncoder {
 type StartCursor =
   | { readonly prev: undefined; readonly now: Starts; readonly fill: false }
   | { readonly prev: Starts | undefined; readonly now: undefined; readonly fill: true; readonly put: (s: Starts) => void; readonly scrape: SandboxScrape };
+
+/** How long an encode runs before letting the event loop in. */
+const SLICE_MS = 10;
 
 const EMPTY_RESOURCE = { attributes: {} } as unknown as Resource;
 

@@ -27,7 +27,7 @@ function selfFamilies(n: number): MetricFamily[] {
 }
 
 /** Both paths over the same snapshots; each step's requests as hex, for readable diffs. */
-function both(snapshots: readonly Snapshot[], processors: readonly ProcessorConfig[] = []): { objects: string[][]; direct: string[][] } {
+async function both(snapshots: readonly Snapshot[], processors: readonly ProcessorConfig[] = []): Promise<{ objects: string[][]; direct: string[][] }> {
   let tick = 0;
   const now = () => 1_700_000_000_000 + tick;
   const translator = new Translator({ resource: RESOURCE, extraFamilies: () => selfFamilies(tick), now });
@@ -39,7 +39,7 @@ function both(snapshots: readonly Snapshot[], processors: readonly ProcessorConf
     tick++;
     const t = translator.translate(snap);
     objects.push(applyProcessors(t.resourceMetrics, processors).map((rm) => Buffer.from(encodeProto([rm])).toString('hex')));
-    direct.push(encoder.encode(snap, plan).requests.map((r) => Buffer.from(r.wire(false)).toString('hex')));
+    direct.push((await encoder.encode(snap, plan)).requests.map((r) => Buffer.from(r.wire(false)).toString('hex')));
   }
   return { objects, direct };
 }
@@ -49,22 +49,22 @@ function sandboxes(n: number, factor: number, body = BODY_A): FakeSandbox[] {
 }
 
 describe('IndexEncoder: the same requests as the object-model path', () => {
-  it('for realistic shim bodies over several pushes, values growing', () => {
+  it('for realistic shim bodies over several pushes, values growing', async () => {
     const snaps = [1, 2, 3].map((k) => snapshot(1_700_000_000_000 + k * 30_000, sandboxes(4, k)));
-    const { objects, direct } = both(snaps);
+    const { objects, direct } = await both(snaps);
     assert.equal(direct.length, 3);
     assert.ok(direct[0]![0]!.length > 10_000);
     assert.deepEqual(direct, objects);
   });
 
-  it('with filter, resource and batch processors, batches cutting metrics', () => {
+  it('with filter, resource and batch processors, batches cutting metrics', async () => {
     const processors: ProcessorConfig[] = [
       { type: 'filter', name: 'filter', include: { prefixes: ['kata_', 'go_'], regexps: [] }, exclude: { prefixes: [], regexps: [/_bucket$|gc_duration/] } },
       { type: 'resource', name: 'resource', attributes: [{ key: 'k8s.node.name', value: 'n1', action: 'upsert' }, { key: 'host.name', action: 'delete' }] },
       { type: 'batch', name: 'batch', sendBatchMaxSize: 97 },
     ];
     const snaps = [1, 2].map((k) => snapshot(1_700_000_000_000 + k * 30_000, sandboxes(3, k)));
-    const { objects, direct } = both(snaps, processors);
+    const { objects, direct } = await both(snaps, processors);
     assert.ok(direct[0]!.length > 5, 'cut into several requests');
     assert.deepEqual(direct, objects);
     const first = decodeProto(Buffer.from(direct[0]![0]!, 'hex'));
@@ -72,7 +72,7 @@ describe('IndexEncoder: the same requests as the object-model path', () => {
     assert.ok(keys.includes('k8s.node.name') && !keys.includes('host.name'));
   });
 
-  it('when counters restart, sandboxes come and go, and metadata changes', () => {
+  it('when counters restart, sandboxes come and go, and metadata changes', async () => {
     const restart = BODY_A.replace(/^(kata_shim_rpc_durations_histogram_milliseconds_count\{[^}]*\}) \S+$/gm, '$1 0');
     const snaps = [
       snapshot(1_700_000_030_000, sandboxes(3, 5)),
@@ -80,11 +80,11 @@ describe('IndexEncoder: the same requests as the object-model path', () => {
       snapshot(1_700_000_090_000, [{ id: 'sb0', body: scaledBody(BODY_A, 7), metadata: META(0) }, { id: 'sb1' }, { id: 'sb2', body: scaledBody(BODY_A, 9.5), metadata: META(2) }]),
       snapshot(1_700_000_120_000, sandboxes(3, 8)),
     ];
-    const { objects, direct } = both(snaps);
+    const { objects, direct } = await both(snaps);
     assert.deepEqual(direct, objects);
   });
 
-  it('for the unusual text Go accepts: escapes, le not last, series interleaved, timestamps, special values', () => {
+  it('for the unusual text Go accepts: escapes, le not last, series interleaved, timestamps, special values', async () => {
     const body = [
       '# HELP odd_total Counter with \\\\ and \\n in help.',
       '# TYPE odd_total counter',
@@ -110,18 +110,18 @@ describe('IndexEncoder: the same requests as the object-model path', () => {
       '',
     ].join('\n');
     const snaps = [1, 2].map((k) => snapshot(1_700_000_000_000 + k * 1000, [{ id: 'sb0', body, metadata: META(0) }]));
-    const { objects, direct } = both(snaps);
+    const { objects, direct } = await both(snaps);
     assert.deepEqual(direct, objects);
   });
 
-  it('a family typed differently in another sandbox is skipped there, with an error', () => {
+  it('a family typed differently in another sandbox is skipped there, with an error', async () => {
     const encoder = new IndexEncoder();
     const snap = snapshot(1_700_000_000_000, [
       { id: 'a', body: '# TYPE x counter\nx 1\n' },
       { id: 'b', body: '# TYPE x gauge\nx 2\n' },
       { id: 'c', body: 'not prometheus text {\n' },
     ]);
-    const out = encoder.encode(snap, pushPlan(RESOURCE, []));
+    const out = await encoder.encode(snap, pushPlan(RESOURCE, []));
     assert.equal(out.dataPoints, 1);
     assert.deepEqual(
       out.errors.map((e) => e.message),
@@ -131,12 +131,12 @@ describe('IndexEncoder: the same requests as the object-model path', () => {
 });
 
 describe('IndexEncoder: request forms', () => {
-  it('keeps requests gzipped when the exporters compress, the same bytes inside', () => {
+  it('keeps requests gzipped when the exporters compress, the same bytes inside', async () => {
     const snap = snapshot(1_700_000_000_000, sandboxes(3, 1));
     const base = { ...pushPlan(RESOURCE, [{ type: 'batch', name: 'batch', sendBatchMaxSize: 500 }]) };
-    const plain = new IndexEncoder().encode(snap, { ...base, forms: { proto: true, gzip: false } }).requests;
-    const gzipped = new IndexEncoder().encode(snap, { ...base, forms: { proto: false, gzip: true } }).requests;
-    const both = new IndexEncoder().encode(snap, { ...base, forms: { proto: true, gzip: true } }).requests;
+    const plain = (await new IndexEncoder().encode(snap, { ...base, forms: { proto: true, gzip: false } })).requests;
+    const gzipped = (await new IndexEncoder().encode(snap, { ...base, forms: { proto: false, gzip: true } })).requests;
+    const both = (await new IndexEncoder().encode(snap, { ...base, forms: { proto: true, gzip: true } })).requests;
     assert.ok(plain.length > 3);
     assert.equal(gzipped.length, plain.length);
     for (let i = 0; i < plain.length; i++) {
@@ -152,15 +152,18 @@ describe('IndexEncoder: request forms', () => {
 });
 
 describe('IndexEncoder: series state', () => {
-  it('advances once per snapshot however many pipelines encode it', () => {
+  it('advances once per snapshot however many pipelines encode it', async () => {
     const encoder = new IndexEncoder();
     const s1 = snapshot(1_000_000, [{ id: 'a', body: '# TYPE c counter\nc 5\n' }]);
     const s2 = snapshot(2_000_000, [{ id: 'a', body: '# TYPE c counter\nc 2\n' }]);
     const plan = pushPlan(RESOURCE, []);
-    const start = (snap: Snapshot) => decodeProto(encoder.encode(snap, plan).requests[0]!.wire(false)).resourceMetrics[0]!.scopeMetrics[0]!.metrics[0]!.sum!.dataPoints[0]!.startTimeUnixNano;
-    assert.equal(start(s1), String(1_000_000n * 1_000_000n));
+    const start = async (snap: Snapshot) => decodeProto((await encoder.encode(snap, plan)).requests[0]!.wire(false)).resourceMetrics[0]!.scopeMetrics[0]!.metrics[0]!.sum!.dataPoints[0]!.startTimeUnixNano;
+    assert.equal(await start(s1), String(1_000_000n * 1_000_000n));
     // The counter fell: it restarted after our look at 1,000,000 ms. Both pipelines see that.
-    assert.equal(start(s2), String(1_000_000n * 1_000_000n));
-    assert.equal(start(s2), String(1_000_000n * 1_000_000n));
+    assert.equal(await start(s2), String(1_000_000n * 1_000_000n));
+    assert.equal(await start(s2), String(1_000_000n * 1_000_000n));
+    // Pipelines pushing at once: the encodes take turns, the state advances once.
+    const s3 = snapshot(3_000_000, [{ id: 'a', body: '# TYPE c counter\nc 1\n' }]);
+    assert.deepEqual(await Promise.all([start(s3), start(s3)]), [String(2_000_000n * 1_000_000n), String(2_000_000n * 1_000_000n)]);
   });
 });
