@@ -73,7 +73,7 @@ export async function benchDaemon(n: number, requests = 10): Promise<DaemonBench
       (sink
         ? // As config/kata-monitor.yaml: batches of at most 8192 points, a queue bounded in points.
           `    collection_interval: ${otlpInterval}\nprocessors:\n  batch:\n    send_batch_max_size: 8192\n` +
-          `exporters:\n  otlphttp:\n    endpoint: http://127.0.0.1:${sink.port}/v1/metrics\n    sending_queue: { sizer: items, queue_size: 500000 }\n` +
+          `exporters:\n  otlphttp:\n    endpoint: http://127.0.0.1:${sink.port}/v1/metrics\n    timeout: 500ms\n    retry_on_failure: { initial_interval: 100ms, max_interval: 500ms }\n    sending_queue: { sizer: items, queue_size: 2000000 }\n` +
           'service:\n  pipelines:\n    metrics:\n      receivers: [kata_monitor]\n      processors: [batch]\n      exporters: [otlphttp]\n'
         : ''),
   );
@@ -164,10 +164,15 @@ export async function benchDaemon(n: number, requests = 10): Promise<DaemonBench
 }
 
 export /** Accepts OTLP requests and drops them, counting bytes. */
+/** BENCH_OTLP_OUTAGE=1: the sink answers 503 to everything, so the exporter's queue fills as in a collector outage. */
 async function startOtlpSink(): Promise<{ port: number; close(): Promise<void> }> {
+  const outage = Boolean(process.env.BENCH_OTLP_OUTAGE);
   const server = createHttpServer((req, res) => {
     req.on('data', () => {});
-    req.on('end', () => res.end());
+    req.on('end', () => {
+      if (outage) res.statusCode = 503;
+      res.end();
+    });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const address = server.address();

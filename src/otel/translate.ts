@@ -1,4 +1,6 @@
-// Snapshot → OpenTelemetry metric data, following the OTel specification's
+// Snapshot → OpenTelemetry metric data (for the pull endpoint, OTLP/JSON
+// pipelines and the daemon's own families; protobuf pipelines encode the
+// scrape index directly, index-encoder.ts, to the same bytes), following the OTel specification's
 // Prometheus compatibility rules: counter → monotonic cumulative Sum (name
 // unchanged, no `_total` games), gauge/untyped → Gauge, histogram →
 // explicit-bucket Histogram (de-cumulated), summary → Summary (our extension).
