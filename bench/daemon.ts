@@ -40,6 +40,8 @@ const TICK_MS = 10; // USER_HZ = 100
 
 /** The V8 flags the bin's shebang, the image and the DaemonSet run the daemon with. */
 const SHIPPED_NODE_FLAGS = '--max-semi-space-size=2';
+/** The DaemonSet's NODE_OPTIONS (deploy/kubernetes/daemonset.yaml). */
+const DAEMONSET_NODE_FLAGS = '--max-old-space-size=192 --max-semi-space-size=2';
 
 /** BENCH_SMAPS=FILE: /proc/<pid>/smaps after the last scrape, to FILE.<N>. */
 /** BENCH_STDOUT=FILE: the daemon's stdout (e.g. --trace-gc output) appended to FILE. */
@@ -48,7 +50,24 @@ function envFromBench(): Record<string, string> {
   return Object.fromEntries((process.env.BENCH_ENV ?? '').split(' ').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
 }
 
-export async function benchDaemon(n: number, requests = 10): Promise<DaemonBenchRow> {
+/** What the daemon runs against: N static shims, a CRI server, the daemon as its own process. */
+export interface BenchHost {
+  readonly base: string;
+  readonly child: ChildProcess;
+  /** OTLP requests the sink received. */
+  readonly pushes: () => number;
+  /** Prints the daemon's log (it is shown only when a run fails, or with BENCH_LOG_LEVEL). */
+  readonly showLog: () => void;
+  readonly stop: () => Promise<void>;
+}
+
+export interface BenchHostOptions {
+  /** Push OTLP at this interval (e.g. '3s') to a sink in this process, as the DaemonSet's configuration does. */
+  readonly otlpInterval?: string | undefined;
+  readonly nodeFlags?: string;
+}
+
+export async function startBenchHost(n: number, options: BenchHostOptions = {}): Promise<BenchHost> {
   const dir = await mkdtemp(path.join(tmpdir(), 'kb-'));
   const root = path.join(dir, 'sbs');
   await mkdir(root);
@@ -64,8 +83,7 @@ export async function benchDaemon(n: number, requests = 10): Promise<DaemonBench
   }
   const cri = await FakeCriServer.start({ socketPath: path.join(dir, 'cri.sock'), pods });
   const config = path.join(dir, 'config.yaml');
-  // BENCH_OTLP=<interval>: also push OTLP (the DaemonSet's configuration does) to a sink in this process.
-  const otlpInterval = process.env.BENCH_OTLP;
+  const otlpInterval = options.otlpInterval;
   const sink = otlpInterval ? await startOtlpSink() : undefined;
   await writeFile(
     config,
@@ -80,28 +98,51 @@ export async function benchDaemon(n: number, requests = 10): Promise<DaemonBench
   const port = 20000 + Math.floor(Math.random() * 20000);
   const child = spawn(
     process.execPath,
-    [...(process.env.BENCH_NODE_FLAGS ?? SHIPPED_NODE_FLAGS).split(' ').filter(Boolean), packagePath('dist', 'src', 'cli.js'), `-listen-address=127.0.0.1:${port}`, `-sandbox-root=${root}`, `-runtime-endpoint=unix://${path.join(dir, 'cri.sock')}`, `-config=${config}`, (process.env.BENCH_LOG_LEVEL ? `-log-level=${process.env.BENCH_LOG_LEVEL}` : '-log-level=error')],
+    [...(options.nodeFlags ?? process.env.BENCH_NODE_FLAGS ?? SHIPPED_NODE_FLAGS).split(' ').filter(Boolean), packagePath('dist', 'src', 'cli.js'), `-listen-address=127.0.0.1:${port}`, `-sandbox-root=${root}`, `-runtime-endpoint=unix://${path.join(dir, 'cri.sock')}`, `-config=${config}`, (process.env.BENCH_LOG_LEVEL ? `-log-level=${process.env.BENCH_LOG_LEVEL}` : '-log-level=error')],
     { stdio: ['ignore', process.env.BENCH_STDOUT ? openSync(process.env.BENCH_STDOUT, 'a') : 'ignore', 'pipe'], env: { ...process.env, ...envFromBench() } },
   );
-  // The daemon's log is shown only when the run fails (or with BENCH_LOG_LEVEL).
   let log = '';
   child.stderr?.on('data', (d: Buffer) => {
     if (process.env.BENCH_LOG_LEVEL) process.stderr.write(d);
     else log = (log + d.toString()).slice(-20_000);
   });
   const base = `http://127.0.0.1:${port}`;
+  const stop = async (): Promise<void> => {
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
+    await Promise.all(shims.map((s) => s.close()));
+    await cri.stop();
+    await sink?.close();
+    await rm(dir, { recursive: true, force: true });
+  };
   try {
     await waitFor(async () => (await get(base + '/sandboxes')).body.toString().split('\n').filter(Boolean).length === n, 30_000);
+  } catch (err) {
+    process.stderr.write(log);
+    await stop();
+    throw err;
+  }
+  return { base, child, pushes: () => sink?.requests() ?? 0, showLog: () => process.stderr.write(log), stop };
+}
+
+/** Until every sandbox's samples carry their CRI labels. */
+async function labelled(base: string, n: number): Promise<void> {
+  await waitFor(async () => {
+    const text = (await get(base + '/metrics?filter_family=kata_hypervisor_fds')).body.toString();
+    return (text.match(/cri_name="pod-/g) ?? []).length === n || n === 0;
+  }, 30_000);
+}
+
+export async function benchDaemon(n: number, requests = 10): Promise<DaemonBenchRow> {
+  // BENCH_OTLP=<interval>: also push OTLP.
+  const host = await startBenchHost(n, { otlpInterval: process.env.BENCH_OTLP });
+  const { base, child } = host;
+  try {
     // Idle: every sandbox known, nothing scraped yet.
     await new Promise((r) => setTimeout(r, 500));
     const idleRss = await status(child, 'VmRSS');
     const idleAnon = await status(child, 'RssAnon');
-    // Wait for the CRI labels on every sandbox.
-    await waitFor(async () => {
-      const text = (await get(base + '/metrics?filter_family=kata_hypervisor_fds')).body.toString();
-      return (text.match(/cri_name="pod-/g) ?? []).length === n || n === 0;
-    }, 30_000);
-
+    await labelled(base, n);
     const plain: number[] = [];
     const gz: number[] = [];
     let bytesPlain = 0;
@@ -151,32 +192,73 @@ export async function benchDaemon(n: number, requests = 10): Promise<DaemonBench
       labelledOk: everySampleLabelled(lastPlain.toString(), n),
     };
   } catch (err) {
-    process.stderr.write(log);
+    host.showLog();
     throw err;
   } finally {
-    child.kill('SIGTERM');
-    await new Promise((r) => child.once('exit', r));
-    await Promise.all(shims.map((s) => s.close()));
-    await cri.stop();
-    await sink?.close();
-    await rm(dir, { recursive: true, force: true });
+    await host.stop();
   }
 }
 
-export /** Accepts OTLP requests and drops them, counting bytes. */
+export interface SteadyRow {
+  readonly sandboxes: number;
+  readonly seconds: number;
+  readonly scrapes: number;
+  readonly pushes: number;
+  /** Average CPU over the run, in millicores (Kubernetes' unit). */
+  readonly millicores: number;
+  readonly peakRssMiB: number;
+}
+
+/**
+ * The daemon as the DaemonSet runs it (its NODE_OPTIONS, its OTLP push every
+ * 30 s) with Prometheus asking for /metrics (gzip) every 15 s, for `seconds`:
+ * average CPU and peak RSS against the container's limits (200m, 300Mi).
+ */
+export async function benchSteady(n: number, seconds = 120, scrapeEveryMs = 15_000, pushEvery = '30s'): Promise<SteadyRow> {
+  const host = await startBenchHost(n, { otlpInterval: pushEvery, nodeFlags: DAEMONSET_NODE_FLAGS });
+  try {
+    await labelled(host.base, n);
+    const cpu0 = await cpuMs(host.child);
+    const t0 = performance.now();
+    const pushes0 = host.pushes();
+    let scrapes = 0;
+    while (performance.now() - t0 < seconds * 1000) {
+      const next = t0 + (scrapes + 1) * scrapeEveryMs;
+      await get(host.base + '/metrics', true);
+      scrapes++;
+      await new Promise((r) => setTimeout(r, Math.max(0, Math.min(next, t0 + seconds * 1000) - performance.now())));
+    }
+    const wall = performance.now() - t0;
+    const cpu = (await cpuMs(host.child)) - cpu0;
+    return { sandboxes: n, seconds: wall / 1000, scrapes, pushes: host.pushes() - pushes0, millicores: (cpu / wall) * 1000, peakRssMiB: (await status(host.child, 'VmHWM')) / 1024 };
+  } catch (err) {
+    host.showLog();
+    throw err;
+  } finally {
+    await host.stop();
+  }
+}
+
+/** Accepts OTLP requests and drops them, counting them. */
 /** BENCH_OTLP_OUTAGE=1: the sink answers 503 to everything, so the exporter's queue fills as in a collector outage. */
-async function startOtlpSink(): Promise<{ port: number; close(): Promise<void> }> {
+async function startOtlpSink(): Promise<{ port: number; requests(): number; close(): Promise<void> }> {
   const outage = Boolean(process.env.BENCH_OTLP_OUTAGE);
+  let requests = 0;
   const server = createHttpServer((req, res) => {
     req.on('data', () => {});
     req.on('end', () => {
       if (outage) res.statusCode = 503;
+      else requests++;
       res.end();
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const address = server.address();
-  return { port: typeof address === 'object' && address ? address.port : 0, close: () => new Promise<void>((r) => server.close(() => r())) };
+  return {
+    port: typeof address === 'object' && address ? address.port : 0,
+    requests: () => requests,
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
 }
 
 export interface StaticShim {

@@ -1,9 +1,10 @@
 // `npm run bench`: the daemon's /metrics figures against upstream's (issue #6),
 // then the exposition and OTLP hot paths. Targets are printed beside the
 // figures; nothing here is a pass/fail test (these machines are noisy).
-// `npm run bench -- 100` runs only the listed sandbox counts.
+// `npm run bench -- 100` runs only the listed sandbox counts;
+// `npm run bench -- steady [N]` only the steady-state run (BENCH_STEADY_SECONDS, default 120).
 
-import { benchDaemon, type DaemonBenchRow } from './daemon.ts';
+import { benchDaemon, benchSteady, type DaemonBenchRow } from './daemon.ts';
 
 const UPSTREAM: Record<number, { plain: string; gzip: string; cpu: string; rss: string }> = {
   1: { plain: '5.8', gzip: '6.9', cpu: '3.3', rss: '15' },
@@ -16,8 +17,10 @@ const TARGET: Record<number, { plain?: number; gzip?: number; cpu?: number; rss?
   300: { plain: 360, rss: 150 },
 };
 
-const counts = process.argv.slice(2).map(Number).filter((n) => n > 0);
-const sizes = counts.length > 0 ? counts : [1, 10, 100, 300];
+const args = process.argv.slice(2);
+const steadyOnly = args.includes('steady');
+const counts = args.map(Number).filter((n) => n > 0);
+const sizes = steadyOnly ? [] : counts.length > 0 ? counts : [1, 10, 100, 300];
 
 const rows: DaemonBenchRow[] = [];
 for (const n of sizes) {
@@ -41,7 +44,7 @@ for (const r of rows) {
   );
 }
 
-if (counts.length === 0) {
+if (counts.length === 0 && !steadyOnly) {
   const { runExpositionBench, formatBenchTable } = await import('./exposition.ts');
   console.log('\n## Exposition: fixtures scaled to 100 sandboxes\n');
   console.log(formatBenchTable(await runExpositionBench({ sandboxes: 100 })));
@@ -54,4 +57,15 @@ if (counts.length === 0) {
   console.log(
     `| ${o.dataPoints} | ${f(o.directCpuMs)} ms${mark(o.directCpuMs, 150)} | ${f(o.parseMs)} ms | ${f(o.translateMs)} ms | ${f(o.encodeProtoMs)} ms (${(o.protoBytes / 1e6).toFixed(1)} MB) | ${f(o.totalCpuMs)} ms${mark(o.totalCpuMs, 150)} | ≤ 150 ms CPU |`,
   );
+}
+
+if (steadyOnly || counts.length === 0) {
+  const n = steadyOnly && counts.length > 0 ? counts[0]! : 300;
+  const seconds = Number(process.env.BENCH_STEADY_SECONDS ?? 120);
+  process.stderr.write(`steady state: ${n} sandboxes for ${seconds} s…\n`);
+  const s = await benchSteady(n, seconds);
+  console.log(`\n## Steady state as deployed (DaemonSet NODE_OPTIONS, GET /metrics gzip every 15 s, OTLP push every 30 s; ${f(s.seconds, 0)} s)\n`);
+  console.log('| sandboxes | scrapes | OTLP requests delivered | CPU (average) | peak RSS | DaemonSet limits |');
+  console.log('|---|---|---|---|---|---|');
+  console.log(`| ${s.sandboxes} | ${s.scrapes} | ${s.pushes} | ${f(s.millicores, 0)} m${mark(s.millicores, 200)} | ${f(s.peakRssMiB)} MiB${mark(s.peakRssMiB, 300)} | 200m, 300Mi |`);
 }
