@@ -14,7 +14,7 @@
 import { setImmediate } from 'node:timers/promises';
 import type { Attributes } from '@opentelemetry/api';
 import type { InstrumentationScope } from '@opentelemetry/core';
-import type { Resource } from '@opentelemetry/resources';
+import { emptyResource, type Resource } from '@opentelemetry/resources';
 import type { MetricFamily, MetricType } from '../exposition/model.ts';
 import { floatAt, intAt } from '../exposition/float-bytes.ts';
 import { PART, REBUILT, newParts, readRecord, type IndexedBody, type SampleParts } from '../scrape/relabel.ts';
@@ -24,7 +24,7 @@ import { ProtobufWriter, WIRE_I64, WIRE_LEN, WIRE_VARINT } from '../wire/protobu
 import type { EncodedRequest, OtelMetricData } from './model.ts';
 import { LEN_POINT, writeKeyValue } from './otlp-encode.ts';
 import { RequestWriter, type MetricFrame, type RequestForms } from './request-writer.ts';
-import { SCOPE, TranslateError, Translator } from './translate.ts';
+import { podAttributes, sameKind, SCOPE, TranslateError, Translator } from './translate.ts';
 
 /** What a pipeline's processors make of a push: which metrics, on which resource, in batches of how many points. */
 export interface PushPlan {
@@ -93,7 +93,7 @@ export class IndexEncoder {
     this.#scope = options.scope ?? SCOPE;
     const extra = options.extraFamilies;
     // The daemon's own families are few: the object model's translator does them.
-    this.#self = extra && new Translator({ resource: EMPTY_RESOURCE, extraFamilies: extra, scope: this.#scope, ...(options.now && { now: options.now }) });
+    this.#self = extra && new Translator({ resource: emptyResource(), extraFamilies: extra, scope: this.#scope, ...(options.now && { now: options.now }) });
   }
 
   /**
@@ -180,7 +180,7 @@ export class IndexEncoder {
     const key = `${m.uid}\n${m.name}\n${m.namespace}`;
     let st = this.#sandboxes.get(id);
     if (!st || st.key !== key) {
-      const attrs = sandboxAttributes(scrape);
+      const attrs = podAttributes(scrape.sandbox);
       st = { scrape: undefined, prev: st?.prev ?? new Map(), next: st?.next ?? new Map(), attrs7: keyValues(attrs, 7), attrs9: keyValues(attrs, 9), key };
       this.#sandboxes.set(id, st);
     }
@@ -218,7 +218,6 @@ type StartCursor =
 /** How long an encode runs before letting the event loop in. */
 const SLICE_MS = 10;
 
-const EMPTY_RESOURCE = { attributes: {} } as unknown as Resource;
 
 /**
  * The snapshot's families in the order the object-model path meets them:
@@ -235,7 +234,8 @@ function families(snapshot: Snapshot, errors: TranslateError[]): Family[] {
       errors.push(new TranslateError(`sandbox ${scrape.sandbox.id}: unparsable shim metrics: ${why}`, { sandboxId: scrape.sandbox.id }));
       continue;
     }
-    for (const k of bodyOrder(index)) {
+    const runsOf = runsByFamily(index);
+    for (const k of bodyOrder(runsOf)) {
       const head = index.heads[k]!;
       let f = byName.get(head.name);
       if (!f) {
@@ -250,25 +250,24 @@ function families(snapshot: Snapshot, errors: TranslateError[]): Family[] {
         );
         continue;
       }
-      f.parts.push(scrape);
-      const runs = index.runs;
-      for (let o = 0; o < runs.length; o += 3) if (runs[o] === k) f.parts.push(runs[o + 1]!, runs[o + 2]!);
+      f.parts.push(scrape, ...runsOf[k]!);
     }
   }
   return [...byName.values()];
 }
 
-/** The index's families (sorted by name there) in the order their first sample appears. */
-function bodyOrder(index: IndexedBody): number[] {
-  const first = new Map<number, number>();
+/** Per family of the index, its runs' (from, to) pairs. */
+function runsByFamily(index: IndexedBody): number[][] {
+  const out: number[][] = index.heads.map(() => []);
   const runs = index.runs;
-  for (let o = 0; o < runs.length; o += 3) if (!first.has(runs[o]!)) first.set(runs[o]!, runs[o + 1]!);
-  return [...first.keys()].sort((a, b) => first.get(a)! - first.get(b)!);
+  for (let o = 0; o < runs.length; o += 3) out[runs[o]!]!.push(runs[o + 1]!, runs[o + 2]!);
+  return out;
 }
 
-function sameKind(a: MetricType, b: MetricType): boolean {
-  const gaugeish = (t: MetricType) => (t === 'untyped' ? 'gauge' : t);
-  return gaugeish(a) === gaugeish(b);
+/** The index's families (sorted by name there) in the order their first sample appears. */
+function bodyOrder(runsOf: readonly (readonly number[])[]): number[] {
+  const ks = runsOf.map((_, k) => k).filter((k) => runsOf[k]!.length > 0);
+  return ks.sort((a, b) => runsOf[a]![0]! - runsOf[b]![0]!);
 }
 
 function metricFrame(f: Family): MetricFrame {
@@ -297,16 +296,6 @@ function metricFrame(f: Family): MetricFrame {
     dataField = 11;
   }
   return { head: h.buf.slice(0, h.pos), dataField, tail: t.buf.slice(0, t.pos) };
-}
-
-/** The four kata-monitor labels, then the k8s.* semconv keys when known (as translate.ts builds them). */
-function sandboxAttributes(scrape: SandboxScrape): Attributes {
-  const { id, metadata: m } = scrape.sandbox;
-  const a: Record<string, string> = { sandbox_id: id, cri_uid: m.uid, cri_name: m.name, cri_namespace: m.namespace };
-  if (m.uid) a['k8s.pod.uid'] = m.uid;
-  if (m.name) a['k8s.pod.name'] = m.name;
-  if (m.namespace) a['k8s.namespace.name'] = m.namespace;
-  return a;
 }
 
 function keyValues(attrs: Attributes, field: number): Uint8Array {
@@ -341,7 +330,8 @@ class PointEncoder {
   #cursor: StartCursor | undefined;
   /** Points of this family in this sandbox so far, and the state being filled. */
   #n = 0;
-  #fill: Float64Array | undefined;
+  /** Where this family's state is filled before it is copied out at its exact size. */
+  #fill: Float64Array = new Float64Array(256 * S);
   #byIdentity: Map<number, number> | undefined;
 
   constructor(out: RequestWriter) {
@@ -355,14 +345,12 @@ class PointEncoder {
     this.#cursor = cursor;
     this.#n = 0;
     this.#byIdentity = undefined;
-    this.#fill = cursor?.fill ? new Float64Array(64 * S) : undefined;
   }
 
   done(): void {
     const c = this.#cursor;
-    if (c?.fill) c.put({ scrape: c.scrape, data: this.#fill!.slice(0, this.#n * S) });
+    if (c?.fill) c.put({ scrape: c.scrape, data: this.#fill.slice(0, this.#n * S) });
     this.#cursor = undefined;
-    this.#fill = undefined;
   }
 
   scalars(from: number, to: number): void {
@@ -507,7 +495,7 @@ class PointEncoder {
       const d = c.now.data;
       return i * S < d.length && d[i * S] === id ? d[i * S + 1]! : (d[this.#find(d, id) * S + 1] ?? ms);
     }
-    let fill = this.#fill!;
+    let fill = this.#fill;
     if ((i + 1) * S > fill.length) {
       const grown = new Float64Array(fill.length * 2);
       grown.set(fill);

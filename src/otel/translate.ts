@@ -18,6 +18,7 @@ import type { Resource } from '@opentelemetry/resources';
 import { AggregationTemporality, DataPointType, type DataPoint, type MetricDescriptor } from '@opentelemetry/sdk-metrics';
 import type { Label, Metric, MetricFamily, MetricType } from '../exposition/model.ts';
 import { parseText, reparseText } from '../exposition/parse-text.ts';
+import type { SandboxEntry } from '../discovery/registry.ts';
 import type { SandboxScrape, Snapshot } from '../scrape/snapshot.ts';
 import { shimFamilyName } from '../scrape/relabel.ts';
 import { SHARED_ATTRIBUTES, SUMMARY_POINT_TYPE, type SharedAttributesHint, type OtelMetricData, type OtelResourceMetrics, type SummaryValue } from './model.ts';
@@ -264,12 +265,9 @@ const EMPTY: Attributes = Object.freeze({});
  * same, so that the attributes built with them stay valid.
  */
 function sandboxAttributes(scrape: SandboxScrape, previous: Attributes | undefined): Attributes {
-  const { id, metadata: m } = scrape.sandbox;
+  const m = scrape.sandbox.metadata;
   if (previous && previous['cri_uid'] === m.uid && previous['cri_name'] === m.name && previous['cri_namespace'] === m.namespace) return previous;
-  const a: Record<string, string> = { sandbox_id: id, cri_uid: m.uid, cri_name: m.name, cri_namespace: m.namespace };
-  if (m.uid) a['k8s.pod.uid'] = m.uid;
-  if (m.name) a['k8s.pod.name'] = m.name;
-  if (m.namespace) a['k8s.namespace.name'] = m.namespace;
+  const a = podAttributes(scrape.sandbox);
   const keys = Object.keys(a);
   (a as SharedAttributesHint)[SHARED_ATTRIBUTES] = { shared: { ...a }, keys, expected: keys.map((k) => a[k]) };
   return a;
@@ -312,7 +310,18 @@ function addFamily(ctx: Ctx, f: MetricFamily, name: string, sandboxId: string, s
   }
 }
 
-function sameKind(a: MetricType, b: MetricType): boolean {
+/** The four kata-monitor labels, as on /metrics, then the k8s.* semconv keys when known: every point of a sandbox carries them. */
+export function podAttributes(sandbox: SandboxEntry): Record<string, string> {
+  const { id, metadata: m } = sandbox;
+  const a: Record<string, string> = { sandbox_id: id, cri_uid: m.uid, cri_name: m.name, cri_namespace: m.namespace };
+  if (m.uid) a['k8s.pod.uid'] = m.uid;
+  if (m.name) a['k8s.pod.name'] = m.name;
+  if (m.namespace) a['k8s.namespace.name'] = m.namespace;
+  return a;
+}
+
+/** Whether two families of one name can be one OTLP metric (untyped is a gauge). */
+export function sameKind(a: MetricType, b: MetricType): boolean {
   const gaugeish = (t: MetricType) => (t === 'untyped' ? 'gauge' : t);
   return gaugeish(a) === gaugeish(b);
 }
