@@ -114,6 +114,26 @@ describe('IndexEncoder: the same requests as the object-model path', () => {
     assert.deepEqual(direct, objects);
   });
 
+  it('when series move within their family between pushes (found by their labels, few or many)', async () => {
+    const family = (n: number, order: 'up' | 'down', bump: number) => {
+      const ids = Array.from({ length: n }, (_, i) => i);
+      if (order === 'down') ids.reverse();
+      return [`# TYPE moved_${n}_total counter`, ...ids.map((i) => `moved_${n}_total{k="${i}"} ${i === 3 ? 0 : 10 + i + bump}`)].join('\n');
+    };
+    const body = (order: 'up' | 'down', bump: number) => `${family(5, order, bump)}\n${family(80, order, bump)}\n`;
+    const snaps = [
+      snapshot(1_700_000_001_000, [{ id: 'sb0', body: body('up', 0), metadata: META(0) }]),
+      snapshot(1_700_000_002_000, [{ id: 'sb0', body: body('down', 1), metadata: META(0) }]),
+      snapshot(1_700_000_003_000, [{ id: 'sb0', body: body('up', 2), metadata: META(0) }]),
+    ];
+    const { objects, direct } = await both(snaps);
+    assert.deepEqual(direct, objects);
+    // Still from the first push: the series kept their start as they moved.
+    const points = decodeProto(Buffer.from(direct[2]![0]!, 'hex')).resourceMetrics[0]!.scopeMetrics[0]!.metrics.flatMap((m) => m.sum?.dataPoints ?? []);
+    assert.equal(points.length, 85 + 1); // and kata_monitor_scrapes_total
+    assert.ok(points.filter((p) => p.attributes?.some((a) => a.key === 'k')).every((p) => p.startTimeUnixNano === String(1_700_000_001_000n * 1_000_000n)));
+  });
+
   it('a family typed differently in another sandbox is skipped there, with an error', async () => {
     const encoder = new IndexEncoder();
     const snap = snapshot(1_700_000_000_000, [
