@@ -235,7 +235,7 @@ function families(snapshot: Snapshot, errors: TranslateError[]): Family[] {
       continue;
     }
     const runsOf = runsByFamily(index);
-    for (const k of bodyOrder(runsOf)) {
+    for (const k of index.order) {
       const head = index.heads[k]!;
       let f = byName.get(head.name);
       if (!f) {
@@ -264,18 +264,13 @@ function runsByFamily(index: IndexedBody): number[][] {
   return out;
 }
 
-/** The index's families (sorted by name there) in the order their first sample appears. */
-function bodyOrder(runsOf: readonly (readonly number[])[]): number[] {
-  const ks = runsOf.map((_, k) => k).filter((k) => runsOf[k]!.length > 0);
-  return ks.sort((a, b) => runsOf[a]![0]! - runsOf[b]![0]!);
-}
 
 function metricFrame(f: Family): MetricFrame {
   const h = new ProtobufWriter(128);
   h.tag(1, WIRE_LEN);
   h.string(f.name);
-  // The index keeps HELP as written (for /metrics); its text unescaped, as the parser gives it.
-  const help = f.help?.replace(/\\([\\n])/g, (_, c: string) => (c === 'n' ? '\n' : '\\'));
+  // The index keeps HELP as written (for /metrics); its text unescaped (\\, \n, \"), as the parser gives it.
+  const help = f.help?.replace(/\\([\\n"])/g, (_, c: string) => (c === 'n' ? '\n' : c));
   if (help) {
     h.tag(2, WIRE_LEN);
     h.string(help);
@@ -578,10 +573,11 @@ function writeLabels(w: ProtobufWriter, field: number, b: Buffer, s: number, e: 
     const ns = i;
     while (i < e && b[i] !== EQ && b[i] !== SP && b[i] !== TAB) i++;
     const ne = i;
-    while (b[i] !== QUOTE) i++;
+    // Bounded though the index validated the block: a wrong offset must not run off the buffer.
+    while (i < e && b[i] !== QUOTE) i++;
     const vs = ++i;
     let plain = true;
-    while (b[i] !== QUOTE) {
+    while (i < e && b[i] !== QUOTE) {
       const c = b[i]!;
       if (c === BACKSLASH) {
         plain = false;

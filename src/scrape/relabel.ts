@@ -110,8 +110,8 @@ export function relabelShimBody(body: Buffer, labels: Buffer): RelabelResult {
     let e = body.indexOf(NL, p);
     if (e < 0) e = n;
     lineNo++;
-    let le = e;
-    if (le > p && body[le - 1] === CR) le--;
+    // Go's parser has no CRLF: a CR is part of the token it ends (an invalid value, an unknown type).
+    const le = e;
     const c0 = body[p];
 
     if (c0 === HASH) {
@@ -163,7 +163,11 @@ export function relabelShimBody(body: Buffer, labels: Buffer): RelabelResult {
       rec[at + R_SS] = -1;
       rec[at + R_TS] = -1;
 
-      if (i < le && body[i] === LBRACE) {
+      // Go allows blanks between the name and its labels.
+      let lb = i;
+      while (lb < le && (body[lb] === SP || body[lb] === TAB)) lb++;
+      if (lb < le && body[lb] === LBRACE) {
+        i = lb;
         const is = i + 1;
         const ie = scanLabels(body, is, le, lineNo);
         i = ie + 1;
@@ -172,8 +176,12 @@ export function relabelShimBody(body: Buffer, labels: Buffer): RelabelResult {
           const key = suffix === BUCKET ? LE : QUANTILE;
           const sp = lastLabel(body, is, ie, key);
           if (sp >= 0) {
+            // The pair ends at its closing quote: blanks or a comma after it are not written (Go writes `le="…"}`).
+            let se = ie;
+            while (body[se - 1] !== QUOTE) se--;
+            specialFloat(body, sp + key.length, se - 1, key, lineNo);
             rec[at + R_SS] = sp;
-            rec[at + R_SE] = ie;
+            rec[at + R_SE] = se;
             keepEnd = sp > is ? sp - 1 : is; // drop the comma before it
           } else {
             // Unusual order (Go writes it last): rebuild the block once, via strings.
@@ -232,12 +240,15 @@ export function relabelShimBody(body: Buffer, labels: Buffer): RelabelResult {
   // Families sorted by final name, their runs as (family, from, to) triples:
   // a handful of objects per sandbox instead of a few per family, so that a
   // snapshot puts little on the V8 heap for the GC to promote and trace.
-  const kept: { readonly head: FamilyHead; readonly f: Fam }[] = [];
+  const kept: { readonly head: FamilyHead; readonly f: Fam; readonly seen: number }[] = [];
   for (const f of byName.values()) {
     if (f.count === 0) continue; // Go's parser drops families without samples
-    kept.push({ head: familyHead(f.prefixed ? 'kata_shim_' + f.name : f.name, f.help, f.type, f.prefixed), f });
+    kept.push({ head: familyHead(f.prefixed ? 'kata_shim_' + f.name : f.name, f.help, f.type, f.prefixed), f, seen: kept.length });
   }
   kept.sort((a, b) => (a.head.name < b.head.name ? -1 : a.head.name > b.head.name ? 1 : 0));
+  // byName's order is the body's: where each family's first line (HELP, TYPE or sample) is.
+  const order = new Uint32Array(kept.length);
+  for (let k = 0; k < kept.length; k++) order[kept[k]!.seen] = k;
   let nRuns = 0;
   for (const { f } of kept) nRuns += f.segs.length / 2;
   const runs = new Int32Array(nRuns * 3);
@@ -253,7 +264,7 @@ export function relabelShimBody(body: Buffer, labels: Buffer): RelabelResult {
   const index = narrowed(rec, r) ?? rec.slice(0, r * REC);
   // A huge body's records are not kept around for the next one.
   if (scratch.length > SCRATCH_KEEP) scratch = new Int32Array(SCRATCH_KEEP);
-  return { index: { body, labels, rec: index, overrides, heads: kept.map((x) => x.head), runs }, sampleCount: total };
+  return { index: { body, labels, rec: index, overrides, heads: kept.map((x) => x.head), runs, order }, sampleCount: total };
 }
 
 /**
@@ -385,6 +396,8 @@ export interface IndexedBody {
   readonly overrides: readonly Buffer[];
   /** The body's families, sorted by final name. */
   readonly heads: readonly FamilyHead[];
+  /** `heads` indices in the order the body brings its families (their first HELP, TYPE or sample line). */
+  readonly order: Uint32Array;
   /**
    * Runs of samples as (family, from, to) triples: `heads[family]`'s samples
    * are records [from, to). Grouped by family, in `heads` order; usually one
@@ -543,20 +556,23 @@ function metaLine(body: Buffer, p: number, e: number, lineNo: number, family: (n
     i++;
     while (i < e && isMetricNameChar(body[i]!)) i++;
   }
-  if (i === ns || (i < e && body[i] !== SP && body[i] !== TAB)) {
+  // `# HELP`, `# HELP foo`: nothing more on the line, a plain comment to Go.
+  if (i === e) return undefined;
+  if (i === ns || (body[i] !== SP && body[i] !== TAB)) {
     throw new RelabelError(lineNo, `invalid metric name in ${isHelp ? 'HELP' : 'TYPE'} line`);
   }
   const name = body.toString('latin1', ns, i);
   const f = family(name, ns, i);
-  if (i < e) i++; // the blank after the name
+  while (i < e && (body[i] === SP || body[i] === TAB)) i++; // Go skips every blank after the name
+  if (i === e) return f; // `# HELP foo ` sets nothing, though the family now exists
   if (isHelp) {
     if (f.help !== undefined) throw new RelabelError(lineNo, `second HELP line for metric name ${JSON.stringify(name)}`);
-    f.help = body.toString('utf8', i, e);
+    f.help = helpText(body, i, e, lineNo);
   } else {
     if (f.typeSeen) throw new RelabelError(lineNo, `second TYPE line for metric name ${JSON.stringify(name)}`);
     if (f.count > 0) throw new RelabelError(lineNo, `TYPE line for ${JSON.stringify(name)} after its samples`);
-    // Go's parser takes the type in any case and its encoder writes it lower-case.
-    const t = body.toString('latin1', i, e).trim().toLowerCase();
+    // Go's parser takes the rest of the line as the type, in any case; its encoder writes it lower-case.
+    const t = body.toString('latin1', i, e).toLowerCase();
     if (!TYPES.has(t)) throw new RelabelError(lineNo, `unknown metric type ${JSON.stringify(t)}`);
     f.type = t as MetricType;
     f.typeSeen = true;
@@ -610,6 +626,31 @@ function scanLabels(b: Buffer, i: number, end: number, lineNo: number): number {
   }
 }
 
+/**
+ * HELP text as Go's encoder writes it back: the parser takes the escapes
+ * \\, \n and \" (any other is an error) and the encoder escapes only \ and
+ * newline, so \" comes out as a plain quote; the rest is kept as written.
+ */
+function helpText(b: Buffer, s: number, e: number, lineNo: number): string {
+  let quoted = false;
+  for (let i = b.indexOf(BACKSLASH, s); i >= 0 && i < e; i = b.indexOf(BACKSLASH, i + 2)) {
+    const c = i + 1 < e ? b[i + 1] : undefined;
+    if (c === QUOTE) quoted = true;
+    else if (c !== BACKSLASH && c !== 110 /* n */) {
+      throw new RelabelError(lineNo, `invalid escape sequence '\\${c === undefined ? '' : String.fromCharCode(c)}' in HELP`);
+    }
+  }
+  const text = b.toString('utf8', s, e);
+  return quoted ? text.replace(/\\(.)/g, (x, c: string) => (c === '"' ? '"' : x)) : text;
+}
+
+/** An `le`/`quantile` value, b[s, end), must be a float as Go parses it. */
+function specialFloat(b: Buffer, s: number, end: number, key: Buffer, lineNo: number): void {
+  if (!isFloat(b, s, end)) {
+    throw new RelabelError(lineNo, `expected float as value for '${key.toString('latin1', 0, key.length - 2)}' label, got ${JSON.stringify(b.toString('utf8', s, end))}`);
+  }
+}
+
 /** Start of `key="…"` when it is the block's last label (as Go writes it), else -1. */
 function lastLabel(b: Buffer, is: number, ie: number, key: Buffer): number {
   let end = ie;
@@ -635,8 +676,13 @@ function moveLabelLast(inner: string, key: string, lineNo: number, type: MetricT
   let pair: string | undefined;
   while ((m = re.exec(inner)) !== null) {
     const text = `${m[1]}="${m[2]}"`;
-    if (m[1] === key && pair === undefined) pair = text;
-    else pairs.push(text);
+    if (m[1] === key && pair === undefined) {
+      const v = Buffer.from(m[2]!);
+      if (!isFloat(v, 0, v.length)) throw new RelabelError(lineNo, `expected float as value for '${key}' label, got ${JSON.stringify(m[2])}`);
+      pair = text;
+    } else {
+      pairs.push(text);
+    }
   }
   if (pair === undefined) throw new RelabelError(lineNo, `${type} sample has no ${key} label`);
   return { rest: pairs.join(','), pair };
@@ -681,14 +727,18 @@ function isFloat(b: Buffer, s: number, e: number): boolean {
     }
   }
   if (digits === 0) return false;
+  let exponent = false;
   if (i < e && (b[i] === 101 || b[i] === 69)) {
     i++;
     if (i < e && (b[i] === 43 || b[i] === 45)) i++;
     const es = i;
     while (i < e && b[i]! >= 48 && b[i]! <= 57) i++;
     if (i === es) return false;
+    exponent = true;
   }
-  return i === e;
+  if (i !== e) return false;
+  // Go reports overflow (1e400) as an error, ErrRange; only an exponent or 309 digits can get there.
+  return !(exponent || digits > 308) || Number.isFinite(Number(b.toString('latin1', s, e)));
 }
 
 function snippet(b: Buffer, s: number, e: number): string {

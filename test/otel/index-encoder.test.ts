@@ -150,6 +150,36 @@ describe('IndexEncoder: the same requests as the object-model path', () => {
   });
 });
 
+describe('IndexEncoder: mutated shim bodies (seeded, so every run tries the same ones)', () => {
+  // Edits that reach the corners of the text format: quotes, escapes, blanks, CRs,
+  // le/quantile values, suffixes, new TYPE/HELP lines, odd numbers.
+  const PIECES = ['"', '\\', '\n', ' ', ',', '{', '}', '=', 'le="1"', 'quantile="0.5"', '_sum', '_count', '_bucket', '# TYPE x histogram\n', '# HELP x h\n', 'é', '\r', 'NaN', '+Inf', '1e5', '-1', ' 123', 'a="b"', '\\n'];
+
+  it("the index accepts what the parser accepts (by Go's rules), and then both paths write the same requests", async () => {
+    let seed = 20261127;
+    const rnd = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+    let accepted = 0;
+    for (let k = 0; k < 250; k++) {
+      let body = k % 2 ? BODY_B : BODY_A;
+      for (let j = 1 + Math.floor(rnd() * 3); j > 0; j--) {
+        const at = Math.floor(rnd() * body.length);
+        const piece = PIECES[Math.floor(rnd() * PIECES.length)]!;
+        body = body.slice(0, at) + piece + body.slice(rnd() < 0.5 ? at : at + 1 + Math.floor(rnd() * 5));
+      }
+      const snap = snapshot(1_700_000_000_000, [{ id: 'sb0', body, metadata: META(0) }]);
+      const translation = new Translator({ resource: RESOURCE }).translate(snap);
+      const indexed = snap.sandboxes[0]!.index !== undefined;
+      assert.equal(indexed, translation.errors.length === 0, `mutation ${k}: index ${snap.sandboxes[0]!.error?.message ?? 'accepts'}; parser ${translation.errors[0]?.message ?? 'accepts'}`);
+      if (!indexed) continue;
+      accepted++;
+      const pushed = await new IndexEncoder().encode(snap, pushPlan(RESOURCE, []));
+      assert.deepEqual(pushed.errors, []);
+      assert.equal(Buffer.from(pushed.requests[0]!.wire(false)).toString('hex'), Buffer.from(encodeProto([translation.resourceMetrics])).toString('hex'), `mutation ${k}`);
+    }
+    assert.ok(accepted > 20 && accepted < 200, `both accepted and rejected bodies were tried (${accepted} accepted)`);
+  });
+});
+
 describe('IndexEncoder: request forms', () => {
   it('keeps requests gzipped when the exporters compress, the same bytes inside', async () => {
     const snap = snapshot(1_700_000_000_000, sandboxes(3, 1));

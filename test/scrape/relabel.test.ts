@@ -97,6 +97,15 @@ for (const [what, body, line] of [
   ['a histogram bucket without le', '# TYPE h histogram\nh_bucket{a="1"} 1\n', 2],
   ['a bad escape', 'm{a="\\t"} 1\n', 1],
   ['an HTML page', '<html><body>oops</body></html>\n', 1],
+  // Go's parser has no CRLF: the CR ends up in the value (or type) token.
+  ['CRLF line ends', 'm 1\r\n', 1],
+  ['a CR after a TYPE', '# TYPE m gauge\r\nm 1\n', 1],
+  ['trailing blanks after a TYPE', '# TYPE m gauge \nm 1\n', 1],
+  ['an escape HELP does not know', '# HELP m a \\t b\nm 1\n', 1],
+  ['an le that is no float', '# TYPE h histogram\nh_bucket{le=" 4"} 1\n', 2],
+  ['an le not last that is no float', '# TYPE h histogram\nh_bucket{le="x",a="1"} 1\n', 2],
+  ['a quantile that is no float', '# TYPE s summary\ns{quantile="half"} 1\n', 2],
+  ['a value that overflows a float', 'm 1e400\n', 1],
 ] as const) {
   test(`a body with ${what} is rejected with its line number`, () => {
     assert.throws(
@@ -105,6 +114,17 @@ for (const [what, body, line] of [
     );
   });
 }
+
+test('what Go accepts is accepted and written as Go writes it: blanks before the labels and around le, HELP blanks and escapes, bare HELP/TYPE comments', () => {
+  const body =
+    '# HELP\n# HELP m\n# HELP m  two  blanks \\" quoted\n# TYPE m counter\nm {a="1"} 1\n' +
+    '# TYPE h histogram\nh_bucket{a="1", le="0.5" } 1\nh_bucket{a="1",le="+Inf",} 2\nh_sum{a="1"} 1\nh_count{a="1"} 2\n';
+  const { families } = relabelShimBody(body, 'l="v"');
+  const [h, m] = families;
+  assert.equal(m!.header, '# HELP m two  blanks " quoted\n# TYPE m counter\n'); // \" read, a plain quote written
+  assert.equal(m!.samples, 'm{a="1",l="v"} 1\n');
+  assert.equal(h!.samples, 'h_bucket{a="1",l="v",le="0.5"} 1\nh_bucket{a="1",l="v",le="+Inf"} 2\nh_sum{a="1",l="v"} 1\nh_count{a="1",l="v"} 2\n');
+});
 
 test('the shared fixture relabels completely: 70 families, 903 samples, every sample labelled', () => {
   const { families, sampleCount } = relabelShimBody(fixture, LABELS);
