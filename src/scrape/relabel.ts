@@ -633,8 +633,9 @@ function scanLabels(b: Buffer, i: number, end: number, lineNo: number): number {
  */
 function helpText(b: Buffer, s: number, e: number, lineNo: number): string {
   let quoted = false;
-  for (let i = b.indexOf(BACKSLASH, s); i >= 0 && i < e; i = b.indexOf(BACKSLASH, i + 2)) {
-    const c = i + 1 < e ? b[i + 1] : undefined;
+  for (let i = s; i < e; i++) {
+    if (b[i] !== BACKSLASH) continue;
+    const c = i + 1 < e ? b[++i] : undefined;
     if (c === QUOTE) quoted = true;
     else if (c !== BACKSLASH && c !== 110 /* n */) {
       throw new RelabelError(lineNo, `invalid escape sequence '\\${c === undefined ? '' : String.fromCharCode(c)}' in HELP`);
@@ -701,6 +702,17 @@ function blank(b: Buffer, s: number, e: number): boolean {
 }
 
 /** What Go's strconv.ParseFloat accepts from Prometheus writers: decimals, exponents, ±Inf, NaN. */
+const NAN = Buffer.from('nan');
+const INF = Buffer.from('inf');
+const INFINITY = Buffer.from('infinity');
+
+/** b[s, e) is `lower` (lower-case letters) in any case. */
+function wordIs(b: Buffer, s: number, e: number, lower: Buffer): boolean {
+  if (e - s !== lower.length) return false;
+  for (let k = 0; k < lower.length; k++) if ((b[s + k]! | 0x20) !== lower[k]) return false;
+  return true;
+}
+
 function isFloat(b: Buffer, s: number, e: number): boolean {
   if (s >= e) return false;
   let i = s;
@@ -709,10 +721,9 @@ function isFloat(b: Buffer, s: number, e: number): boolean {
   if (i >= e) return false;
   const c = b[i]!;
   if (c === 73 || c === 105 || c === 78 || c === 110) {
-    // Inf / inf / Infinity / NaN (NaN takes no sign)
-    const word = b.toString('latin1', i, e);
-    if (word === 'NaN' || word === 'nan') return !sign;
-    return word === 'Inf' || word === 'inf' || word === 'Infinity' || word === 'infinity';
+    // Inf, Infinity and NaN in any case, as Go's ParseFloat takes them (NaN without a sign); compared as bytes, no string.
+    if (wordIs(b, i, e, NAN)) return !sign;
+    return wordIs(b, i, e, INF) || wordIs(b, i, e, INFINITY);
   }
   let digits = 0;
   while (i < e && b[i]! >= 48 && b[i]! <= 57) {
