@@ -121,16 +121,21 @@ export function relabelShimBody(body: Buffer, labels: Buffer): RelabelResult {
       let i = p;
       while (i < le && (body[i] === SP || body[i] === TAB)) i++;
       const ns = i;
-      if (i < le && isMetricNameStart(body[i]!)) {
+      // Which family? Almost always the previous line's: its name's bytes,
+      // already validated, are compared as the name is scanned, and only
+      // the rest (a _bucket/_sum/_count suffix) is checked char by char.
+      let f = cur;
+      const fl = f ? prefixOf(body, f, ns, le) : 0;
+      if (fl > 0) {
+        i = ns + fl;
+      } else if (i < le && isMetricNameStart(body[i]!)) {
         i++;
-        while (i < le && isMetricNameChar(body[i]!)) i++;
       }
+      while (i < le && isMetricNameChar(body[i]!)) i++;
       const ne = i;
       if (ne === ns) throw new RelabelError(lineNo, `invalid metric name in sample ${snippet(body, p, le)}`);
 
-      // Which family? Almost always the previous line's: compare bytes, no strings.
-      let f = cur;
-      let suffix = f ? suffixOf(body, f, ns, ne) : NONE;
+      let suffix = fl > 0 ? suffixAfter(body, f!, ns + fl, ne) : NONE;
       if (suffix === NONE) {
         const name = body.toString('latin1', ns, ne);
         f = byName.get(name);
@@ -520,12 +525,23 @@ const SUFFIX_COUNT = Buffer.from('_count');
 
 function suffixOf(body: Buffer, f: Fam, ns: number, ne: number): number {
   const fl = f.nameEnd - f.nameStart;
-  const len = ne - ns;
-  if (len < fl) return NONE;
+  if (ne - ns < fl) return NONE;
   for (let k = 0; k < fl; k++) if (body[ns + k] !== body[f.nameStart + k]) return NONE;
-  if (len === fl) return f.type === 'histogram' ? NONE : f.type === 'summary' ? QUANTILE_SAMPLE : SELF;
+  return suffixAfter(body, f, ns + fl, ne);
+}
+
+/** Length of `f`'s name when body[ns…] starts with it (0 when not). */
+function prefixOf(body: Buffer, f: Fam, ns: number, le: number): number {
+  const fl = f.nameEnd - f.nameStart;
+  if (ns + fl > le) return 0;
+  for (let k = 0; k < fl; k++) if (body[ns + k] !== body[f.nameStart + k]) return 0;
+  return fl;
+}
+
+/** What a sample name is to `f`, given that it starts with `f`'s name and the rest is body[s, ne). */
+function suffixAfter(body: Buffer, f: Fam, s: number, ne: number): number {
+  if (s === ne) return f.type === 'histogram' ? NONE : f.type === 'summary' ? QUANTILE_SAMPLE : SELF;
   if (f.type !== 'histogram' && f.type !== 'summary') return NONE;
-  const s = ns + fl;
   if (f.type === 'histogram' && matches(body, s, ne, SUFFIX_BUCKET)) return BUCKET;
   if (matches(body, s, ne, SUFFIX_SUM) || matches(body, s, ne, SUFFIX_COUNT)) return SUM_OR_COUNT;
   return NONE;
