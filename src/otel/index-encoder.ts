@@ -18,6 +18,7 @@ import { emptyResource, type Resource } from '@opentelemetry/resources';
 import type { MetricFamily, MetricType } from '../exposition/model.ts';
 import { floatAt, intAt } from '../exposition/float-bytes.ts';
 import { PART, REBUILT, newParts, readRecord, type IndexedBody, type SampleParts } from '../scrape/relabel.ts';
+import type { CriMetadata } from '../discovery/registry.ts';
 import type { SandboxScrape, Snapshot } from '../scrape/snapshot.ts';
 import { BACKSLASH, COMMA, EQ, QUOTE, SP, TAB } from '../exposition/chars.ts';
 import { ProtobufWriter, WIRE_I64, WIRE_LEN, WIRE_VARINT } from '../wire/protobuf-writer.ts';
@@ -68,7 +69,7 @@ interface SandboxState {
   /** The sandbox's attributes as KeyValues of field 7 and 9, and the metadata they were built from. */
   attrs7: Uint8Array;
   attrs9: Uint8Array;
-  key: string;
+  readonly meta: CriMetadata;
 }
 
 /** One exported family: where its samples are in each sandbox. */
@@ -177,11 +178,10 @@ export class IndexEncoder {
 
   #state(scrape: SandboxScrape): SandboxState {
     const { id, metadata: m } = scrape.sandbox;
-    const key = `${m.uid}\n${m.name}\n${m.namespace}`;
     let st = this.#sandboxes.get(id);
-    if (!st || st.key !== key) {
+    if (!st || st.meta.uid !== m.uid || st.meta.name !== m.name || st.meta.namespace !== m.namespace) {
       const attrs = podAttributes(scrape.sandbox);
-      st = { scrape: undefined, prev: st?.prev ?? new Map(), next: st?.next ?? new Map(), attrs7: keyValues(attrs, 7), attrs9: keyValues(attrs, 9), key };
+      st = { scrape: undefined, prev: st?.prev ?? new Map(), next: st?.next ?? new Map(), attrs7: keyValues(attrs, 7), attrs9: keyValues(attrs, 9), meta: m };
       this.#sandboxes.set(id, st);
     }
     if (st.scrape !== scrape) {
