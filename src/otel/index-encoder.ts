@@ -218,7 +218,6 @@ type StartCursor =
 /** How long an encode runs before letting the event loop in. */
 const SLICE_MS = 10;
 
-
 /**
  * The snapshot's families in the order the object-model path meets them:
  * sandbox by sandbox, each sandbox's in body order; a family typed
@@ -263,7 +262,6 @@ function runsByFamily(index: IndexedBody): number[][] {
   for (let o = 0; o < runs.length; o += 3) out[runs[o]!]!.push(runs[o + 1]!, runs[o + 2]!);
   return out;
 }
-
 
 function metricFrame(f: Family): MetricFrame {
   const h = new ProtobufWriter(128);
