@@ -53,7 +53,6 @@ export function sandboxLabelText(id: string, meta: CriMetadata): Buffer {
   );
 }
 
-
 interface Fam {
   readonly name: string;
   /** Where the name's bytes sit in the body, for allocation-free matching. */
@@ -67,7 +66,6 @@ interface Fam {
   readonly segs: number[];
   count: number;
 }
-
 
 const LE = Buffer.from('le="');
 
