@@ -34,7 +34,7 @@ export class SnapshotMetricProducer implements MetricProducer {
     try {
       return await this.#source.read((snapshot) => encoder.encode(snapshot, plan));
     } catch (e) {
-      return { requests: [], dataPoints: 0, errors: [new TranslateError(`no snapshot: ${e instanceof Error ? e.message : String(e)}`, { cause: e })] };
+      return { requests: [], dataPoints: 0, errors: [new TranslateError(`push not encoded: ${e instanceof Error ? e.message : String(e)}`, { cause: e })] };
     }
   }
 

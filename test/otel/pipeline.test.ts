@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import type { PipelineConfig, ProcessorConfig } from '../../src/config/types.ts';
 import type { Snapshot, SnapshotSource } from '../../src/scrape/snapshot.ts';
 import { countDataPoints } from '../../src/otel/model.ts';
+import { IndexEncoder } from '../../src/otel/index-encoder.ts';
 import { Pipeline } from '../../src/otel/pipeline.ts';
 import { applyProcessors } from '../../src/otel/processors.ts';
 import { SnapshotMetricProducer } from '../../src/otel/producer.ts';
@@ -102,46 +103,49 @@ describe('processors', () => {
 });
 
 describe('pipeline', () => {
-  it('pushes every interval: scrape → translate → processors → each exporter, over the wire', async () => {
-    const rx = await startReceiver();
-    const source = fakeSource();
-    const config: PipelineConfig = {
-      name: 'metrics',
-      receivers: ['kata_monitor'],
-      processors: [
-        { type: 'filter', name: 'filter', include: { prefixes: ['kata_agent_scrape_count', 'kata_shim_go_gc_duration'], regexps: [] } },
-        { type: 'resource', name: 'resource', attributes: [{ key: 'k8s.cluster.name', action: 'upsert', value: 'lab' }] },
-        { type: 'batch', name: 'batch', sendBatchMaxSize: 3 },
-      ],
-      exporters: [EXPORTER(rx.url), { type: 'prometheus', name: 'prometheus', path: '/otel/metrics' }],
-    };
-    const pipeline = new Pipeline({ config, producer: new SnapshotMetricProducer({ source, translator: translator() }), collectionIntervalMs: 60, env: {} });
-    try {
-      assert.equal(pipeline.exporters.length, 1, 'the prometheus exporter is a pull endpoint, not part of the push');
-      pipeline.start();
-      // 4 points a push (scrape_count and gc summary × 2 sandboxes), batches of ≤ 3 → 2 requests a push
-      await rx.waitFor(4, 3000);
-      pipeline.stop();
-      assert.ok(source.scrapes >= 2);
-      const first = rx.received.slice(0, 2).flatMap((r) => flatten(r.request));
-      assert.deepEqual(first.map((p) => `${p.metric}/${p.attrs['sandbox_id']}`).sort(), [
-        'kata_agent_scrape_count/sb-a',
-        'kata_agent_scrape_count/sb-b',
-        'kata_shim_go_gc_duration_seconds/sb-a',
-        'kata_shim_go_gc_duration_seconds/sb-b',
-      ]);
-      assert.ok(rx.received.every((r) => r.gzip && flatten(r.request).length <= 3));
-      assert.equal(attrMap(rx.received[0]!.request.resourceMetrics[0]!.resource?.attributes)['k8s.cluster.name'], 'lab');
-      const st = pipeline.status();
-      assert.equal(st.lastPush?.dataPoints, 4);
-      assert.equal(st.lastPush?.requests, 2);
-      assert.deepEqual(st.lastPush?.errors, []);
-      assert.equal(pipeline.families().find((f) => f.name === 'kata_monitor_otlp_sent_batches_total')?.metrics[0]?.labels[1]?.value, 'metrics');
-    } finally {
-      await pipeline.shutdown(200);
-      await rx.close();
-    }
-  });
+  for (const path of ['the object model', 'the protobuf path (index encoder)'] as const) {
+    it(`pushes every interval: scrape → translate → processors → each exporter, over the wire, through ${path}`, async () => {
+      const rx = await startReceiver();
+      const source = fakeSource();
+      const config: PipelineConfig = {
+        name: 'metrics',
+        receivers: ['kata_monitor'],
+        processors: [
+          { type: 'filter', name: 'filter', include: { prefixes: ['kata_agent_scrape_count', 'kata_shim_go_gc_duration'], regexps: [] } },
+          { type: 'resource', name: 'resource', attributes: [{ key: 'k8s.cluster.name', action: 'upsert', value: 'lab' }] },
+          { type: 'batch', name: 'batch', sendBatchMaxSize: 3 },
+        ],
+        exporters: [EXPORTER(rx.url), { type: 'prometheus', name: 'prometheus', path: '/otel/metrics' }],
+      };
+      const encoder = path === 'the object model' ? {} : { encoder: new IndexEncoder() };
+      const pipeline = new Pipeline({ config, producer: new SnapshotMetricProducer({ source, translator: translator() }), collectionIntervalMs: 60, env: {}, ...encoder });
+      try {
+        assert.equal(pipeline.exporters.length, 1, 'the prometheus exporter is a pull endpoint, not part of the push');
+        pipeline.start();
+        // 4 points a push (scrape_count and gc summary × 2 sandboxes), batches of ≤ 3 → 2 requests a push
+        await rx.waitFor(4, 3000);
+        pipeline.stop();
+        assert.ok(source.scrapes >= 2);
+        const first = rx.received.slice(0, 2).flatMap((r) => flatten(r.request));
+        assert.deepEqual(first.map((p) => `${p.metric}/${p.attrs['sandbox_id']}`).sort(), [
+          'kata_agent_scrape_count/sb-a',
+          'kata_agent_scrape_count/sb-b',
+          'kata_shim_go_gc_duration_seconds/sb-a',
+          'kata_shim_go_gc_duration_seconds/sb-b',
+        ]);
+        assert.ok(rx.received.every((r) => r.gzip && flatten(r.request).length <= 3));
+        assert.equal(attrMap(rx.received[0]!.request.resourceMetrics[0]!.resource?.attributes)['k8s.cluster.name'], 'lab');
+        const st = pipeline.status();
+        assert.equal(st.lastPush?.dataPoints, 4);
+        assert.equal(st.lastPush?.requests, 2);
+        assert.deepEqual(st.lastPush?.errors, []);
+        assert.equal(pipeline.families().find((f) => f.name === 'kata_monitor_otlp_sent_batches_total')?.metrics[0]?.labels[1]?.value, 'metrics');
+      } finally {
+        await pipeline.shutdown(200);
+        await rx.close();
+      }
+    });
+  }
 
   it('on shutdown pushes once more and flushes what the outage held back', async () => {
     let down = true;
@@ -169,5 +173,11 @@ describe('pipeline', () => {
     const r = await pipeline.push();
     assert.equal(r.dataPoints, 0);
     assert.match(r.errors[0] ?? '', /no snapshot: registry gone/);
+    // The protobuf path says so too.
+    const direct = new Pipeline({ config: { ...config, exporters: [EXPORTER('http://127.0.0.1:9/')] }, producer: new SnapshotMetricProducer({ source, translator: translator() }), encoder: new IndexEncoder(), collectionIntervalMs: 1000, env: {} });
+    const d = await direct.push();
+    assert.equal(d.dataPoints, 0);
+    assert.match(d.errors[0] ?? '', /push not encoded: registry gone/);
+    await direct.shutdown(100);
   });
 });
