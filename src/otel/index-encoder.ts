@@ -21,10 +21,11 @@ import { PART, REBUILT, newParts, readRecord, type IndexedBody, type SampleParts
 import type { CriMetadata } from '../discovery/registry.ts';
 import type { SandboxScrape, Snapshot } from '../scrape/snapshot.ts';
 import { BACKSLASH, COMMA, EQ, QUOTE, SP, TAB } from '../exposition/chars.ts';
-import { ProtobufWriter, WIRE_I64, WIRE_LEN, WIRE_VARINT } from '../wire/protobuf-writer.ts';
+import { ProtobufWriter, WIRE_I64, WIRE_LEN } from '../wire/protobuf-writer.ts';
 import type { EncodedRequest, OtelMetricData } from './model.ts';
-import { LEN_POINT, writeKeyValue } from './otlp-encode.ts';
-import { RequestWriter, type MetricFrame, type RequestForms } from './request-writer.ts';
+import { AggregationTemporality } from '@opentelemetry/sdk-metrics';
+import { LEN_POINT, metricFrame, writeKeyValue, type MetricFrame } from './otlp-encode.ts';
+import { RequestWriter, type RequestForms } from './request-writer.ts';
 import { podAttributes, sameKind, SCOPE, TranslateError, Translator } from './translate.ts';
 
 /** What a pipeline's processors make of a push: which metrics, on which resource, in batches of how many points. */
@@ -204,7 +205,7 @@ export class IndexEncoder {
     let frame = this.#frames.get(key);
     if (!frame) {
       if (this.#frames.size > 4096) this.#frames.clear();
-      frame = metricFrame(f);
+      frame = frameOf(f);
       this.#frames.set(key, frame);
     }
     return frame;
@@ -263,32 +264,11 @@ function runsByFamily(index: IndexedBody): number[][] {
   return out;
 }
 
-function metricFrame(f: Family): MetricFrame {
-  const h = new ProtobufWriter(128);
-  h.tag(1, WIRE_LEN);
-  h.string(f.name);
-  // The index keeps HELP as written (for /metrics); its text unescaped (\\, \n, \"), as the parser gives it.
-  const help = f.help?.replace(/\\([\\n"])/g, (_, c: string) => (c === 'n' ? '\n' : c));
-  if (help) {
-    h.tag(2, WIRE_LEN);
-    h.string(help);
-  }
-  const t = new ProtobufWriter(16);
-  let dataField = 5;
-  if (f.type === 'counter') {
-    dataField = 7;
-    t.tag(2, WIRE_VARINT);
-    t.varint(2); // cumulative
-    t.tag(3, WIRE_VARINT);
-    t.varint(1); // monotonic
-  } else if (f.type === 'histogram') {
-    dataField = 9;
-    t.tag(2, WIRE_VARINT);
-    t.varint(2);
-  } else if (f.type === 'summary') {
-    dataField = 11;
-  }
-  return { head: h.buf.slice(0, h.pos), dataField, tail: t.buf.slice(0, t.pos) };
+function frameOf(f: Family): MetricFrame {
+  // The index keeps HELP as written (for /metrics); its text unescaped (\\, \n), as the parser gives it.
+  const description = f.help?.replace(/\\([\\n"])/g, (_, c: string) => (c === 'n' ? '\n' : c));
+  const kind = f.type === 'counter' ? 'sum' : f.type === 'histogram' || f.type === 'summary' ? f.type : 'gauge';
+  return metricFrame({ name: f.name, ...(description !== undefined && { description }) }, kind, AggregationTemporality.CUMULATIVE, true);
 }
 
 function keyValues(attrs: Attributes, field: number): Uint8Array {

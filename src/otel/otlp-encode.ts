@@ -125,42 +125,62 @@ export function writeScopeSchema(w: ProtobufWriter, scope: InstrumentationScope)
 /** One Metric (ScopeMetrics field 2); `times` is the request's memo. */
 export function writeMetric(w: ProtobufWriter, times: Times, m: OtelMetricData): void {
   if (m.dataPointType === DataPointType.EXPONENTIAL_HISTOGRAM) return; // never produced; not in our proto subset
+  const summary = isSummary(m);
+  const kind = summary ? 'summary' : m.dataPointType === DataPointType.HISTOGRAM ? 'histogram' : m.dataPointType === DataPointType.SUM ? 'sum' : 'gauge';
+  const frame = metricFrame(m.descriptor, kind, m.aggregationTemporality, !summary && m.dataPointType === DataPointType.SUM && m.isMonotonic);
   const mark = w.open(2, LEN_METRIC);
-  const d = m.descriptor;
-  w.tag(1, WIRE_LEN);
-  w.string(d.name);
+  w.raw(frame.head);
+  const dm = w.open(frame.dataField, LEN_METRIC);
+  if (summary) {
+    for (const p of m.dataPoints) writeSummaryPoint(w, times, p);
+  } else if (m.dataPointType === DataPointType.HISTOGRAM) {
+    for (const p of m.dataPoints) writeHistogramPoint(w, times, p);
+  } else {
+    const asInt = m.descriptor.valueType === ValueType.INT;
+    for (const p of m.dataPoints) writeNumberPoint(w, times, p, asInt);
+  }
+  w.raw(frame.tail);
+  w.end(dm, LEN_METRIC);
+  w.end(mark, LEN_METRIC);
+}
+
+/** A metric's fixed parts: what precedes its data points and what follows them. */
+export interface MetricFrame {
+  /** Metric fields name, description and unit. */
+  readonly head: Uint8Array;
+  /** The data field: 5 gauge, 7 sum, 9 histogram, 11 summary. */
+  readonly dataField: number;
+  /** The data message's fields after its points: temporality (sum, histogram), monotonic (sum). */
+  readonly tail: Uint8Array;
+}
+
+const DATA_FIELD = { gauge: 5, sum: 7, histogram: 9, summary: 11 } as const;
+
+/** The frame of a metric: its points go between head and tail, as field 1 of the data message. */
+export function metricFrame(
+  d: { readonly name: string; readonly description?: string; readonly unit?: string },
+  kind: keyof typeof DATA_FIELD,
+  temporality: AggregationTemporality,
+  monotonic: boolean,
+): MetricFrame {
+  const h = new ProtobufWriter(128);
+  h.tag(1, WIRE_LEN);
+  h.string(d.name);
   if (d.description) {
-    w.tag(2, WIRE_LEN);
-    w.string(d.description);
+    h.tag(2, WIRE_LEN);
+    h.string(d.description);
   }
   if (d.unit) {
-    w.tag(3, WIRE_LEN);
-    w.string(d.unit);
+    h.tag(3, WIRE_LEN);
+    h.string(d.unit);
   }
-  if (isSummary(m)) {
-    const dm = w.open(11, LEN_METRIC);
-    for (const p of m.dataPoints) writeSummaryPoint(w, times, p);
-    w.end(dm, LEN_METRIC);
-  } else if (m.dataPointType === DataPointType.HISTOGRAM) {
-    const dm = w.open(9, LEN_METRIC);
-    for (const p of m.dataPoints) writeHistogramPoint(w, times, p);
-    writeTemporality(w, m.aggregationTemporality);
-    w.end(dm, LEN_METRIC);
-  } else {
-    const sum = m.dataPointType === DataPointType.SUM;
-    const dm = w.open(sum ? 7 : 5, LEN_METRIC);
-    const asInt = d.valueType === ValueType.INT;
-    for (const p of m.dataPoints) writeNumberPoint(w, times, p, asInt);
-    if (sum) {
-      writeTemporality(w, m.aggregationTemporality);
-      if (m.isMonotonic) {
-        w.tag(3, WIRE_VARINT);
-        w.varint(1);
-      }
-    }
-    w.end(dm, LEN_METRIC);
+  const t = new ProtobufWriter(16);
+  if (kind === 'sum' || kind === 'histogram') writeTemporality(t, temporality);
+  if (kind === 'sum' && monotonic) {
+    t.tag(3, WIRE_VARINT);
+    t.varint(1);
   }
-  w.end(mark, LEN_METRIC);
+  return { head: h.bytes(), dataField: DATA_FIELD[kind], tail: t.bytes() };
 }
 
 /** SDK enum (DELTA=0, CUMULATIVE=1) → OTLP enum (DELTA=1, CUMULATIVE=2). */

@@ -7,19 +7,9 @@
 import { ProtobufWriter } from '../wire/protobuf-writer.ts';
 import { gzipSync } from 'node:zlib';
 import { EncodedRequest, GZIP_LEVEL, type OtelMetricData } from './model.ts';
-import { LEN_METRIC, LEN_OUTER, Times, writeMetric, writeResource, writeResourceSchema, writeScope, writeScopeSchema } from './otlp-encode.ts';
+import { LEN_METRIC, LEN_OUTER, Times, writeMetric, writeResource, writeResourceSchema, writeScope, writeScopeSchema, type MetricFrame } from './otlp-encode.ts';
 import type { Resource } from '@opentelemetry/resources';
 import type { InstrumentationScope } from '@opentelemetry/core';
-
-/** A metric's fixed parts: what precedes its data points and what follows them. */
-export interface MetricFrame {
-  /** Metric fields name, description and unit. */
-  readonly head: Uint8Array;
-  /** The data field: 5 gauge, 7 sum, 9 histogram, 11 summary. */
-  readonly dataField: number;
-  /** The data message's fields after its points (temporality, monotonic). */
-  readonly tail: Uint8Array;
-}
 
 /** Requests of a push are alike from one push to the next: start at the last size. */
 let sizeHint = 256 * 1024;
