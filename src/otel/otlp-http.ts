@@ -201,8 +201,8 @@ export type SendResult =
 const RETRYABLE_STATUS = new Set([429, 502, 503, 504]);
 
 /**
- * The serializer exporter-base calls: ours, so summaries travel, and
- * compressing itself (exporter-base is then told not to): encoded requests
+ * The serializer exporter-base calls: ours, so summaries travel. `gzip`: it
+ * compresses too (exporter-base is then told not to), as encoded requests
  * are queued compressed already. The SDK's deserializer reads the answer
  * (partial success).
  */
@@ -238,8 +238,9 @@ export class OtlpMetricExporter extends OTLPMetricExporterBase {
     const connections = new Connections();
     const { transport } = settings;
     const agentFactory: OtlpTransportConfig['agentFactory'] = async (protocol) => connections.adopt(await transport.agentFactory(protocol));
-    const gzip = settings.compression === 'gzip';
-    // Our serializer compresses (see otlpSerializer): the transport sends its bytes as they are, labelled.
+    // A protobuf exporter gets requests gzipped already (index-encoder.ts): the transport sends
+    // its bytes as they are, labelled. JSON keeps exporter-base's compression, a stream off the event loop.
+    const gzip = settings.compression === 'gzip' && settings.encoding === 'proto';
     const wire: OtlpTransportConfig = gzip
       ? { ...transport, agentFactory, compression: CompressionAlgorithm.NONE, headers: async () => ({ ...(await transport.headers()), 'Content-Encoding': 'gzip' }) }
       : { ...transport, agentFactory };
