@@ -133,7 +133,7 @@ export class IndexEncoder {
         let end = k;
         while (end < f.parts.length && typeof f.parts[end] === 'number') end++;
         const state = this.#state(scrape);
-        enc.sandbox(scrape, state, cumulative ? this.#starts(state, scrape, f.name) : undefined);
+        enc.sandbox(scrape, state, cumulative ? f.name : undefined);
         if (kind === 'scalar') {
           for (let j = k; j < end; j += 2) enc.scalars(f.parts[j] as number, f.parts[j + 1] as number);
         } else {
@@ -193,13 +193,6 @@ export class IndexEncoder {
     return st;
   }
 
-  /** This family's start state for this scrape: already advanced (another pipeline), or to fill from the last one. */
-  #starts(state: SandboxState, scrape: SandboxScrape, name: string): StartCursor {
-    const now = state.next.get(name);
-    if (now && now.scrape === scrape) return { prev: undefined, now, fill: false };
-    return { prev: state.prev.get(name), now: undefined, fill: true, put: (s) => state.next.set(name, s), scrape };
-  }
-
   #frame(f: Family): MetricFrame {
     const key = `${f.type}\n${f.name}\n${f.help ?? ''}`;
     let frame = this.#frames.get(key);
@@ -211,10 +204,6 @@ export class IndexEncoder {
     return frame;
   }
 }
-
-type StartCursor =
-  | { readonly prev: undefined; readonly now: Starts; readonly fill: false }
-  | { readonly prev: Starts | undefined; readonly now: undefined; readonly fill: true; readonly put: (s: Starts) => void; readonly scrape: SandboxScrape };
 
 /** How long an encode runs before letting the event loop in. */
 const SLICE_MS = 10;
@@ -300,7 +289,12 @@ class PointEncoder {
   #scrape!: SandboxScrape;
   #index!: IndexedBody;
   #state!: SandboxState;
-  #cursor: StartCursor | undefined;
+  /** A cumulative family's name (its start times are tracked), else undefined. */
+  #family: string | undefined;
+  /** Its state as of this scrape when another pipeline already advanced it: read, not filled. */
+  #advanced: Starts | undefined;
+  /** Its state as of the last scrape, when this encode advances it. */
+  #prev: Starts | undefined;
   /** Points of this family in this sandbox so far, and the state being filled. */
   #n = 0;
   /** Where this family's state is filled before it is copied out at its exact size. */
@@ -311,19 +305,22 @@ class PointEncoder {
     this.#out = out;
   }
 
-  sandbox(scrape: SandboxScrape, state: SandboxState, cursor: StartCursor | undefined): void {
+  /** `family`: the name of a cumulative family, whose start times are tracked. */
+  sandbox(scrape: SandboxScrape, state: SandboxState, family: string | undefined): void {
     this.#scrape = scrape;
     this.#index = scrape.index!;
     this.#state = state;
-    this.#cursor = cursor;
+    this.#family = family;
+    const now = family === undefined ? undefined : state.next.get(family);
+    this.#advanced = now?.scrape === scrape ? now : undefined;
+    this.#prev = family === undefined || this.#advanced ? undefined : state.prev.get(family);
     this.#n = 0;
     this.#byIdentity = undefined;
   }
 
   done(): void {
-    const c = this.#cursor;
-    if (c?.fill) c.put({ scrape: c.scrape, data: this.#fill.slice(0, this.#n * S) });
-    this.#cursor = undefined;
+    if (this.#family !== undefined && !this.#advanced) this.#state.next.set(this.#family, { scrape: this.#scrape, data: this.#fill.slice(0, this.#n * S) });
+    this.#family = undefined;
   }
 
   scalars(from: number, to: number): void {
@@ -344,7 +341,7 @@ class PointEncoder {
       } else if (ls < 0) {
         ls = le = 0;
       }
-      const start = this.#cursor ? this.#start(identity(buf, ls, le), value, ms) : ms;
+      const start = this.#family !== undefined ? this.#start(identity(buf, ls, le), value, ms) : ms;
       const w = this.#out.point();
       const mark = w.open(1, LEN_POINT);
       this.#times(w, start, ms);
@@ -418,7 +415,7 @@ class PointEncoder {
     }
     for (const g of groups) {
       const ms = g.ts ?? this.#scrape.at;
-      const start = this.#cursor ? this.#start(identity(g.buf, g.ls, g.le), g.count, ms) : ms;
+      const start = this.#family !== undefined ? this.#start(identity(g.buf, g.ls, g.le), g.count, ms) : ms;
       const w = this.#out.point();
       const mark = w.open(1, LEN_POINT);
       this.#times(w, start, ms);
@@ -462,10 +459,9 @@ class PointEncoder {
    * position in the last scrape's list, or by its identity if it moved.
    */
   #start(id: number, value: number, ms: number): number {
-    const c = this.#cursor!;
     const i = this.#n++;
-    if (!c.fill) {
-      const d = c.now.data;
+    if (this.#advanced) {
+      const d = this.#advanced.data;
       return i * S < d.length && d[i * S] === id ? d[i * S + 1]! : (d[this.#find(d, id) * S + 1] ?? ms);
     }
     let fill = this.#fill;
@@ -474,7 +470,7 @@ class PointEncoder {
       grown.set(fill);
       this.#fill = fill = grown;
     }
-    const prev = c.prev?.data;
+    const prev = this.#prev?.data;
     let start = ms;
     if (prev) {
       const j = i * S < prev.length && prev[i * S] === id ? i : this.#find(prev, id);
