@@ -6,7 +6,7 @@ import { SandboxWatcher } from './discovery/watcher.ts';
 import { CriClient } from './cri/client.ts';
 import { MetadataSync } from './cri/metadata-sync.ts';
 import { Scraper } from './scrape/scraper.ts';
-import { SelfMetrics } from './scrape/self-metrics.ts';
+import { SelfMetrics, gauge } from './scrape/self-metrics.ts';
 import { createApp } from './server/app.ts';
 import type { AppDeps } from './server/deps.ts';
 import { listen, type RunningServer } from './server/http-server.ts';
@@ -44,6 +44,13 @@ export async function startDaemon(config: Config, logger: Logger, exportingFacto
     shim: rc.shim,
     logger: logger.child({ source: 'scrape' }),
     onSnapshot: (s) => selfMetrics.recordSnapshot(s),
+  });
+  selfMetrics.addSource(() => {
+    const c = sync.status();
+    return [
+      gauge('kata_monitor_cri_up', '1 if the last call to the CRI runtime (ListPodSandbox) succeeded, 0 otherwise.', c.connected ? 1 : 0),
+      gauge('kata_monitor_sandboxes_pending_metadata', 'Sandboxes whose pod metadata (cri_* labels) the CRI runtime has not given yet.', c.pending),
+    ];
   });
   const exporting = exportingFactory?.({ config, scraper, selfMetrics, logger });
   if (exporting) selfMetrics.addSource(exporting.selfFamilies);

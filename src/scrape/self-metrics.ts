@@ -4,8 +4,8 @@
 // Go/process collectors with kata_monitor_, so process families come last.
 
 import { readFileSync, readdirSync } from 'node:fs';
-import type { Metric, MetricFamily } from '../exposition/model.ts';
-import type { ScrapeErrorKind, Snapshot } from './snapshot.ts';
+import type { Label, Metric, MetricFamily } from '../exposition/model.ts';
+import type { SandboxScrape, ScrapeErrorKind, Snapshot } from './snapshot.ts';
 
 /** Upstream: prometheus.ExponentialBuckets(1, 2, 10). */
 export const SCRAPE_DURATION_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512] as const;
@@ -17,7 +17,8 @@ export class SelfMetrics {
   readonly #bucketCounts = new Array<number>(SCRAPE_DURATION_BUCKETS.length).fill(0);
   #durationCount = 0;
   #durationSum = 0;
-  readonly #errorsByKind = new Map<ScrapeErrorKind, number>();
+  /** Failed scrapes per sandbox and cause; a sandbox's counts go when it leaves. */
+  readonly #errors = new Map<string, Map<ScrapeErrorKind, number>>();
   #snapshot: Snapshot | undefined;
   /** Extra families from other stages (e.g. the OTLP queues), appended in name order. */
   readonly #extra: (() => readonly MetricFamily[])[] = [];
@@ -34,11 +35,16 @@ export class SelfMetrics {
   recordSnapshot(snapshot: Snapshot): void {
     this.#snapshot = snapshot;
     this.runningShimCount = snapshot.sandboxes.length;
+    const present = new Set<string>();
     for (const sb of snapshot.sandboxes) {
+      present.add(sb.sandbox.id);
       if (!sb.error) continue;
       this.scrapeFailedCount++;
-      this.#errorsByKind.set(sb.error.kind, (this.#errorsByKind.get(sb.error.kind) ?? 0) + 1);
+      let kinds = this.#errors.get(sb.sandbox.id);
+      if (!kinds) this.#errors.set(sb.sandbox.id, (kinds = new Map()));
+      kinds.set(sb.error.kind, (kinds.get(sb.error.kind) ?? 0) + 1);
     }
+    for (const id of this.#errors.keys()) if (!present.has(id)) this.#errors.delete(id);
   }
 
   addSource(source: () => readonly MetricFamily[]): void {
@@ -74,45 +80,51 @@ export class SelfMetrics {
   #sandboxHealth(): MetricFamily[] {
     const snap = this.#snapshot;
     const out: MetricFamily[] = [];
-    if (this.#errorsByKind.size > 0) {
-      out.push({
-        name: 'kata_monitor_sandbox_scrape_errors_count',
-        help: 'Failed sandbox scrapes by cause.',
-        type: 'counter',
-        metrics: [...this.#errorsByKind].sort(([a], [b]) => (a < b ? -1 : 1)).map(([kind, v]) => scalar([{ name: 'reason', value: kind }], v)),
-      });
-    }
     if (!snap || snap.sandboxes.length === 0) return out;
-    const labelsOf = (id: string) => [{ name: 'sandbox_id', value: id }];
+    // The sandbox families' four labels, so that an alert on a failing scrape names the pod.
+    const labelsOf = (sb: SandboxScrape): Label[] => [
+      { name: 'sandbox_id', value: sb.sandbox.id },
+      { name: 'cri_uid', value: sb.sandbox.metadata.uid },
+      { name: 'cri_name', value: sb.sandbox.metadata.name },
+      { name: 'cri_namespace', value: sb.sandbox.metadata.namespace },
+    ];
+    const errors: Metric[] = [];
+    for (const sb of snap.sandboxes) {
+      const kinds = this.#errors.get(sb.sandbox.id);
+      if (!kinds) continue;
+      for (const [kind, n] of [...kinds].sort(([a], [b]) => (a < b ? -1 : 1))) errors.push(scalar([...labelsOf(sb), { name: 'reason', value: kind }], n));
+    }
+    if (errors.length > 0) out.push({ name: 'kata_monitor_sandbox_scrape_errors_count', help: 'Failed scrapes of the sandbox by cause.', type: 'counter', metrics: errors });
     out.push(
       {
         name: 'kata_monitor_sandbox_scrape_duration_seconds',
         help: 'Duration of the last metrics request to the sandbox shim.',
         type: 'gauge',
-        metrics: snap.sandboxes.map((sb) => scalar(labelsOf(sb.sandbox.id), sb.durationMs / 1000)),
+        metrics: snap.sandboxes.map((sb) => scalar(labelsOf(sb), sb.durationMs / 1000)),
       },
       {
         name: 'kata_monitor_sandbox_scrape_samples',
         help: 'Samples the sandbox shim returned in the last scrape.',
         type: 'gauge',
-        metrics: snap.sandboxes.map((sb) => scalar(labelsOf(sb.sandbox.id), sb.sampleCount)),
+        metrics: snap.sandboxes.map((sb) => scalar(labelsOf(sb), sb.sampleCount)),
       },
       {
         name: 'kata_monitor_sandbox_scrape_up',
         help: '1 if the last metrics request to the sandbox shim succeeded, 0 otherwise.',
         type: 'gauge',
-        metrics: snap.sandboxes.map((sb) => scalar(labelsOf(sb.sandbox.id), sb.error ? 0 : 1)),
+        metrics: snap.sandboxes.map((sb) => scalar(labelsOf(sb), sb.error ? 0 : 1)),
       },
     );
     return out;
   }
 }
 
-function scalar(labels: { name: string; value: string }[], value: number): Metric {
+function scalar(labels: Label[], value: number): Metric {
   return { kind: 'scalar', labels, value };
 }
 
-function gauge(name: string, help: string, value: number): MetricFamily {
+/** A one-series gauge family. */
+export function gauge(name: string, help: string, value: number): MetricFamily {
   return { name, help, type: 'gauge', metrics: [scalar([], value)] };
 }
 
