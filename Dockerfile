@@ -43,7 +43,7 @@ USER 65532:65532
 EXPOSE 8090
 # SIGTERM is handled by the daemon (graceful stop, final OTLP push); Node as
 # PID 1 is fine: it starts no child processes to reap.
-ENTRYPOINT ["/nodejs/bin/node", "--max-semi-space-size=2", "/app/dist/src/cli.js"]
+ENTRYPOINT ["/nodejs/bin/node", "--max-semi-space-size=2", "--expose-gc", "/app/dist/src/bin.js"]
 # Upstream's default listen address is loopback; in a container that is
 # unreachable, so the image listens on every interface unless told otherwise.
 CMD ["-listen-address=0.0.0.0:8090"]

@@ -39,9 +39,9 @@ export interface DaemonBenchRow {
 const TICK_MS = 10; // USER_HZ = 100
 
 /** The V8 flags the bin's shebang, the image and the DaemonSet run the daemon with. */
-const SHIPPED_NODE_FLAGS = '--max-semi-space-size=2';
+const SHIPPED_NODE_FLAGS = '--max-semi-space-size=2 --expose-gc';
 /** The DaemonSet's NODE_OPTIONS (deploy/kubernetes/daemonset.yaml). */
-const DAEMONSET_NODE_FLAGS = '--max-old-space-size=192 --max-semi-space-size=2';
+const DAEMONSET_NODE_FLAGS = '--max-old-space-size=192 --max-semi-space-size=2 --expose-gc';
 
 /** BENCH_SMAPS=FILE: /proc/<pid>/smaps after the last scrape, to FILE.<N>. */
 /** BENCH_STDOUT=FILE: the daemon's stdout (e.g. --trace-gc output) appended to FILE. */
@@ -98,7 +98,7 @@ export async function startBenchHost(n: number, options: BenchHostOptions = {}):
   const port = 20000 + Math.floor(Math.random() * 20000);
   const child = spawn(
     process.execPath,
-    [...(options.nodeFlags ?? process.env.BENCH_NODE_FLAGS ?? SHIPPED_NODE_FLAGS).split(' ').filter(Boolean), packagePath('dist', 'src', 'cli.js'), `-listen-address=127.0.0.1:${port}`, `-sandbox-root=${root}`, `-runtime-endpoint=unix://${path.join(dir, 'cri.sock')}`, `-config=${config}`, (process.env.BENCH_LOG_LEVEL ? `-log-level=${process.env.BENCH_LOG_LEVEL}` : '-log-level=error')],
+    [...(options.nodeFlags ?? process.env.BENCH_NODE_FLAGS ?? SHIPPED_NODE_FLAGS).split(' ').filter(Boolean), packagePath('dist', 'src', 'bin.js'), `-listen-address=127.0.0.1:${port}`, `-sandbox-root=${root}`, `-runtime-endpoint=unix://${path.join(dir, 'cri.sock')}`, `-config=${config}`, (process.env.BENCH_LOG_LEVEL ? `-log-level=${process.env.BENCH_LOG_LEVEL}` : '-log-level=error')],
     { stdio: ['ignore', process.env.BENCH_STDOUT ? openSync(process.env.BENCH_STDOUT, 'a') : 'ignore', 'pipe'], env: { ...process.env, ...envFromBench() } },
   );
   let log = '';

@@ -1,7 +1,9 @@
 // Exposition throughput at kata-monitor scale: the two shim fixtures turned
-// into N distinct sandbox bodies (values varied per sandbox), parsed one body
-// at a time as the scrape path does, then merged into one /metrics-sized
-// model (the four sandbox labels appended) and encoded in each format.
+// into N distinct sandbox bodies (values varied per sandbox), scanned one
+// body at a time as the scrape path does (scanBody: validation and index) and
+// read into the model (parseFamilies, what protobuf and OpenMetrics answers
+// start from), then merged into one /metrics-sized model (the four sandbox
+// labels appended) and encoded in each format.
 //
 //   node bench/exposition.ts [sandboxes] [runs]
 
@@ -11,11 +13,13 @@ import { encodeOpenMetrics } from '../src/exposition/encode-openmetrics.ts';
 import { encodeProtobufDelimited } from '../src/exposition/encode-protobuf.ts';
 import { encodeText } from '../src/exposition/encode-text.ts';
 import { sampleCount, type Metric, type MetricFamily } from '../src/exposition/model.ts';
-import { parseText } from '../src/exposition/parse-text.ts';
+import { parseFamilies, scanBody } from '../src/exposition/scan.ts';
+import { shimPrefix } from '../src/scrape/relabel.ts';
+import { RECEIVER_DEFAULTS } from '../src/receiver/config.ts';
 
 export interface BenchRow {
   readonly name: string;
-  /** Input bytes (parse) or output bytes (encoders) per run. */
+  /** Input bytes (scan, parse) or output bytes (encoders) per run. */
   readonly bytes: number;
   readonly samples: number;
   readonly medianMs: number;
@@ -99,21 +103,25 @@ function measure(name: string, runs: number, bytes: number, samples: number, fn:
 export async function runExpositionBench(options: ExpositionBenchOptions = {}): Promise<BenchRow[]> {
   const sandboxes = options.sandboxes ?? 100;
   const runs = options.runs ?? 9;
-  const fixtures = ['shim-metrics-a.prom', 'shim-metrics-b.prom'].map((n) =>
-    parseText(readFileSync(new URL(`../test/fixtures/${n}`, import.meta.url), 'utf8')),
-  );
-  const bodies: string[] = [];
-  for (let i = 0; i < sandboxes; i++) bodies.push(encodeText(vary(fixtures[i % 2] as MetricFamily[], i)));
-  const inBytes = bodies.reduce((n, b) => n + Buffer.byteLength(b), 0);
-  const parsed = bodies.map(parseText);
+  const fixtures = ['shim-metrics-a.prom', 'shim-metrics-b.prom'].map((n) => parseFamilies(readFileSync(new URL(`../test/fixtures/${n}`, import.meta.url))));
+  const bodies: Buffer[] = [];
+  for (let i = 0; i < sandboxes; i++) bodies.push(Buffer.from(encodeText(vary(fixtures[i % 2] as MetricFamily[], i))));
+  const inBytes = bodies.reduce((n, b) => n + b.length, 0);
+  const parsed = bodies.map((b) => parseFamilies(b));
   const samples = parsed.reduce((n, f) => n + sampleCount(f), 0);
   const merged = merge(parsed);
 
   let sink = 0; // keeps results observable so nothing is optimised away
   const rows: BenchRow[] = [];
+  const scanOptions = { limits: RECEIVER_DEFAULTS.limits, prefix: shimPrefix };
   rows.push(
-    measure(`parse text (${sandboxes} bodies)`, runs, inBytes, samples, () => {
-      for (const b of bodies) sink += parseText(b).length;
+    measure(`scan text (${sandboxes} bodies)`, runs, inBytes, samples, () => {
+      for (const b of bodies) sink += scanBody(b, scanOptions).samples;
+    }),
+  );
+  rows.push(
+    measure(`parse text → model (${sandboxes} bodies)`, runs, inBytes, samples, () => {
+      for (const b of bodies) sink += parseFamilies(b).length;
     }),
   );
   const textBytes = Buffer.byteLength(encodeText(merged));

@@ -17,6 +17,7 @@ import type { Snapshot } from '../src/scrape/snapshot.ts';
 import { ChunkPool } from '../src/buffers/chunk-pool.ts';
 import { familyChunks, mergeSnapshot } from '../src/scrape/merge.ts';
 import { createShimPayload } from '../src/demo/payload.ts';
+import { RECEIVER_DEFAULTS } from '../src/receiver/config.ts';
 import { startStaticShim, type StaticShim } from './daemon.ts';
 
 const MiB = 1024 * 1024;
@@ -67,7 +68,7 @@ for (let i = 0; i < n; i++) {
   registry.add(id(i), root);
   registry.setMetadata(id(i), { uid: `0000-${i}`, name: `pod-${i}`, namespace: `ns-${i % 7}` });
 }
-const scraper = new Scraper({ registry, roots: [root], shim: { timeoutMs: 3000, maxBodyBytes: 64 * MiB, concurrency: 32 }, logger: createLogger({ level: 'error' }) });
+const scraper = new Scraper({ registry, roots: [root], shim: { timeoutMs: 3000, maxBodyBytes: 64 * MiB, concurrency: 32 }, limits: RECEIVER_DEFAULTS.limits, logger: createLogger({ level: 'error' }) });
 const pool = new ChunkPool();
 const answer = (s: Snapshot): number => {
   let bytes = 0;

@@ -1,48 +1,53 @@
-// What the OTel push paths keep between pushes: `node --expose-gc bench/otel-memory.ts [N]`.
-// The object-model translator (OTLP/JSON pipelines, the pull endpoint) holds,
-// per sandbox, the previous parse and per-series state (start times, reused
-// attribute objects); the protobuf pipelines' encoder holds start times in
-// typed arrays. This prints what each retains (V8 heap plus array buffers)
-// and the size of one push's protobuf for N sandboxes (default 300).
+// What the OTel push keeps between pushes: `node --expose-gc bench/otel-memory.ts [N]`.
+// The translator (translate/walk.ts, shared by every pipeline and pull
+// endpoint) holds the start-time state of cumulative series (start-times.ts:
+// per sandbox and family, 32 bytes a series) and nothing of the snapshots
+// it walked: each push brings a fresh snapshot that is dropped once
+// encoded, as the daemon does. This prints what stays (V8 heap plus array
+// buffers) after three pushes of N sandboxes (default 300), and the size of
+// one push in protobuf and OTLP/JSON, gzipped as the exporters queue it.
 
 import { getHeapStatistics } from 'node:v8';
-import { IndexEncoder } from '../src/otel/index-encoder.ts';
-import { pushPlan } from '../src/otel/processors.ts';
-import { Translator } from '../src/otel/translate.ts';
+import { planOf } from '../src/otel/processors/plan.ts';
+import { NO_FORMS } from '../src/otel/requests.ts';
 import { buildResource } from '../src/otel/resource.ts';
-import { encodeProto } from '../src/otel/otlp-encode.ts';
-import type { Translation } from '../src/otel/translate.ts';
+import { encodeSnapshot } from '../src/otel/translate/encode.ts';
+import { Translator } from '../src/otel/translate/walk.ts';
 import { bodies, snapshotOf } from './otel.ts';
 
 const gc = (globalThis as { gc?: () => void }).gc;
 if (!gc) throw new Error('run with node --expose-gc');
 const n = Number(process.argv[2] ?? 300);
-const heapMiB = (): number => {
+const MiB = 1048576;
+const usedMiB = (): number => {
   gc();
   gc();
-  return getHeapStatistics().used_heap_size / 1048576;
+  return (getHeapStatistics().used_heap_size + process.memoryUsage().arrayBuffers) / MiB;
 };
-const heapAndBuffersMiB = (): number => heapMiB() + process.memoryUsage().arrayBuffers / 1048576;
 
 const bs = bodies(n);
-const before = heapMiB();
-const translator = new Translator({ resource: buildResource({ instanceId: 'bench', hostName: 'bench', env: {} }) });
-let last: Translation | undefined;
-for (let r = 0; r < 3; r++) last = translator.translate(snapshotOf(bs, 1_700_000_000_000 + r * 60_000));
-const bytes = last ? encodeProto([last.resourceMetrics]).length : 0;
-last = undefined;
-const kept = heapMiB() - before;
-console.log(`${n} sandboxes: translator state kept between pushes ${kept.toFixed(1)} MiB of V8 heap; one push ${(bytes / 1e6).toFixed(1)} MB of OTLP protobuf`);
-void translator;
+const plan = planOf(buildResource({ instanceId: 'bench', hostName: 'bench', env: {} }), [{ type: 'batch', name: 'batch', sendBatchMaxSize: 8192 }]);
 
-const resource = buildResource({ instanceId: 'bench', hostName: 'bench', env: {} });
-const plan = { ...pushPlan(resource, [{ type: 'batch', name: 'batch', sendBatchMaxSize: 8192 }]), forms: { proto: false, gzip: true } };
-const snaps = [0, 1, 2].map((r) => snapshotOf(bs, 1_700_000_000_000 + r * 60_000, true));
-// The snapshots (bodies, index) stay alive throughout: what grows is the encoder's.
-const base = heapAndBuffersMiB();
-const encoder = new IndexEncoder();
-let gzipped = 0;
-for (const s of snaps) gzipped = (await encoder.encode(s, plan)).requests.reduce((sum, q) => sum + q.size, 0);
-const held = heapAndBuffersMiB() - base;
-console.log(`${n} sandboxes: protobuf encoder state kept between pushes ${held.toFixed(1)} MiB (heap and buffers); one push ${(gzipped / 1e6).toFixed(1)} MB gzipped`);
-void encoder;
+/** One push: a fresh snapshot read by two pipelines (protobuf and OTLP/JSON) and the pull endpoint, then dropped. */
+async function push(translator: Translator, r: number): Promise<{ proto: number; json: number; points: number }> {
+  const snap = snapshotOf(bs, 1_700_000_000_000 + r * 60_000);
+  const forms = [{ ...NO_FORMS, protoGzip: true }, { ...NO_FORMS, jsonGzip: true }, { ...NO_FORMS, points: true }];
+  const [p, j, o] = await Promise.all(forms.map((f) => encodeSnapshot(translator, snap, plan, f)));
+  return {
+    proto: p!.requests.reduce((s, q) => s + q.bytes('proto', true).length, 0),
+    json: j!.requests.reduce((s, q) => s + q.bytes('json', true).length, 0),
+    points: o!.points,
+  };
+}
+
+const holder: { translator?: Translator } = { translator: new Translator() };
+let sizes = { proto: 0, json: 0, points: 0 };
+for (let r = 0; r < 3; r++) sizes = await push(holder.translator!, r);
+// What the translator holds: the heap with it, less the heap once it is dropped.
+const withIt = usedMiB();
+delete holder.translator;
+const kept = withIt - usedMiB();
+console.log(
+  `${n} sandboxes (${sizes.points} data points a push): translator state kept between pushes ${kept.toFixed(1)} MiB (heap and buffers); ` +
+    `one push ${(sizes.proto / 1e6).toFixed(1)} MB protobuf, ${(sizes.json / 1e6).toFixed(1)} MB OTLP/JSON, gzipped`,
+);

@@ -1,44 +1,46 @@
-// Measures the OTel push path for N sandboxes: parse + translate (a fresh
-// snapshot each round, as every push brings new shim bodies) and OTLP
-// protobuf serialisation, the object-model path (OTLP/JSON pipelines, the
-// pull endpoint); then the protobuf pipelines' path, the scrape index encoded
-// straight to requests of 8,192 points (index-encoder.ts; the index itself is
-// built at scrape time, for /metrics). Target: ≤ 150 ms CPU for 100 sandboxes.
+// Measures the OTel push for N sandboxes: the one walk of a snapshot's
+// scanned bodies (translate/walk.ts) into each sink a pipeline may ask for —
+// protobuf (plain, gzipped), OTLP/JSON (plain, gzipped), the SDK's objects
+// (points: the pull endpoint, the debug exporter) — in requests of 8,192
+// points, as a batch processor of that size cuts them. Bodies are scanned at
+// scrape time (for /metrics too), so the scan is measured apart; each round
+// brings a fresh snapshot (new bodies, as every push does) to a translator
+// that has seen the previous ones (start times tracked).
+// Targets at 100 sandboxes: protobuf no slower than before the rewrite
+// (38–75 ms CPU), OTLP/JSON no slower than that either.
 // Run alone: node bench/otel.ts [sandboxes] [rounds]
 
 import { readFileSync } from 'node:fs';
-import { parseText, reparseText } from '../src/exposition/parse-text.ts';
-import { encodeJson, encodeProto } from '../src/otel/otlp-encode.ts';
+import { formatFloat } from '../src/exposition/float.ts';
+import { scanBody } from '../src/exposition/scan.ts';
+import { planOf } from '../src/otel/processors/plan.ts';
+import { NO_FORMS, type Forms } from '../src/otel/requests.ts';
 import { buildResource } from '../src/otel/resource.ts';
-import { Translator } from '../src/otel/translate.ts';
-import type { MetricFamily } from '../src/exposition/model.ts';
+import { encodeSnapshot } from '../src/otel/translate/encode.ts';
+import { Translator } from '../src/otel/translate/walk.ts';
+import { RECEIVER_DEFAULTS } from '../src/receiver/config.ts';
+import { shimPrefix } from '../src/scrape/relabel.ts';
 import type { SandboxScrape, Snapshot } from '../src/scrape/snapshot.ts';
-import { relabelShimBody, sandboxLabelText } from '../src/scrape/relabel.ts';
-import { IndexEncoder } from '../src/otel/index-encoder.ts';
-import { pushPlan } from '../src/otel/processors.ts';
+
+export interface SinkResult {
+  readonly name: string;
+  /** Medians over the rounds, milliseconds: wall clock, and process CPU (all threads, so GC helpers count). */
+  readonly wallMs: number;
+  readonly cpuMs: number;
+  readonly minCpuMs: number;
+  readonly maxCpuMs: number;
+  readonly requests: number;
+  /** Bytes of one push's requests in this form (0 for the objects). */
+  readonly bytes: number;
+}
 
 export interface OtelBenchResult {
   readonly sandboxes: number;
   readonly rounds: number;
   readonly dataPoints: number;
-  readonly protoBytes: number;
-  readonly jsonBytes: number;
-  /** Medians over the rounds, milliseconds. Parsing as translate does: against the sandbox's previous parse. */
-  readonly parseMs: number;
-  /** Parsing without a previous parse (a new sandbox, or the first push). */
-  readonly firstParseMs: number;
-  readonly translateMs: number;
-  /** Translation alone, bodies already parsed. */
-  readonly translateOnlyMs: number;
-  readonly encodeProtoMs: number;
-  readonly encodeJsonMs: number;
-  /** translate (including parse) + protobuf, wall clock and process CPU (all threads, so GC helpers count). */
-  readonly totalWallMs: number;
-  readonly totalCpuMs: number;
-  /** The protobuf pipelines' path: index → requests, wall and process CPU. */
-  readonly directWallMs: number;
-  readonly directCpuMs: number;
-  readonly directBytes: number;
+  /** Scanning the bodies (at scrape time, not part of the push), median ms. */
+  readonly scanMs: number;
+  readonly sinks: readonly SinkResult[];
 }
 
 const FIXTURES = new URL('../test/fixtures/', import.meta.url);
@@ -50,141 +52,87 @@ export function bodies(n: number): Buffer[] {
   return Array.from({ length: n }, (_, i) => {
     const base = i % 2 === 0 ? a : b;
     const f = 1 + i / 97;
+    // Written as a shim's Go encoder writes them (counts whole, floats in Go's layout): canonical, as real bodies are.
     return Buffer.from(
       base.replace(/^([^#\s]\S*?(?:\{[^}]*\})?) (\S+)$/gm, (line, series: string, value: string) => {
         const v = Number(value);
-        return Number.isFinite(v) ? `${series} ${Math.round(v * f * 1000) / 1000}` : line;
+        if (!Number.isFinite(v)) return line;
+        const whole = /^[^{ ]*_(count|bucket)\b/.test(series);
+        return `${series} ${formatFloat(whole ? Math.round(v * f) : Math.round(v * f * 1000) / 1000)}`;
       }),
     );
   });
 }
 
-/** `indexed`: with the scrape index, as the scraper makes it. */
-export function snapshotOf(bs: readonly Buffer[], at: number, indexed = false): Snapshot {
+/** A snapshot of these bodies, scanned as the scraper scans them (copies: a scan may keep its body). */
+export function snapshotOf(bs: readonly Buffer[], at: number): Snapshot {
   const sandboxes: SandboxScrape[] = bs.map((body, i) => {
     const id = `${i.toString(16).padStart(8, '0')}c0ffee${'0'.repeat(50)}`;
     const metadata = { uid: `0b5e${i}-uid-1234-5678-9abc`, name: `pod-${i}`, namespace: 'default' };
-    return {
-      sandbox: { id, root: '/run/vc/sbs', metadata, metadataKnown: true, discoveredAt: 0 },
-      durationMs: 2,
-      at,
-      body,
-      sampleCount: 0,
-      ...(indexed && { index: relabelShimBody(body, sandboxLabelText(id, metadata)).index }),
-    };
+    const scan = scanBody(Buffer.from(body), { limits: RECEIVER_DEFAULTS.limits, prefix: shimPrefix });
+    return { sandbox: { id, root: '/run/vc/sbs', metadata, metadataKnown: true, discoveredAt: 0 }, durationMs: 2, at, scan, sampleCount: scan.samples };
   });
-  return { startedAt: at - 5, finishedAt: at, sandboxes };
+  return { startedAt: at - 5, finishedAt: at, reason: 'push', sandboxes };
 }
+
+export const SINKS: readonly { readonly name: string; readonly forms: Forms }[] = [
+  { name: 'protobuf', forms: { ...NO_FORMS, proto: true } },
+  { name: 'protobuf gzip', forms: { ...NO_FORMS, protoGzip: true } },
+  { name: 'OTLP/JSON', forms: { ...NO_FORMS, json: true } },
+  { name: 'OTLP/JSON gzip', forms: { ...NO_FORMS, jsonGzip: true } },
+  { name: 'points (SDK objects)', forms: { ...NO_FORMS, points: true } },
+];
 
 const median = (xs: number[]): number => [...xs].sort((p, q) => p - q)[Math.floor(xs.length / 2)] ?? NaN;
 
-export async function benchOtel(sandboxes = 100, rounds = 15): Promise<OtelBenchResult> {
+export async function benchOtel(sandboxes = 100, rounds = 15, only?: (name: string) => boolean): Promise<OtelBenchResult> {
   const bs = bodies(sandboxes);
-  const translator = new Translator({ resource: buildResource({ instanceId: 'bench', hostName: 'bench', env: {} }) });
-  const parse: number[] = [];
-  const firstParse: number[] = [];
-  let previous = bs.map((b) => parseText(b.toString('utf8')));
-  const only: number[] = [];
-  const parsed = new Map<string, MetricFamily[]>();
-  const preParsed = new Translator({
-    resource: buildResource({ instanceId: 'bench', hostName: 'bench', env: {} }),
-    parse: (text) => parsed.get(text) ?? parseText(text),
-  });
-  for (const b of bs) parsed.set(b.toString('utf8'), parseText(b.toString('utf8')));
-  const translate: number[] = [];
-  const proto: number[] = [];
-  const json: number[] = [];
-  const wall: number[] = [];
-  const cpu: number[] = [];
-  let dataPoints = 0;
-  let protoBytes = 0;
-  let jsonBytes = 0;
-  const encoder = new IndexEncoder();
-  const resource = buildResource({ instanceId: 'bench', hostName: 'bench', env: {} });
-  const plan = pushPlan(resource, [{ type: 'batch', name: 'batch', sendBatchMaxSize: 8192 }]);
-  const directWall: number[] = [];
-  const directCpu: number[] = [];
-  let directBytes = 0;
+  const plan = planOf(buildResource({ instanceId: 'bench', hostName: 'bench', env: {} }), [{ type: 'batch', name: 'batch', sendBatchMaxSize: 8192 }]);
   const warmup = 3;
-  for (let r = 0; r < warmup + rounds; r++) {
-    const keep = r >= warmup;
-    let t = performance.now();
-    for (const b of bs) parseText(b.toString('utf8'));
-    if (keep) firstParse.push(performance.now() - t);
-    t = performance.now();
-    previous = bs.map((b, i) => reparseText(b.toString('utf8'), previous[i]!));
-    if (keep) parse.push(performance.now() - t);
-
-    const snap = snapshotOf(bs, 1_700_000_000_000 + r * 60_000);
-    const other = snapshotOf(bs, 1_700_000_000_000 + r * 60_000);
-    t = performance.now();
-    preParsed.translate(other);
-    if (keep) only.push(performance.now() - t);
-
-    const c0 = process.cpuUsage();
-    t = performance.now();
-    const tr = translator.translate(snap);
-    const t1 = performance.now();
-    const bytes = encodeProto([tr.resourceMetrics]);
-    const t2 = performance.now();
-    const c = process.cpuUsage(c0);
-    const js = process.env["BENCH_NO_JSON"] ? new Uint8Array(0) : encodeJson([tr.resourceMetrics]);
-    const t3 = performance.now();
-    if (keep) {
-      translate.push(t1 - t);
-      proto.push(t2 - t1);
-      json.push(t3 - t2);
-      wall.push(t2 - t);
-      cpu.push((c.user + c.system) / 1000);
+  const scan: number[] = [];
+  const sinks: SinkResult[] = [];
+  let dataPoints = 0;
+  for (const sink of SINKS) {
+    if (only && !only(sink.name)) continue;
+    const translator = new Translator();
+    const wall: number[] = [];
+    const cpu: number[] = [];
+    let requests = 0;
+    let bytes = 0;
+    for (let r = 0; r < warmup + rounds; r++) {
+      const t0 = performance.now();
+      const snap = snapshotOf(bs, 1_700_000_000_000 + r * 60_000);
+      if (r >= warmup) scan.push(performance.now() - t0);
+      const c0 = process.cpuUsage();
+      const t = performance.now();
+      const pushed = await encodeSnapshot(translator, snap, plan, sink.forms);
+      const w = performance.now() - t;
+      const c = process.cpuUsage(c0);
+      if (r >= warmup) {
+        wall.push(w);
+        cpu.push((c.user + c.system) / 1000);
+      }
+      if (pushed.errors.length > 0) throw new Error(pushed.errors[0]);
+      dataPoints = pushed.points;
+      requests = pushed.requests.length;
+      const f = sink.forms;
+      bytes = f.points ? 0 : pushed.requests.reduce((n, q) => n + q.bytes(f.proto || f.protoGzip ? 'proto' : 'json', f.protoGzip || f.jsonGzip).length, 0);
     }
-    dataPoints = tr.dataPoints;
-    protoBytes = bytes.length;
-    jsonBytes = js.length;
-
-    const indexed = snapshotOf(bs, 1_700_000_000_000 + r * 60_000, true);
-    const d0 = process.cpuUsage();
-    t = performance.now();
-    const pushed = await encoder.encode(indexed, plan);
-    const dw = performance.now() - t;
-    const dc = process.cpuUsage(d0);
-    if (keep) {
-      directWall.push(dw);
-      directCpu.push((dc.user + dc.system) / 1000);
-    }
-    directBytes = pushed.requests.reduce((n, q) => n + q.size, 0);
+    sinks.push({ name: sink.name, wallMs: median(wall), cpuMs: median(cpu), minCpuMs: Math.min(...cpu), maxCpuMs: Math.max(...cpu), requests, bytes });
   }
-  return {
-    sandboxes,
-    rounds,
-    dataPoints,
-    protoBytes,
-    jsonBytes,
-    parseMs: median(parse),
-    firstParseMs: median(firstParse),
-    translateMs: median(translate),
-    translateOnlyMs: median(only),
-    encodeProtoMs: median(proto),
-    encodeJsonMs: median(json),
-    totalWallMs: median(wall),
-    totalCpuMs: median(cpu),
-    directWallMs: median(directWall),
-    directCpuMs: median(directCpu),
-    directBytes,
-  };
+  return { sandboxes, rounds, dataPoints, scanMs: median(scan), sinks };
 }
 
 if (import.meta.main) {
   const n = Number(process.argv[2] ?? 100);
   const rounds = Number(process.argv[3] ?? 15);
-  const r = await benchOtel(n, rounds);
+  const filter = process.env['BENCH_SINKS'];
+  const r = await benchOtel(n, rounds, filter ? (name) => filter.split(',').some((s) => name.startsWith(s)) : undefined);
   const f = (x: number) => x.toFixed(1);
-  console.log(`OTel push path, ${r.sandboxes} sandboxes, ${r.dataPoints} data points, median of ${r.rounds} rounds`);
-  console.log(`  parse, first time          ${f(r.firstParseMs)} ms`);
-  console.log(`  parse (part of translate)  ${f(r.parseMs)} ms  (against the previous parse)`);
-  console.log(`  translate without parse    ${f(r.translateOnlyMs)} ms`);
-  console.log(`  translate incl. parse      ${f(r.translateMs)} ms`);
-  console.log(`  encode protobuf            ${f(r.encodeProtoMs)} ms  (${(r.protoBytes / 1e6).toFixed(2)} MB)`);
-  console.log(`  encode JSON                ${f(r.encodeJsonMs)} ms  (${(r.jsonBytes / 1e6).toFixed(2)} MB)`);
-  console.log(`  translate + protobuf       ${f(r.totalWallMs)} ms wall, ${f(r.totalCpuMs)} ms CPU (object model: OTLP/JSON, pull endpoint)`);
-  console.log(`  index → protobuf requests  ${f(r.directWallMs)} ms wall, ${f(r.directCpuMs)} ms CPU (protobuf pipelines; target ≤ 150 ms CPU; ${(r.directBytes / 1e6).toFixed(2)} MB)`);
+  console.log(`OTel push, ${r.sandboxes} sandboxes, ${r.dataPoints} data points, requests of ≤ 8,192 points, median of ${r.rounds} rounds`);
+  console.log(`  scan of the bodies (at scrape time, not the push's)  ${f(r.scanMs)} ms`);
+  for (const s of r.sinks) {
+    const size = s.bytes > 0 ? `, ${(s.bytes / 1e6).toFixed(2)} MB` : '';
+    console.log(`  ${s.name.padEnd(22)} ${f(s.wallMs).padStart(6)} ms wall, ${f(s.cpuMs).padStart(6)} ms CPU (${f(s.minCpuMs)}–${f(s.maxCpuMs)}), ${s.requests} requests${size}`);
+  }
 }

@@ -1,20 +1,17 @@
-#!/usr/bin/env -S node --max-semi-space-size=2
-// (--max-semi-space-size=2: a 2 MiB young generation keeps RSS near the live
-// data; measured at 300 sandboxes, peak RSS 323 → 208 MB at the same CPU.)
 // kata-monitor's command line: flags as upstream (Go's flag package forms),
-// an optional collector-style YAML file, then the daemon until SIGTERM/SIGINT.
+// an optional collector-style YAML file, then the daemon until
+// SIGTERM/SIGINT, or a one-shot command (metrics, sandboxes, validate).
 // Exit codes: 0 after a clean stop, 2 for a bad flag or configuration
-// (including a bad OTEL_EXPORTER_OTLP_* variable; nothing is started), 1 when
-// the daemon cannot start (e.g. port in use).
+// (nothing is started), 1 when the daemon cannot start (e.g. port in use)
+// or a command fails at run time.
 
 import { readFileSync } from 'node:fs';
-import { formatVersion, parseFlags } from './cli/flags.ts';
-import { loadConfig } from './config/load.ts';
-import type { Config } from './config/types.ts';
-import { createLogger, DEFAULT_RATE_LIMIT } from './log/logger.ts';
+import { formatVersion, parseFlags, type Command, type Flags } from './cli/flags.ts';
+import { commandLogger, runCommand } from './cli/commands.ts';
+import { loadConfig, type Config } from './components.ts';
+import { createLogger, DEFAULT_RATE_LIMIT, type Logger } from './log/logger.ts';
 import { jsonLine, textLine } from './log/format.ts';
 import { startDaemon } from './main.ts';
-import type { ExportingFactory } from './export-contract.ts';
 import type { DemoEnvironment } from './demo/environment.ts';
 import { packageVersion } from './package-info.ts';
 // The OTel side and the demo are loaded only when configured: a daemon
@@ -23,11 +20,11 @@ import { packageVersion } from './package-info.ts';
 export interface CliIo {
   readonly argv: readonly string[];
   readonly env: Readonly<Record<string, string | undefined>>;
-  readonly stdout: (s: string) => void;
+  readonly stdout: (s: string | Uint8Array) => void;
   readonly stderr: (s: string) => void;
 }
 
-/** Runs the daemon; resolves with the process exit code once it has stopped. */
+/** Runs the daemon or a command; resolves with the process exit code once done. */
 export async function runCli(io: CliIo, signals: NodeJS.EventEmitter = process): Promise<number> {
   const parsed = parseFlags(io.argv);
   switch (parsed.kind) {
@@ -41,28 +38,49 @@ export async function runCli(io: CliIo, signals: NodeJS.EventEmitter = process):
       io.stderr(`${parsed.message}\n${parsed.usage}`);
       return parsed.exitCode;
   }
-  const loaded = loadConfig({ flags: parsed.flags, explicitFlags: parsed.explicit, env: io.env, readFile: (p) => readFileSync(p, 'utf8') });
+  const { flags, command } = parsed;
+  const loaded = loadConfig({ flags, explicitFlags: parsed.explicit, env: io.env, readFile: (p) => readFileSync(p, 'utf8') });
   if (!loaded.ok) {
     for (const e of loaded.errors) io.stderr(e + '\n');
-    io.stderr('kata-monitor: invalid configuration, nothing started\n');
+    io.stderr(`kata-monitor: invalid configuration, ${command === 'validate' ? `${loaded.errors.length} error(s)` : 'nothing started'}\n`);
     return 2;
   }
-  // OTEL_EXPORTER_OTLP_* fill what the file leaves out: a bad one is a
-  // configuration error too, reported before anything starts.
-  const otlpErrors = await checkOtlpSettings(loaded.config, io.env);
-  if (otlpErrors.length > 0) {
-    for (const e of otlpErrors) io.stderr(e + '\n');
-    io.stderr('kata-monitor: invalid configuration, nothing started\n');
-    return 2;
-  }
-  let config: Config = loaded.config;
+  const config = loaded.config;
   const logger = createLogger({
-    level: config.telemetry.logs.level,
+    level: command ? (parsed.explicit.has('log-level') ? config.telemetry.logs.level : 'warn') : config.telemetry.logs.level,
     format: config.telemetry.logs.encoding,
     write: io.stderr,
     rateLimit: DEFAULT_RATE_LIMIT,
   }).child({ name: 'kata-monitor', pid: process.pid });
-  for (const w of loaded.warnings) logger.warn(w);
+  // The daemon logs them; a command prints them as it prints errors, one a line.
+  for (const w of loaded.warnings) {
+    if (command) io.stderr(w + '\n');
+    else logger.warn(w);
+  }
+  if (command === 'validate') {
+    const exporters = new Set(config.pipelines.flatMap((p) => p.exporters.map((e) => e.name)));
+    io.stdout(`${flags.config}: valid (${config.pipelines.length} pipeline(s), ${exporters.size} exporter(s), ${config.extensions.length} extension(s), ${loaded.warnings.length} warning(s))\n`);
+    return 0;
+  }
+  // A command reports the CRI runtime and failed sandboxes itself; -log-level shows the daemon's lines about them too.
+  const forCommand = parsed.explicit.has('log-level') ? logger : commandLogger(logger);
+  return withDemo(config, logger, command, io, (cfg, demo) => (command ? runCommand(command, cfg, flags, io, forCommand) : runDaemon(cfg, logger, io, signals, demo)));
+}
+
+/** Runs `run` on the config, against the simulated host when -demo (started and stopped around it). */
+async function withDemo(config: Config, logger: Logger, command: Command | undefined, io: CliIo, run: (c: Config, demo: DemoEnvironment | undefined) => Promise<number>): Promise<number> {
+  if (!config.receiver.demo) return run(config, undefined);
+  const { startDemo, DEMO_CHURN_MS } = await import('./demo/environment.ts');
+  const demo = await startDemo({ churnMs: command ? 0 : DEMO_CHURN_MS, logger });
+  try {
+    const rc = config.receiver;
+    return await run({ ...config, receiver: { ...rc, discovery: { ...rc.discovery, sandboxRoots: demo.roots }, cri: { ...rc.cri, runtimeEndpoint: demo.runtimeEndpoint } } }, demo);
+  } finally {
+    await demo.stop();
+  }
+}
+
+async function runDaemon(config: Config, logger: Logger, io: CliIo, signals: NodeJS.EventEmitter, demo: DemoEnvironment | undefined): Promise<number> {
   logger.info('announce', {
     app: 'kata-monitor',
     version: packageVersion(),
@@ -71,23 +89,13 @@ export async function runCli(io: CliIo, signals: NodeJS.EventEmitter = process):
     'runtime-endpoint': config.receiver.cri.runtimeEndpoint,
     'log-level': config.telemetry.logs.level,
   });
-
-  let demo: DemoEnvironment | undefined;
-  if (config.demo) {
-    const { startDemo } = await import('./demo/environment.ts');
-    demo = await startDemo({ churnMs: 60_000, logger });
-    config = withDemo(config, demo);
-    logger.info('demo mode: simulated shims and CRI server', { dir: demo.dir, sandboxes: demo.ids().length });
-  }
-
-  const exporting: ExportingFactory | undefined =
-    config.pipelines.length > 0 ? (await import('./otel/exporting.ts')).makeExporting({ env: io.env }) : undefined;
+  if (demo) logger.info(`demo mode: ${demo.ids().length} simulated sandboxes; ${demo.churnNote}`, { dir: demo.dir });
+  const exporting = config.pipelines.length > 0 ? (await import('./otel/exporting.ts')).makeExporting({ env: io.env }) : undefined;
   let daemon;
   try {
-    daemon = await startDaemon(config, logger, exporting);
+    daemon = await startDaemon(config, logger, exporting, demo ? { demoNote: demo.churnNote } : {});
   } catch (err) {
     logger.error('cannot start', { error: err instanceof Error ? err.message : String(err) });
-    await demo?.stop();
     return 1;
   }
   // Always printed, whatever the level (scripts read the port from it), and
@@ -102,45 +110,18 @@ export async function runCli(io: CliIo, signals: NodeJS.EventEmitter = process):
   });
   logger.info('stopping', { signal, deadline_ms: config.shutdownTimeoutMs });
   await daemon.stop(config.shutdownTimeoutMs);
-  await demo?.stop();
   logger.info('stopped');
   return 0;
 }
 
-/** Each otlphttp exporter's settings resolved against the environment; messages name the exporter and the setting. */
-async function checkOtlpSettings(config: Config, env: CliIo['env']): Promise<string[]> {
-  const errors: string[] = [];
-  const seen = new Set<string>();
-  for (const p of config.pipelines) {
-    for (const e of p.exporters) {
-      if (e.type !== 'otlphttp' || seen.has(e.name)) continue;
-      const { OtlpConfigError, resolveOtlpHttpSettings } = await import('./otel/otlp-http.ts');
-      seen.add(e.name);
-      try {
-        resolveOtlpHttpSettings(e, env);
-      } catch (err) {
-        if (!(err instanceof OtlpConfigError)) throw err;
-        errors.push(`config error: exporters.${e.name}: ${err.message}`);
-      }
-    }
-  }
-  return errors;
-}
-
-function withDemo(config: Config, demo: DemoEnvironment): Config {
-  const rc = config.receiver;
-  return {
-    ...config,
-    receiver: {
-      ...rc,
-      discovery: { ...rc.discovery, sandboxRoots: demo.roots },
-      cri: { ...rc.cri, runtimeEndpoint: demo.runtimeEndpoint },
-    },
-  };
-}
-
 /** Runs as a process: real stdio and environment, and an exit once stopped. */
 export async function runProcess(argv: readonly string[]): Promise<void> {
+  // A reader that stops early (`kata-monitor metrics | head`) closes the pipe: that ends the
+  // command quietly, with 0 (what the reader wanted is out), rather than with a stack trace.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(0);
+    throw e;
+  });
   const code = await runCli({
     argv,
     env: process.env,
@@ -148,10 +129,8 @@ export async function runProcess(argv: readonly string[]): Promise<void> {
     stderr: (s) => void process.stderr.write(s),
   });
   process.exitCode = code;
-  // Whatever a library left open (a gRPC reconnect timer…) must not keep a stopped daemon alive.
+  // Whatever a library left open (a gRPC reconnect timer…) must not keep a stopped process alive.
   setTimeout(() => process.exit(code), 2000).unref();
 }
 
-// Run when executed directly (bin entry, `node src/cli.ts`), not when imported by tests.
-const invoked = process.argv[1] ?? '';
-if (/(^|[\\/])(cli\.(ts|js)|kata-monitor|kata-otel-monitor)$/.test(invoked)) await runProcess(process.argv.slice(2));
+export type { Flags };

@@ -2,8 +2,11 @@
 // no Kata host (neither /run/vc/sbs nor /run/kata exists) and no --demo or
 // --config was given — the built-in demo, so a newcomer sees real output.
 
-import { existsSync } from 'node:fs';
-import { runProcess } from './cli.ts';
+import { requireNode } from './node-check.ts';
+
+requireNode();
+const { existsSync } = await import('node:fs');
+const { runProcess } = await import('./cli.ts');
 
 const args = process.argv.slice(2);
 const kataHost = existsSync('/run/vc/sbs') || existsSync('/run/kata');

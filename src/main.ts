@@ -1,58 +1,43 @@
-// Wiring and lifecycle: discovery → CRI metadata → scrape → serve / export.
-// Everything is started here and stopped here, in reverse order.
+// Wiring and lifecycle: the receiver (discovery → CRI metadata → scrape) →
+// serve / export. Everything is started here and stopped here, in reverse
+// order.
 
-import { SandboxRegistry } from './discovery/registry.ts';
-import { SandboxWatcher } from './discovery/watcher.ts';
-import { CriClient } from './cri/client.ts';
-import { MetadataSync } from './cri/metadata-sync.ts';
-import { Scraper } from './scrape/scraper.ts';
-import { SelfMetrics, gauge } from './scrape/self-metrics.ts';
+import type { SandboxRegistry } from './discovery/registry.ts';
+import type { Scraper } from './scrape/scraper.ts';
+import type { ScrapeHistory } from './scrape/history.ts';
 import { createApp } from './server/app.ts';
 import type { AppDeps } from './server/deps.ts';
 import { listen, type RunningServer } from './server/http-server.ts';
-import type { ExportingFactory } from './export-contract.ts';
-import type { Config } from './config/types.ts';
+import type { ExporterRow, ExportingFactory } from './export-contract.ts';
+import type { Config } from './components.ts';
 import type { Logger } from './log/logger.ts';
 import { packageVersion } from './package-info.ts';
+import { Receiver } from './receiver/receiver.ts';
 
 export interface Daemon {
   readonly url: string;
   readonly address: string;
   readonly registry: SandboxRegistry;
   readonly scraper: Scraper;
+  /** The recent scrapes, as the status page charts them. */
+  readonly history: ScrapeHistory;
+  /** The exporters' state, as the status page shows it. */
+  exporters(): readonly ExporterRow[];
   /** Graceful stop within `deadlineMs` (default: the config's shutdownTimeoutMs). */
   stop(deadlineMs?: number): Promise<void>;
 }
 
-export async function startDaemon(config: Config, logger: Logger, exportingFactory?: ExportingFactory): Promise<Daemon> {
+export interface DaemonExtras {
+  /** A line about the demo for the status page (its churn), when the demo runs. */
+  readonly demoNote?: string;
+}
+
+export async function startDaemon(config: Config, logger: Logger, exportingFactory?: ExportingFactory<Config>, extras: DaemonExtras = {}): Promise<Daemon> {
   const rc = config.receiver;
   const roots = rc.discovery.sandboxRoots;
-  const registry = new SandboxRegistry(roots);
-  const watcher = new SandboxWatcher({ registry, roots, rootRetryIntervalMs: rc.discovery.rootRetryIntervalMs, logger });
-  const cri = new CriClient({ endpoint: rc.cri.runtimeEndpoint, timeoutMs: rc.cri.timeoutMs, logger });
-  const sync = new MetadataSync({
-    registry,
-    cri,
-    firstLookupDelayMs: rc.cri.firstLookupDelayMs,
-    resyncIntervalMs: rc.cri.resyncIntervalMs,
-    logger,
-  });
-  const selfMetrics = new SelfMetrics();
-  const scraper = new Scraper({
-    registry,
-    roots,
-    shim: rc.shim,
-    logger: logger.child({ source: 'scrape' }),
-    onSnapshot: (s) => selfMetrics.recordSnapshot(s),
-  });
-  selfMetrics.addSource(() => {
-    const c = sync.status();
-    return [
-      gauge('kata_monitor_cri_up', '1 if the last call to the CRI runtime (ListPodSandbox) succeeded, 0 otherwise.', c.connected ? 1 : 0),
-      gauge('kata_monitor_sandboxes_pending_metadata', 'Sandboxes whose pod metadata (cri_* labels) the CRI runtime has not given yet.', c.pending),
-    ];
-  });
-  const exporting = exportingFactory?.({ config, scraper, selfMetrics, logger });
+  const receiver = new Receiver(rc, logger);
+  const { registry, scraper, selfMetrics, watcher, sync } = receiver;
+  const exporting = exportingFactory?.({ config, source: scraper, selfMetrics, logger });
   if (exporting) selfMetrics.addSource(exporting.selfFamilies);
 
   registry.on('added', (e) => logger.info('sandbox cache: added pod', { pod: e.id, root: e.root }));
@@ -63,11 +48,15 @@ export async function startDaemon(config: Config, logger: Logger, exportingFacto
     registry,
     source: scraper,
     selfMetrics,
+    history: receiver.history,
     roots,
     server: rc.server,
     shim: rc.shim,
+    limits: rc.limits,
+    collectionIntervalMs: rc.collectionIntervalMs,
     logger: logger.child({ source: 'http' }),
     version: packageVersion(),
+    ...(extras.demoNote !== undefined && { demoNote: extras.demoNote }),
     readiness: () => {
       const watched = watcher.watchedRoots();
       const c = sync.status();
@@ -93,13 +82,21 @@ export async function startDaemon(config: Config, logger: Logger, exportingFacto
   try {
     server = await listen(createApp(deps), rc.server);
   } catch (err) {
-    cri.close();
+    receiver.cri.close();
     throw err;
   }
   listening = true;
-  await watcher.start();
-  sync.start();
-  exporting?.start();
+  await receiver.start();
+  try {
+    await exporting?.start();
+  } catch (err) {
+    await server.close(0);
+    await receiver.stop();
+    throw err;
+  }
+  // Nobody may ask for a while (no Prometheus yet, no pipeline): the daemon scrapes on its own then, so that
+  // its scrape health and status page stay current.
+  scraper.startIdleLoop(rc.collectionIntervalMs);
   logger.info('kata-monitor listening', { address: server.address, roots: roots.join(','), runtime_endpoint: rc.cri.runtimeEndpoint });
 
   let stopping: Promise<void> | undefined;
@@ -108,6 +105,8 @@ export async function startDaemon(config: Config, logger: Logger, exportingFacto
     address: server.address,
     registry,
     scraper,
+    history: receiver.history,
+    exporters: deps.exporters,
     stop(deadlineMs = config.shutdownTimeoutMs) {
       stopping ??= (async () => {
         const until = Date.now() + deadlineMs;
@@ -123,9 +122,7 @@ export async function startDaemon(config: Config, logger: Logger, exportingFacto
           clearInterval(idle);
         }
         listening = false;
-        await sync.stop();
-        await watcher.stop();
-        cri.close();
+        await receiver.stop();
       })();
       return stopping;
     },

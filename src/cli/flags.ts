@@ -7,14 +7,12 @@
 //   -h / -help / --help → usage on stderr, exit 0 (Go ≥ 1.15)
 //   an unknown flag or a bad value → the message and usage on stderr, exit 2
 // `version` or `--version` as the only argument prints the version block.
+// A command word first (`metrics`, `sandboxes`, `validate`) runs that
+// one-shot command with the same flags plus its own; without one, the daemon.
 
 import { goQuote } from '../log/format.ts';
 import { parseLogLevel, type LogFormat, type LogLevel } from '../log/logger.ts';
-
-export const DEFAULT_LISTEN_ADDRESS = '127.0.0.1:8090';
-export const DEFAULT_RUNTIME_ENDPOINT = '/run/containerd/containerd.sock';
-/** Go runtime's root first, then runtime-rs': the first holding a socket wins. */
-export const DEFAULT_SANDBOX_ROOTS: readonly string[] = ['/run/vc/sbs', '/run/kata'];
+import { DEFAULT_LISTEN_ADDRESS, DEFAULT_RUNTIME_ENDPOINT, DEFAULT_SANDBOX_ROOTS } from '../receiver/config.ts';
 
 export interface Flags {
   readonly listenAddress: string;
@@ -26,9 +24,24 @@ export interface Flags {
   readonly config?: string;
   readonly demo: boolean;
   readonly openMetrics: boolean;
+  /** `metrics`: one sandbox's body as its shim serves it. */
+  readonly sandbox?: string;
+  /** `metrics`: only the sandbox families starting with one of these prefixes. */
+  readonly filterFamily?: readonly string[];
+  /** `metrics`: text (default), openmetrics or json. */
+  readonly format: 'text' | 'openmetrics' | 'json';
+  /** `sandboxes`: table (default) or json. */
+  readonly output: 'table' | 'json';
   /** Arguments after the flags (upstream ignores them too). */
   readonly args: readonly string[];
 }
+
+export type Command = 'metrics' | 'sandboxes' | 'validate';
+export const COMMANDS: Readonly<Record<Command, string>> = {
+  metrics: 'Scrape every sandbox once and print what /metrics would answer (-sandbox ID: that shim\'s body as it serves it).',
+  sandboxes: 'List the sandboxes with their pod and the health of one scrape.',
+  validate: 'Check a configuration file (-config FILE) as the daemon would; exit 2 on errors.',
+};
 
 export type FlagName =
   | 'listen-address'
@@ -38,10 +51,14 @@ export type FlagName =
   | 'sandbox-root'
   | 'config'
   | 'demo'
-  | 'openmetrics';
+  | 'openmetrics'
+  | 'sandbox'
+  | 'filter-family'
+  | 'format'
+  | 'o';
 
 export type ParseResult =
-  | { readonly kind: 'run'; readonly flags: Flags; readonly explicit: ReadonlySet<FlagName> }
+  | { readonly kind: 'run'; readonly command?: Command; readonly flags: Flags; readonly explicit: ReadonlySet<FlagName> }
   | { readonly kind: 'version' }
   /** Print `text` on stderr and exit 0 (Go's flag.ErrHelp with ExitOnError). */
   | { readonly kind: 'help'; readonly text: string }
@@ -57,6 +74,8 @@ interface FlagSpec {
   readonly typeName?: string;
   readonly defaultText?: string;
   readonly bool?: boolean;
+  /** Only for this command. */
+  readonly command?: Command;
   /** Returns an error text, Go-style, or nothing. */
   set(flags: Mutable, value: string, state: { rootsGiven: boolean }): string | undefined;
 }
@@ -129,6 +148,50 @@ const SPECS: readonly FlagSpec[] = [
     },
   },
   {
+    name: 'sandbox',
+    command: 'metrics',
+    typeName: 'ID',
+    usage: 'Print this sandbox\'s metrics as its shim serves them (upstream\'s /metrics?sandbox=ID).',
+    set: (f, v) => {
+      f.sandbox = v;
+      return undefined;
+    },
+  },
+  {
+    name: 'filter-family',
+    command: 'metrics',
+    typeName: 'A,B',
+    usage: 'Only the sandbox families whose name starts with one of these prefixes (as /metrics?filter_family=).',
+    set: (f, v) => {
+      f.filterFamily = v.split(',').filter((x) => x !== '');
+      return undefined;
+    },
+  },
+  {
+    name: 'format',
+    command: 'metrics',
+    typeName: 'string',
+    defaultText: '"text"',
+    usage: 'text (Prometheus text 0.0.4), openmetrics or json.',
+    set: (f, v) => {
+      if (v !== 'text' && v !== 'openmetrics' && v !== 'json') return `unknown format "${v}" (use text, openmetrics or json)`;
+      f.format = v;
+      return undefined;
+    },
+  },
+  {
+    name: 'o',
+    command: 'sandboxes',
+    typeName: 'string',
+    defaultText: '"table"',
+    usage: 'table or json.',
+    set: (f, v) => {
+      if (v !== 'table' && v !== 'json') return `unknown output "${v}" (use table or json)`;
+      f.output = v;
+      return undefined;
+    },
+  },
+  {
     name: 'sandbox-root',
     typeName: 'DIR',
     defaultText: DEFAULT_SANDBOX_ROOTS.join(' and '),
@@ -153,6 +216,8 @@ export function defaultFlags(): Flags {
     sandboxRoots: DEFAULT_SANDBOX_ROOTS,
     demo: false,
     openMetrics: false,
+    format: 'text',
+    output: 'table',
     args: [],
   };
 }
@@ -160,13 +225,16 @@ export function defaultFlags(): Flags {
 /** `argv` without the node binary and script (process.argv.slice(2)). */
 export function parseFlags(argv: readonly string[], programName = 'kata-monitor'): ParseResult {
   if (argv.length === 1 && (argv[0] === '--version' || argv[0] === 'version')) return { kind: 'version' };
+  const first = argv[0];
+  const command = first !== undefined && first in COMMANDS ? (first as Command) : undefined;
+  if (first === 'help') return { kind: 'help', text: usage(programName) };
 
   const flags: Mutable = { ...defaultFlags() };
   const explicit = new Set<FlagName>();
   const state = { rootsGiven: false };
-  const fail = (message: string): ParseResult => ({ kind: 'error', message, usage: usage(programName), exitCode: 2 });
+  const fail = (message: string): ParseResult => ({ kind: 'error', message, usage: usage(programName, command), exitCode: 2 });
 
-  let i = 0;
+  let i = command ? 1 : 0;
   while (i < argv.length) {
     const s = argv[i] ?? '';
     if (s.length < 2 || s[0] !== '-') break; // first non-flag argument (or "-")
@@ -188,8 +256,8 @@ export function parseFlags(argv: readonly string[], programName = 'kata-monitor'
       name = name.slice(0, eq);
     }
     const spec = BY_NAME.get(name);
-    if (!spec) {
-      if (name === 'help' || name === 'h') return { kind: 'help', text: usage(programName) };
+    if (!spec || (spec.command !== undefined && spec.command !== command)) {
+      if (name === 'help' || name === 'h') return { kind: 'help', text: usage(programName, command) };
       return fail(`flag provided but not defined: -${name}`);
     }
     if (spec.bool) {
@@ -207,7 +275,8 @@ export function parseFlags(argv: readonly string[], programName = 'kata-monitor'
     explicit.add(spec.name);
   }
   flags.args = argv.slice(i);
-  return { kind: 'run', flags, explicit };
+  if (command === 'validate' && flags.config === undefined) return fail('validate needs -config FILE');
+  return command ? { kind: 'run', command, flags, explicit } : { kind: 'run', flags, explicit };
 }
 
 // strconv.ParseBool's accepted spellings; Go's error text is "parse error".
@@ -218,15 +287,21 @@ function setBool(v: string, apply: (b: boolean) => void): string | undefined {
   return undefined;
 }
 
-/** Go's flag.PrintDefaults layout, flags sorted by name. */
-export function usage(programName = 'kata-monitor'): string {
-  let out = `Usage of ${programName}:\n`;
+/** Go's flag.PrintDefaults layout, flags sorted by name; the commands after the daemon's flags. */
+export function usage(programName = 'kata-monitor', command?: Command): string {
+  let out = command ? `Usage of ${programName} ${command}: ${COMMANDS[command]}\n` : `Usage of ${programName}:\n`;
   for (const spec of [...SPECS].sort((a, b) => a.name.localeCompare(b.name))) {
+    if (spec.command !== undefined && spec.command !== command) continue;
     out += `  -${spec.name}`;
     if (spec.typeName) out += ` ${spec.typeName}`;
     out += `\n    \t${spec.usage}`;
     if (spec.defaultText) out += ` (default ${spec.defaultText})`;
     out += '\n';
+  }
+  if (!command) {
+    out += `\nWithout a command, ${programName} is the daemon. Commands (a node without a running daemon; same flags, plus their own):\n`;
+    for (const [name, text] of Object.entries(COMMANDS)) out += `  ${name}\n    \t${text}\n`;
+    out += `  version\n    \tPrint the version.\nExit codes: 0 done, 1 failed at run time, 2 a bad flag or configuration.\n`;
   }
   return out;
 }

@@ -196,6 +196,17 @@ export class Reader {
     return this.#inRange(field, Number(s), min, max, String);
   }
 
+  /** A decimal number in [min, max]. */
+  number(field: Field, min: number, max: number): number | undefined {
+    const s = this.#nonBlank(field);
+    if (s === undefined) return undefined;
+    if (!/^[+-]?(\d+|\d*\.\d+|\d+\.\d*)([eE][-+]?\d+)?$/.test(s)) {
+      this.error(field, `invalid number "${s}"`);
+      return undefined;
+    }
+    return this.#inRange(field, Number(s), min, max, String);
+  }
+
   /** Milliseconds. */
   duration(field: Field, minMs: number): number | undefined {
     const s = this.#nonBlank(field);
@@ -276,15 +287,20 @@ function describe(node: YamlNode | null): string {
 
 /** The closest candidate within a small edit distance, for "did you mean". */
 export function suggest(word: string, candidates: readonly string[]): string | undefined {
+  const limit = Math.max(2, Math.floor(word.length / 3));
   let best: string | undefined;
-  let bestDistance = Math.max(2, Math.floor(word.length / 3)) + 1;
+  let bestDistance = Infinity;
+  let bestEdits = Infinity;
   for (const c of candidates) {
     const [w, k] = [word.toLowerCase(), c.toLowerCase()];
-    // One a prefix of the other ("protobuf"/"proto", "otlphttp/x"/"otlphttp") is a near miss too.
-    const d = Math.min(k.length, w.length) >= 3 && (w.startsWith(k) || k.startsWith(w)) ? 1 : editDistance(w, k);
-    if (d < bestDistance) {
+    const edits = editDistance(w, k);
+    // One a prefix of the other ("protobuf"/"proto", "otlphttp/x"/"otlphttp") is a near miss too;
+    // between near misses, the fewer edits win ("otlp_http" is "otlphttp", not "otlp").
+    const d = Math.min(k.length, w.length) >= 3 && (w.startsWith(k) || k.startsWith(w)) ? Math.min(1, edits) : edits;
+    if (d <= limit && (d < bestDistance || (d === bestDistance && edits < bestEdits))) {
       best = c;
       bestDistance = d;
+      bestEdits = edits;
     }
   }
   return best;
@@ -301,4 +317,18 @@ function editDistance(a: string, b: string): number {
     prev = cur;
   }
   return prev[b.length] ?? 0;
+}
+
+/** `{ key: value }` when value is defined, `{}` otherwise: keeps optional keys absent. */
+export function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
+  return value === undefined ? {} : ({ [key]: value } as { [P in K]?: V });
+}
+
+/** `required(r, m, key)`: a non-empty string that must be there. */
+export function required(r: Reader, m: Entries, key: string): string | undefined {
+  if (!m.has(key)) {
+    r.error(m.get(key), 'required');
+    return undefined;
+  }
+  return r.string(m.get(key), { nonEmpty: true });
 }

@@ -8,12 +8,23 @@
 // is dropped and the next call dials a fresh one (with a private subchannel
 // pool, or grpc-js would hand back the same backed-off subchannel).
 
+import { grpcDetail } from '../wire/grpc-detail.ts';
 import { Client, credentials, Metadata, status, type CallOptions, type ChannelOptions, type ServiceError } from '@grpc/grpc-js';
 import { parseRuntimeEndpoint, type RuntimeEndpoint } from './endpoint.ts';
 import { criService, type ListPodSandboxRequestWire, type PodSandboxStateName, type PodSandboxWire } from './proto.ts';
-import { silentLogger, type Logger } from '../log/logger.ts';
 
-export const DEFAULT_CRI_TIMEOUT_MS = 5_000;
+/** What the CRI side is configured with (receivers.kata_monitor: runtime_endpoint, cri.*). */
+export interface CriConfig {
+  /** unix:///path, tcp://host:port, or a bare path (a unix socket). */
+  readonly runtimeEndpoint: string;
+  /** Per ListPodSandbox call. */
+  readonly timeoutMs: number;
+  /** How often the runtime is asked again (sandboxes still missing metadata, and its health). */
+  readonly resyncIntervalMs: number;
+  /** Delay before a new sandbox is first looked up (upstream: 5 s). */
+  readonly firstLookupDelayMs: number;
+}
+
 
 export interface PodSandboxMetadata {
   readonly name: string;
@@ -64,10 +75,8 @@ export class CriError extends Error {
 export interface CriClientOptions {
   /** As --runtime-endpoint: unix:///path, tcp://host:port or a bare path. */
   readonly endpoint: string;
-  /** Deadline of each call (default 5 s). */
-  readonly timeoutMs?: number;
-  /** Gets the bare-path deprecation warning. */
-  readonly logger?: Logger;
+  /** Deadline of each call. */
+  readonly timeoutMs: number;
 }
 
 const CHANNEL_OPTIONS: Partial<ChannelOptions> = {
@@ -88,9 +97,8 @@ export class CriClient implements PodSandboxLister {
   /** Throws EndpointError for an endpoint kata-monitor would refuse. */
   constructor(options: CriClientOptions) {
     this.endpoint = parseRuntimeEndpoint(options.endpoint);
-    this.timeoutMs = options.timeoutMs ?? DEFAULT_CRI_TIMEOUT_MS;
+    this.timeoutMs = options.timeoutMs;
     if (!(this.timeoutMs > 0)) throw new RangeError(`CRI timeout must be > 0 ms, got ${this.timeoutMs}`);
-    if (this.endpoint.warning) (options.logger ?? silentLogger).warn(this.endpoint.warning);
   }
 
   /** Pods in state SANDBOX_READY, the filter kata-monitor sends. */
@@ -144,7 +152,7 @@ export class CriClient implements PodSandboxLister {
 
   #toCriError(err: ServiceError): CriError {
     const where = `CRI runtime endpoint ${this.endpoint.target}`;
-    const detail = err.details || err.message;
+    const detail = grpcDetail(err);
     switch (err.code) {
       case status.UNAVAILABLE:
         return new CriError(

@@ -1,6 +1,7 @@
 // The CRI runtime endpoint as kata-monitor accepts it (--runtime-endpoint):
 // unix:///path, tcp://host:port, or a bare path, which is taken as a unix
-// socket with a deprecation warning. Any other scheme is refused.
+// socket without a word (upstream prefixes it with unix:// before its
+// client could warn; its own default is a bare path). Any other scheme is refused.
 
 export type EndpointProtocol = 'unix' | 'tcp';
 
@@ -10,8 +11,6 @@ export interface RuntimeEndpoint {
   readonly address: string;
   /** What to hand to grpc-js as the channel target. */
   readonly target: string;
-  /** Set for a bare path: the caller logs it (upstream logs it at warning level). */
-  readonly warning?: string;
 }
 
 export class EndpointError extends Error {
@@ -29,13 +28,7 @@ export function parseRuntimeEndpoint(endpoint: string): RuntimeEndpoint {
   const text = endpoint.trim();
   if (text === '') throw new EndpointError(endpoint, 'runtime endpoint missing: set --runtime-endpoint, e.g. unix:///run/containerd/containerd.sock');
   const scheme = SCHEME.exec(text)?.[1];
-  if (scheme === undefined) {
-    const fallback = `unix://${text}`;
-    return {
-      ...unix(endpoint, text),
-      warning: `Using "${text}" as endpoint is deprecated, please consider using full url format "${fallback}".`,
-    };
-  }
+  if (scheme === undefined) return unix(endpoint, text);
   switch (scheme.toLowerCase()) {
     case 'unix': {
       if (!text.startsWith(`${scheme}://`)) throw new EndpointError(endpoint, `invalid runtime endpoint "${endpoint}": use unix:///absolute/path`);

@@ -19,14 +19,12 @@ import type { SandboxEntry, SandboxRegistry } from '../discovery/registry.ts';
 import type { PodSandboxLister } from './client.ts';
 import { silentLogger, type Logger } from '../log/logger.ts';
 
-export const DEFAULT_FIRST_LOOKUP_DELAY_MS = 5_000;
-export const DEFAULT_RESYNC_INTERVAL_MS = 5_000;
 
 export interface MetadataSyncOptions {
   readonly registry: SandboxRegistry;
   readonly cri: PodSandboxLister;
-  readonly firstLookupDelayMs?: number;
-  readonly resyncIntervalMs?: number;
+  readonly firstLookupDelayMs: number;
+  readonly resyncIntervalMs: number;
   readonly logger?: Logger;
 }
 
@@ -59,12 +57,14 @@ export class MetadataSync {
   #lastSuccessAt: number | undefined;
   #lastError: string | undefined;
   #calls = 0;
+  /** When the runtime is next asked even with nothing pending, so that its health stays known. */
+  #healthAt = Infinity;
 
   constructor(options: MetadataSyncOptions) {
     this.#registry = options.registry;
     this.#cri = options.cri;
-    this.#firstDelayMs = options.firstLookupDelayMs ?? DEFAULT_FIRST_LOOKUP_DELAY_MS;
-    this.#resyncMs = options.resyncIntervalMs ?? DEFAULT_RESYNC_INTERVAL_MS;
+    this.#firstDelayMs = options.firstLookupDelayMs;
+    this.#resyncMs = options.resyncIntervalMs;
     if (!(this.#firstDelayMs >= 0)) throw new RangeError(`firstLookupDelayMs must be >= 0, got ${this.#firstDelayMs}`);
     if (!(this.#resyncMs > 0)) throw new RangeError(`resyncIntervalMs must be > 0, got ${this.#resyncMs}`);
     this.#log = (options.logger ?? silentLogger).child({ source: 'cri' });
@@ -79,6 +79,7 @@ export class MetadataSync {
     this.#registry.on('metadata', this.#onGone);
     // Already running when we start: looked up now, not firstLookupDelayMs later.
     const now = Date.now();
+    this.#healthAt = now;
     for (const e of this.#registry.list()) if (!e.metadataKnown) this.#due.set(e.id, now);
     void this.#run();
   }
@@ -123,10 +124,10 @@ export class MetadataSync {
     if (this.#due.delete(e.id)) this.#schedule(); // no call for a sandbox that is gone
   };
 
-  /** Arms the timer for the earliest due sandbox, unless a call is in flight (it re-arms when done). */
+  /** Arms the timer for the earliest due sandbox (or health check), unless a call is in flight (it re-arms when done). */
   #schedule(): void {
     if (!this.#running || this.#inFlight) return;
-    let next = Infinity;
+    let next = this.#healthAt;
     for (const at of this.#due.values()) if (at < next) next = at;
     if (next === this.#timerAt) return;
     this.#clearTimer();
@@ -150,6 +151,8 @@ export class MetadataSync {
     this.#clearTimer();
     this.#inFlight = this.#lookup().finally(() => {
       this.#inFlight = undefined;
+      // Without pending sandboxes, every 6 resync intervals (30 s by default): cheap, and kata_monitor_cri_up stays true to the runtime.
+      this.#healthAt = Date.now() + 6 * this.#resyncMs;
       this.#schedule();
     });
     return this.#inFlight;

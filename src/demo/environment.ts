@@ -23,8 +23,13 @@ export interface DemoOptions {
   readonly logger?: Logger;
 }
 
+/** How often the daemon's demo replaces a sandbox: pods come and go on a real node too. */
+export const DEMO_CHURN_MS = 60_000;
+
 export interface DemoEnvironment {
   readonly dir: string;
+  /** What the churn does, for the log and the status page. */
+  readonly churnNote: string;
   /** Go-runtime root first, then runtime-rs root, like the real defaults. */
   readonly roots: readonly string[];
   readonly runtimeEndpoint: string;
@@ -100,8 +105,12 @@ export async function startDemo(options: DemoOptions = {}): Promise<DemoEnvironm
     churn.unref();
   }
 
+  const churnNote = options.churnMs
+    ? `every ${Math.round(options.churnMs / 1000)} s the oldest simulated sandbox is replaced by a new one (a copied sandbox id then stops working)`
+    : 'the simulated sandboxes stay as they are';
   return {
     dir,
+    churnNote,
     roots,
     runtimeEndpoint: `unix://${path.join(dir, 'containerd.sock')}`,
     cri,

@@ -11,7 +11,7 @@
 
 import { existsSync, readFileSync } from 'node:fs';
 import { packagePath } from '../package-info.ts';
-import { writeFloat } from '../exposition/format-float.ts';
+import { formatFloat } from '../exposition/float.ts';
 
 export type FixtureName = 'a' | 'b';
 
@@ -333,7 +333,7 @@ class PayloadState {
       const x = v[i]!;
       if (x !== last[i] || pieces[2 * i + 1] === '') {
         last[i] = x;
-        pieces[2 * i + 1] = writeFloat(x);
+        pieces[2 * i + 1] = formatFloat(x);
       }
     }
     return pieces.join('');

@@ -28,12 +28,20 @@ import { watch, type FSWatcher } from 'chokidar';
 import type { SandboxRegistry } from './registry.ts';
 import { silentLogger, type Logger } from '../log/logger.ts';
 
+/** What discovery is configured with (receivers.kata_monitor: sandbox_roots, root_retry_interval). */
+export interface DiscoveryConfig {
+  /** Watched in this order; the first that holds a sandbox's socket wins. */
+  readonly sandboxRoots: readonly string[];
+  /** How often a missing root is looked for again. */
+  readonly rootRetryIntervalMs: number;
+}
+
 export interface SandboxWatcherOptions {
   readonly registry: SandboxRegistry;
   /** Absolute paths, e.g. /run/vc/sbs and /run/kata. */
   readonly roots: readonly string[];
-  /** How often a missing root is looked for and a watched root re-read (default 5 s; upstream 60 s). */
-  readonly rootRetryIntervalMs?: number;
+  /** How often a missing root is looked for and a watched root re-read (upstream: 60 s). */
+  readonly rootRetryIntervalMs: number;
   readonly logger?: Logger;
 }
 
@@ -54,8 +62,6 @@ export interface SandboxWatcherEvents {
   /** A root went away; its sandboxes were removed from the registry. */
   detached: [root: string];
 }
-
-export const DEFAULT_ROOT_RETRY_INTERVAL_MS = 5_000;
 
 interface RootState {
   readonly root: string;
@@ -95,7 +101,7 @@ export class SandboxWatcher extends EventEmitter<SandboxWatcherEvents> {
   constructor(options: SandboxWatcherOptions) {
     super();
     this.#registry = options.registry;
-    this.#intervalMs = options.rootRetryIntervalMs ?? DEFAULT_ROOT_RETRY_INTERVAL_MS;
+    this.#intervalMs = options.rootRetryIntervalMs;
     if (!(this.#intervalMs > 0)) throw new RangeError(`rootRetryIntervalMs must be > 0, got ${this.#intervalMs}`);
     this.#log = (options.logger ?? silentLogger).child({ source: 'discovery' });
     const unique = [...new Set(options.roots.map((r) => path.resolve(r)))];

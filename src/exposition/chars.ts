@@ -1,5 +1,5 @@
-// Byte values the text-format scanners compare against (parse-text.ts and the
-// /metrics hot path in scrape/relabel.ts).
+// Byte values the text-format grammar (scan.ts) and the writers of the
+// /metrics hot path (samples.ts, label-block.ts) compare against.
 
 export const TAB = 9;
 export const NL = 10;

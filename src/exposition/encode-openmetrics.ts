@@ -11,7 +11,7 @@
 // `# UNIT` is written when the family has a unit and its name ends in
 // `_<unit>`, as the spec requires; otherwise the unit is left out.
 
-import { formatFloat } from './format-float.ts';
+import { formatFloat } from './float.ts';
 import type { Metric, MetricFamily } from './model.ts';
 import { encodeSamples, escapeLabelValue, type NumberStyle } from './encode-text.ts';
 
@@ -71,6 +71,6 @@ export const OPENMETRICS_EOF = '# EOF\n';
 const OPENMETRICS_NUMBERS: NumberStyle = { value: formatOpenMetricsFloat, count: formatCount };
 
 function encodeMetric(name: string, m: Metric): string {
-  const ts = m.timestampMs === undefined ? '\n' : ' ' + formatOpenMetricsFloat(m.timestampMs / 1000) + '\n';
+  const ts = m.timestampMs === undefined ? '\n' : ' ' + formatOpenMetricsFloat(Number(m.timestampMs) / 1000) + '\n';
   return encodeSamples(name, m, ts, OPENMETRICS_NUMBERS);
 }

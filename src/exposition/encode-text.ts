@@ -4,9 +4,10 @@
 // lacks one; `le`/`quantile` go after the metric's own labels.
 //
 // Names are written as they are: the model only carries legacy names (the
-// parser rejects others), so Go's quoting of UTF-8 names never applies.
+// scanner escapes quoted UTF-8 names to them, as Go's parser does), so Go's
+// quoting of UTF-8 names never applies.
 
-import { writeFloat } from './format-float.ts';
+import { formatFloat } from './float.ts';
 import type { Label, Metric, MetricFamily } from './model.ts';
 
 const NEEDS_ESCAPE = /[\\\n"]/;
@@ -35,8 +36,8 @@ export function formatLabels(labels: readonly Label[]): string {
 }
 
 /** Go's writeInt for timestamps: plain integer digits, never exponent form. */
-export function formatTimestamp(ms: number): string {
-  return Number.isSafeInteger(ms) ? String(ms) : BigInt(Math.trunc(ms)).toString();
+export function formatTimestamp(ms: number | bigint): string {
+  return typeof ms === 'bigint' || Number.isSafeInteger(ms) ? String(ms) : BigInt(Math.trunc(ms)).toString();
 }
 
 /**
@@ -72,7 +73,7 @@ export interface NumberStyle {
   readonly count: (v: number) => string;
 }
 
-const TEXT_NUMBERS: NumberStyle = { value: writeFloat, count: writeFloat };
+const TEXT_NUMBERS: NumberStyle = { value: formatFloat, count: formatFloat };
 
 /**
  * The sample lines of one metric, shared by the text and OpenMetrics

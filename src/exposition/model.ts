@@ -25,7 +25,8 @@ export interface Quantile {
 interface MetricBase {
   /** Labels in wire order, without `le` / `quantile`. */
   readonly labels: readonly Label[];
-  readonly timestampMs?: number;
+  /** int64 ms; a bigint only where a double cannot hold it exactly (beyond 2^53). */
+  readonly timestampMs?: number | bigint;
 }
 
 export interface ScalarMetric extends MetricBase {

@@ -1,83 +1,149 @@
 // Plugs the OTel side into the daemon (main.ts's ExportingFactory): one
-// translator and producer shared by every pipeline and pull endpoint, a push
-// loop per pipeline, `prometheus` exporters as extra routes, and the queues'
-// state as self metrics and status rows.
+// translator shared by every pipeline and pull endpoint, the extensions
+// (file_storage), each pipeline's exporters by type, a push loop per
+// pipeline, `prometheus` exporters as extra routes, and the exporters' state
+// as self metrics and status rows.
 
-import type { ExporterStatus as PageExporterStatus, Exporting, ExportingFactory, ExtraRoute } from '../export-contract.ts';
+import type { TelemetryConfig } from '../config/types.ts';
+import type { ExporterRow, Exporting, ExportingFactory, ExtraRoute } from '../export-contract.ts';
+import type { Logger } from '../log/logger.ts';
 import { packageVersion } from '../package-info.ts';
-import { queueFamilies } from './exporters.ts';
+import type { ExporterConfig, ExtensionConfig, OtelPipelineConfig } from './config.ts';
+import { ExporterHistory } from './exporter-history.ts';
+import { DebugExporter } from './exporters/debug/exporter.ts';
+import { QueuedExporter, type Exporter, type ExporterStatus } from './exporters/exporter.ts';
+import { FileExporter } from './exporters/file/exporter.ts';
+import type { OtlpExporterConfig } from './exporters/helper/otlp-settings.ts';
+import { GrpcTransport } from './exporters/otlp/transport.ts';
+import { HttpTransport } from './exporters/otlphttp/transport.ts';
+import { createPrometheusEndpoint, snapshotProducer, type PrometheusEndpoint } from './exporters/prometheus/endpoint.ts';
+import { FileStorage } from './extensions/file_storage/storage.ts';
 import { Pipeline } from './pipeline.ts';
-import { SnapshotMetricProducer } from './producer.ts';
-import { createPrometheusEndpoint, type PrometheusEndpoint } from './prometheus-endpoint.ts';
+import { planOf } from './processors/plan.ts';
 import { buildResource } from './resource.ts';
-import { IndexEncoder } from './index-encoder.ts';
-import { Translator } from './translate.ts';
+import { exporterFamilies } from './self-metrics.ts';
+import { Translator } from './translate/walk.ts';
 
 export interface ExportingOptions {
-  /** Where OTEL_EXPORTER_OTLP_* (and the node-name variables of the resource) come from; default process.env. */
+  /** Where the node-name variables of the resource come from; default process.env. */
   readonly env?: Readonly<Record<string, string | undefined>>;
+  /** Where the debug exporter writes its blocks (default stderr). */
+  readonly write?: (text: string) => void;
+  readonly now?: () => number;
+  /** Backoff randomisation override (tests: 0). */
+  readonly jitter?: number;
+}
+
+/** What the export side reads of the configuration. */
+export interface ExportingConfig {
+  readonly receiver: { readonly collectionIntervalMs: number };
+  readonly pipelines: readonly OtelPipelineConfig[];
+  readonly extensions: readonly ExtensionConfig[];
+  readonly telemetry: TelemetryConfig;
 }
 
 /** The factory, reading the environment from `options.env`. */
 export const makeExporting =
-  (options: ExportingOptions = {}): ExportingFactory =>
+  (options: ExportingOptions = {}): ExportingFactory<ExportingConfig> =>
   (parts) =>
     build(parts, options);
 
-export const createExporting: ExportingFactory = makeExporting();
+export const createExporting: ExportingFactory<ExportingConfig> = makeExporting();
 
-function build({ config, scraper, selfMetrics, logger }: Parameters<ExportingFactory>[0], options: ExportingOptions): Exporting {
+function build({ config, source, selfMetrics, logger }: Parameters<ExportingFactory<ExportingConfig>>[0], options: ExportingOptions): Exporting {
   const env = options.env ?? process.env;
   const log = logger.child({ source: 'otel' });
   const resource = buildResource({ attributes: config.telemetry.resource, serviceVersion: packageVersion(), env });
-  // The daemon's own kata_monitor_* families (the OTLP queue families included) travel with the shims'.
-  const translator = new Translator({ resource, extraFamilies: () => selfMetrics.families() });
-  const producer = new SnapshotMetricProducer({ source: scraper, translator });
-  // The protobuf pipelines' path: the same data, without the translator's per-series objects.
-  const encoder = new IndexEncoder({ extraFamilies: () => selfMetrics.families() });
-  const pipelines = config.pipelines.map(
-    (p) => new Pipeline({ config: p, producer, encoder, collectionIntervalMs: config.receiver.collectionIntervalMs, logger: log, env }),
-  );
-
-  const endpoints = new Map<string, PrometheusEndpoint>();
+  const translator = new Translator({ selfFamilies: () => selfMetrics.families() });
+  const storages = new Map<string, FileStorage>(config.extensions.map((x) => [x.name, new FileStorage(x)]));
+  const pipelines: Pipeline[] = [];
   const routes: ExtraRoute[] = [];
+  const endpoints: PrometheusEndpoint[] = [];
   for (const p of config.pipelines) {
+    const plan = planOf(resource, p.processors);
+    const plog = log.child({ pipeline: p.name });
+    const exporters: Exporter[] = [];
     for (const e of p.exporters) {
-      if (e.type !== 'prometheus' || endpoints.has(e.path)) continue;
-      const ep = createPrometheusEndpoint({ producer, resource });
-      endpoints.set(e.path, ep);
-      routes.push({ path: e.path, desc: 'Metrics in OpenTelemetry Prometheus naming (exporter-prometheus)', handler: ep.handle });
+      if (e.type === 'prometheus') {
+        if (routes.some((r) => r.path === e.path)) continue;
+        const ep = createPrometheusEndpoint({ producer: snapshotProducer(source, translator, plan), resource: plan.resource });
+        endpoints.push(ep);
+        routes.push({ path: e.path, desc: 'Metrics in OpenTelemetry Prometheus naming (exporter-prometheus)', handler: ep.handle });
+      } else {
+        exporters.push(exporterOf(e, p.name, plog.child({ exporter: e.name }), storages, options));
+      }
     }
+    pipelines.push(new Pipeline({ name: p.name, plan, exporters, source, translator, intervalMs: config.receiver.collectionIntervalMs, logger: plog }));
   }
   const exporters = pipelines.flatMap((p) => p.exporters);
+  const statuses = (): ExporterStatus[] => exporters.map((e) => e.status());
+  const history = new ExporterHistory(() => statuses().map(row), options.now);
 
   return {
     routes,
-    selfFamilies: () => queueFamilies(exporters),
-    status: () =>
-      exporters.map((e): PageExporterStatus => {
-        const s = e.status();
-        const dropped = Object.values(s.droppedBatches).reduce((a, b) => a + b, 0);
-        return {
-          name: s.pipeline !== undefined ? `${s.pipeline}/${s.name}` : s.name,
-          endpoint: s.url,
-          queueDepth: s.sizer === 'items' ? s.queuedPoints : s.depth,
-          queueCapacity: s.capacity,
-          queueUnit: s.sizer === 'items' ? 'points' : 'batches',
-          failedSends: s.failedSends,
-          droppedBatches: dropped,
-          ...(s.lastSuccessAt !== undefined && { lastSuccessAt: s.lastSuccessAt }),
-          ...(s.lastError !== undefined && { lastError: s.lastError }),
-        };
-      }),
-    start: () => {
+    selfFamilies: () => exporterFamilies(statuses()),
+    status: () => statuses().map((s) => {
+      const r = row(s);
+      return { ...r, history: history.of(r.name) };
+    }),
+    start: async () => {
+      for (const s of storages.values()) await s.start();
+      for (const e of exporters) await e.start();
       for (const p of pipelines) p.start();
-      log.info('OTLP push started', { pipelines: pipelines.length, exporters: exporters.length, pullEndpoints: routes.map((r) => r.path) });
+      history.start(config.receiver.collectionIntervalMs);
+      log.info('OTLP push started', { pipelines: pipelines.filter((p) => p.pushes).length, exporters: exporters.length, pullEndpoints: routes.map((r) => r.path) });
     },
     shutdown: async (deadlineMs) => {
+      history.stop();
       const flushed = await Promise.all(pipelines.map((p) => p.shutdown(deadlineMs)));
-      await Promise.all([...endpoints.values()].map((e) => e.shutdown()));
+      await Promise.all(endpoints.map((e) => e.shutdown()));
       if (!flushed.every(Boolean)) log.warn('OTLP shutdown: some batches were not delivered before the deadline');
     },
+  };
+}
+
+function exporterOf(e: Exclude<ExporterConfig, { type: 'prometheus' }>, pipeline: string, logger: Logger, storages: ReadonlyMap<string, FileStorage>, options: ExportingOptions): Exporter {
+  switch (e.type) {
+    case 'debug':
+      return new DebugExporter(e, pipeline, logger, options.write ?? ((text) => void process.stderr.write(text)), options.now);
+    case 'file':
+      return new FileExporter(e, pipeline, logger);
+    default:
+      return otlpExporter(e, pipeline, logger, storages, options);
+  }
+}
+
+function otlpExporter(e: OtlpExporterConfig, pipeline: string, logger: Logger, storages: ReadonlyMap<string, FileStorage>, options: ExportingOptions): QueuedExporter {
+  const transport = e.protocol === 'grpc' ? new GrpcTransport(e) : new HttpTransport(e);
+  const storage = e.queue.storage === undefined ? undefined : storages.get(e.queue.storage);
+  // As the collector names a queue's storage: by kind, type, name and signal (and pipeline: one instance each).
+  const owner = `exporter_${e.name.replace('/', '_')}_${pipeline.replace('/', '_')}`;
+  return new QueuedExporter({
+    config: e,
+    pipeline,
+    transport,
+    ...(storage && { store: storage.queue(owner, { encoding: e.encoding, gzip: e.compression === 'gzip' }, logger) }),
+    logger,
+    ...(options.now && { now: options.now }),
+    ...(options.jitter !== undefined && { jitter: options.jitter }),
+  });
+}
+
+/** A status page row, without its history. */
+function row(s: ExporterStatus): Omit<ExporterRow, 'history'> {
+  const q = s.queue;
+  const unit = q?.sizer === 'items' ? 'points' : q?.sizer === 'bytes' ? 'bytes' : 'batches';
+  return {
+    name: `${s.pipeline}/${s.id}`,
+    endpoint: s.endpoint,
+    queueDepth: q ? (q.sizer === 'items' ? q.queuedPoints : q.sizer === 'bytes' ? q.queuedBytes : q.depth) : 0,
+    queueCapacity: q?.capacity ?? 0,
+    queueUnit: unit,
+    persistent: q?.persistent ?? false,
+    sentPoints: q?.sentPoints ?? s.written?.points ?? 0,
+    failedSends: q?.failedSends ?? s.written?.failures ?? 0,
+    droppedBatches: q ? Object.values(q.droppedBatches).reduce((a, b) => a + b, 0) : 0,
+    ...(q?.lastSuccessAt !== undefined && { lastSuccessAt: q.lastSuccessAt }),
+    ...((q?.lastError ?? s.written?.lastError) !== undefined && { lastError: (q?.lastError ?? s.written?.lastError)! }),
   };
 }

@@ -4,20 +4,29 @@
 // same state give the same bytes (upstream's order follows a Go map: random).
 
 import type { MetricType } from '../exposition/model.ts';
-import type { Snapshot } from './snapshot.ts';
+import type { FamilyHead, ScannedBody } from '../exposition/scan.ts';
+import { writeSamples } from '../exposition/samples.ts';
 import { ChunkPool } from '../buffers/chunk-pool.ts';
-import { ChunkWriter } from './chunk-writer.ts';
-import { writeSampleLines, type FamilyHead, type IndexedBody } from './relabel.ts';
+import { ChunkWriter } from '../buffers/chunk-writer.ts';
+import { sandboxLabelText } from './relabel.ts';
+import type { SandboxScrape, Snapshot } from './snapshot.ts';
 
+/** One sandbox's body in a merge: its scan, and the labels its samples get. */
+export interface MergeSource {
+  readonly scrape: SandboxScrape;
+  readonly scan: ScannedBody;
+  /** sandboxLabelText() of the sandbox. */
+  readonly labels: Buffer;
+}
 
 export interface MergedFamily {
   readonly name: string;
   readonly type: MetricType;
   /** The first sandbox's HELP/TYPE lines. */
   readonly head: FamilyHead;
-  /** The snapshot's indexed bodies, shared by every family of one merge. */
-  readonly srcs: readonly IndexedBody[];
-  /** Sample runs, sandbox after sandbox, as (index into srcs, from, to) triples. */
+  /** The snapshot's sources, shared by every family of one merge. */
+  readonly srcs: readonly MergeSource[];
+  /** Sample runs, sandbox after sandbox, as (index into srcs, index into its heads, from, to). */
   readonly parts: readonly number[];
   readonly sampleCount: number;
 }
@@ -33,29 +42,30 @@ const cache = new WeakMap<Snapshot, MergeResult>();
 export function mergeSnapshot(snapshot: Snapshot): MergeResult {
   const hit = cache.get(snapshot);
   if (hit) return hit;
-  const srcs: IndexedBody[] = [];
-  const byName = new Map<string, { name: string; type: MetricType; head: FamilyHead; srcs: IndexedBody[]; parts: number[]; sampleCount: number }>();
+  const srcs: MergeSource[] = [];
+  const byName = new Map<string, { name: string; type: MetricType; head: FamilyHead; srcs: MergeSource[]; parts: number[]; sampleCount: number }>();
   const conflicts: { family: string; sandboxId: string; type: MetricType; expected: MetricType }[] = [];
   for (const sb of snapshot.sandboxes) {
-    const src = sb.index;
-    if (!src) continue;
+    const scan = sb.scan;
+    if (!scan) continue;
     const s = srcs.length;
-    srcs.push(src);
-    const { heads, runs } = src;
+    srcs.push({ scrape: sb, scan, labels: sandboxLabelText(sb.sandbox.id, sb.sandbox.metadata) });
+    const { heads, runs } = scan;
     for (let j = 0; j < runs.length; j += 3) {
-      const head = heads[runs[j]!]!;
+      const k = runs[j]!;
+      const head = heads[k]!;
       const from = runs[j + 1]!;
       const to = runs[j + 2]!;
       const m = byName.get(head.name);
       if (!m) {
-        byName.set(head.name, { name: head.name, type: head.type, head, srcs, parts: [s, from, to], sampleCount: to - from });
+        byName.set(head.name, { name: head.name, type: head.type, head, srcs, parts: [s, k, from, to], sampleCount: to - from });
       } else if (m.type !== head.type) {
         // Go's encoder would refuse the mixed family and cut the response short.
         // Reported once per family and sandbox, however many runs it has.
         const last = conflicts[conflicts.length - 1];
         if (!last || last.family !== head.name || last.sandboxId !== sb.sandbox.id) conflicts.push({ family: head.name, sandboxId: sb.sandbox.id, type: head.type, expected: m.type });
       } else {
-        m.parts.push(s, from, to);
+        m.parts.push(s, k, from, to);
         m.sampleCount += to - from;
       }
     }
@@ -82,8 +92,10 @@ export function* familyChunks(families: readonly MergedFamily[], pool: ChunkPool
   for (const f of families) {
     w.bytes(f.head.header);
     const { parts, srcs } = f;
-    for (let j = 0; j < parts.length; j += 3) {
-      writeSampleLines(srcs[parts[j]!]!, parts[j + 1]!, parts[j + 2]!, f.head.prefixed, w);
+    for (let j = 0; j < parts.length; j += 4) {
+      const src = srcs[parts[j]!]!;
+      // Each run with its own head's prefix: go_x renamed kata_shim_go_x merges with a kata_shim_go_x written as such.
+      writeSamples(src.scan, parts[j + 2]!, parts[j + 3]!, src.scan.heads[parts[j + 1]!]!.prefix, src.labels, w);
       yield* w.drain();
     }
   }

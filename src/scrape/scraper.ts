@@ -6,14 +6,15 @@
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { SandboxEntry, SandboxRegistry } from '../discovery/registry.ts';
-import type { ShimConfig } from '../config/types.ts';
+import type { ShimConfig } from '../shim/client.ts';
 import type { Logger } from '../log/logger.ts';
 import { shimGet, ShimError } from '../shim/client.ts';
 import { shimSocketCandidates } from '../shim/socket-path.ts';
-import { mapLimit } from './map-limit.ts';
-import { nudgeGc } from './gc-nudge.ts';
-import { relabelShimBody, RelabelError, sandboxLabelText, releaseIndex } from './relabel.ts';
+import { ScanError, scanBody, type ScanLimits } from '../exposition/scan.ts';
 import { releaseBody } from '../shim/body-collector.ts';
+import { mapLimit } from './map-limit.ts';
+import { nudgeGc, releaseSnapshot } from './lifetime.ts';
+import { shimPrefix } from './relabel.ts';
 import type { SandboxScrape, ScrapeFailure, Snapshot, SnapshotSource } from './snapshot.ts';
 
 export interface ScraperOptions {
@@ -21,6 +22,8 @@ export interface ScraperOptions {
   /** Sandbox roots in lookup order (Go runtime first). */
   readonly roots: readonly string[];
   readonly shim: ShimConfig;
+  /** What one sandbox's body may bring (guest-controlled data). */
+  readonly limits: ScanLimits;
   readonly logger: Logger;
   /** Called once per finished fan-out with its outcome (no data): self-metrics, status page. */
   readonly onSnapshot?: (snapshot: Snapshot) => void;
@@ -31,9 +34,10 @@ interface FanOut {
   readonly result: Promise<Snapshot>;
   /** Readers (read()) not yet done with the snapshot. */
   readers: number;
-  /** Handed out by scrape(), whose callers never say when they are done: left to the GC. */
-  pinned: boolean;
 }
+
+/** Why a fan-out ran: the reader that started it (others may join). */
+export type ScrapeReason = Snapshot['reason'];
 
 export class Scraper implements SnapshotSource {
   readonly #opts: ScraperOptions;
@@ -43,6 +47,8 @@ export class Scraper implements SnapshotSource {
   readonly #gone = new WeakSet<SandboxScrape>();
   /** Fan-outs actually run (joined callers do not count). */
   fanouts = 0;
+  #lastStartedAt = 0;
+  #idle: NodeJS.Timeout | undefined;
 
   constructor(opts: ScraperOptions) {
     this.#opts = opts;
@@ -52,47 +58,54 @@ export class Scraper implements SnapshotSource {
     return this.#latest;
   }
 
-  scrape(): Promise<Snapshot> {
-    const fanOut = this.#join();
-    fanOut.pinned = true;
-    return fanOut.result;
-  }
-
-  async read<T>(reader: (snapshot: Snapshot) => Promise<T> | T): Promise<T> {
-    const fanOut = this.#join();
+  async read<T>(reader: (snapshot: Snapshot) => Promise<T> | T, reason: ScrapeReason = 'metrics request'): Promise<T> {
+    const fanOut = this.#join(reason);
     fanOut.readers++;
     let snapshot: Snapshot | undefined;
     try {
       snapshot = await fanOut.result;
       return await reader(snapshot);
     } finally {
-      // The last reader frees the bodies and their index at once, rather
-      // than leaving them to the next major GC: back-to-back scrapes then
-      // reuse that memory instead of growing the heap by a second snapshot.
-      // A fan-out still open to joiners is left alone. What the readers left
-      // on the V8 heap (answers written, a push translated) goes at the
-      // major GC nudged for here.
-      if (--fanOut.readers === 0 && !fanOut.pinned && this.#inflight !== fanOut && snapshot) {
-        releaseSnapshotData(snapshot);
-        nudgeGc();
-      }
+      // The last reader frees the snapshot (lifetime.ts); a fan-out still
+      // open to joiners is left alone.
+      if (--fanOut.readers === 0 && this.#inflight !== fanOut && snapshot) releaseSnapshot(snapshot);
     }
   }
 
-  #join(): FanOut {
+  /**
+   * Scrapes on its own when no fan-out started within `intervalMs` (no
+   * Prometheus, no pipeline yet), so that scrape health stays current.
+   */
+  startIdleLoop(intervalMs: number): void {
+    this.stopIdleLoop();
+    const tick = (): void => {
+      const wait = this.#lastStartedAt + intervalMs - Date.now();
+      if (wait <= 0) void this.read(() => undefined, 'idle').catch(() => undefined);
+      this.#idle = setTimeout(tick, Math.max(wait, 0) + (wait <= 0 ? intervalMs : 0));
+      this.#idle.unref();
+    };
+    tick();
+  }
+
+  stopIdleLoop(): void {
+    clearTimeout(this.#idle);
+    this.#idle = undefined;
+  }
+
+  #join(reason: ScrapeReason): FanOut {
     if (this.#inflight) return this.#inflight;
+    this.#lastStartedAt = Date.now();
     const fanOut: FanOut = {
-      result: this.#run().finally(() => {
+      result: this.#run(reason).finally(() => {
         if (this.#inflight === fanOut) this.#inflight = undefined;
       }),
       readers: 0,
-      pinned: false,
     };
     this.#inflight = fanOut;
     return fanOut;
   }
 
-  async #run(): Promise<Snapshot> {
+  async #run(reason: ScrapeReason): Promise<Snapshot> {
     this.fanouts++;
     const { registry, shim } = this.#opts;
     const startedAt = Date.now();
@@ -101,7 +114,7 @@ export class Scraper implements SnapshotSource {
     // A sandbox removed while we asked it is gone: do not report it (upstream
     // likewise skips sandboxes that left the cache).
     const sandboxes = results.filter((r) => registry.has(r.sandbox.id) && !this.#gone.has(r));
-    const snapshot: Snapshot = { startedAt, finishedAt: Date.now(), sandboxes };
+    const snapshot: Snapshot = { startedAt, finishedAt: Date.now(), reason, sandboxes };
     // Also nudged here, not only when the readers are done: the GC then runs
     // while this fan-out's answers are written, before the next one fills
     // the heap again (peak RSS at 300 sandboxes: 139-150 MiB with this
@@ -110,7 +123,7 @@ export class Scraper implements SnapshotSource {
     // What is kept between fan-outs is the per-sandbox outcome, not the data:
     // the bodies and their index live only as long as the readers of this
     // snapshot (read() frees them when the last one is done).
-    this.#latest = { ...snapshot, sandboxes: snapshot.sandboxes.map(({ index: _i, body: _b, ...outcome }) => outcome) };
+    this.#latest = { ...snapshot, sandboxes: snapshot.sandboxes.map(({ scan: _s, ...outcome }) => outcome) };
     this.#opts.onSnapshot?.(this.#latest);
     return snapshot;
   }
@@ -149,19 +162,18 @@ export class Scraper implements SnapshotSource {
       ...fields,
     });
     let failure: ScrapeFailure;
+    let body: Buffer | undefined;
     try {
       const candidates = shimSocketCandidates(entry.id, prioritise(roots, entry.root));
-      const res = await shimGet(candidates, '/metrics', { timeoutMs: shim.timeoutMs, maxBytes: shim.maxBodyBytes });
-      if (res.status !== 200) {
-        failure = { kind: 'status', message: `shim ${res.socketPath} answered HTTP ${res.status}` };
-      } else {
-        const body = res.body;
-        const { index, sampleCount } = relabelShimBody(body, sandboxLabelText(entry.id, entry.metadata));
-        return done({ body, index, sampleCount });
-      }
+      body = (await shimGet(candidates, '/metrics', { timeoutMs: shim.timeoutMs, maxBytes: shim.maxBodyBytes })).body;
+      const scan = scanBody(body, { limits: this.#opts.limits, prefix: shimPrefix });
+      // A body Go would rewrite is indexed in its rewritten form: the one read off the socket can go now.
+      if (scan.body !== body) releaseBody(body);
+      return done({ scan, sampleCount: scan.samples });
     } catch (err) {
+      if (body) releaseBody(body);
       if (err instanceof ShimError) failure = { kind: err.kind, message: err.message };
-      else if (err instanceof RelabelError) failure = { kind: 'malformed', message: `malformed metrics body: ${err.message}` };
+      else if (err instanceof ScanError) failure = { kind: err.reason, message: err.reason === 'malformed' ? `malformed metrics body: ${err.message}` : `over a scrape limit: ${err.message}` };
       else failure = { kind: 'connect', message: err instanceof Error ? err.message : String(err) };
     }
     const result = done({ error: failure });
@@ -175,17 +187,6 @@ export class Scraper implements SnapshotSource {
     }
     logger.warn('failed to get metrics for sandbox', { sandbox_id: entry.id, reason: failure.kind, error: failure.message });
     return result;
-  }
-}
-
-/**
- * Frees what a snapshot's sandboxes hold (bodies, index) now. Nothing may
- * read them afterwards: they read as empty.
- */
-function releaseSnapshotData(snapshot: Snapshot): void {
-  for (const sb of snapshot.sandboxes) {
-    if (sb.index) releaseIndex(sb.index);
-    if (sb.body) releaseBody(sb.body);
   }
 }
 

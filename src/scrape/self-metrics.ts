@@ -5,6 +5,7 @@
 
 import { readFileSync, readdirSync } from 'node:fs';
 import type { Label, Metric, MetricFamily } from '../exposition/model.ts';
+import { packageVersion } from '../package-info.ts';
 import type { SandboxScrape, ScrapeErrorKind, Snapshot } from './snapshot.ts';
 
 /** Upstream: prometheus.ExponentialBuckets(1, 2, 10). */
@@ -53,6 +54,7 @@ export class SelfMetrics {
 
   families(): MetricFamily[] {
     const own: MetricFamily[] = [
+      BUILD_INFO,
       gauge('kata_monitor_running_shim_count', 'Running shim count(running sandboxes).', this.runningShimCount),
       counter('kata_monitor_scrape_count', 'Scape count.', this.scrapeCount),
       {
@@ -118,6 +120,14 @@ export class SelfMetrics {
     return out;
   }
 }
+
+// Constant 1, the build in its labels: `* on() group_left(version) kata_monitor_build_info` shows which version runs where.
+const BUILD_INFO: MetricFamily = {
+  name: 'kata_monitor_build_info',
+  help: 'A metric with a constant 1 value labeled by the version of kata-monitor and of Node.js it runs on.',
+  type: 'gauge',
+  metrics: [scalar([{ name: 'version', value: packageVersion() }, { name: 'nodejs_version', value: process.versions.node }], 1)],
+};
 
 function scalar(labels: Label[], value: number): Metric {
   return { kind: 'scalar', labels, value };

@@ -1,15 +1,9 @@
 import type { SandboxEntry } from '../discovery/registry.ts';
-import type { IndexedBody } from './relabel.ts';
+import type { ScanFailure, ScannedBody } from '../exposition/scan.ts';
+import type { ShimErrorKind } from '../shim/client.ts';
 
-/** Why one sandbox's scrape failed; `kind` is stable for metrics and tests. */
-export type ScrapeErrorKind =
-  | 'no-socket' // neither <root>/<id>/shim-monitor.sock exists, or it is not a socket
-  | 'connect' // the socket refused or reset the connection
-  | 'timeout' // no complete answer within the shim timeout
-  | 'too-large' // the body passed the size cap
-  | 'closed' // the shim closed the connection mid-body
-  | 'status' // a non-200 answer
-  | 'malformed'; // the body is not Prometheus text
+/** Why one sandbox's scrape failed; stable for metrics and tests (a shim failure, a malformed body, a limit passed). */
+export type ScrapeErrorKind = ShimErrorKind | ScanFailure;
 
 export interface ScrapeFailure {
   readonly kind: ScrapeErrorKind;
@@ -21,10 +15,8 @@ export interface SandboxScrape {
   readonly durationMs: number;
   /** ms since epoch at which the scrape finished. */
   readonly at: number;
-  /** The shim's body, untouched (the OTel path parses it; the index points into it). */
-  readonly body?: Buffer;
-  /** Present when the scrape succeeded: the body's families and where their samples sit. */
-  readonly index?: IndexedBody;
+  /** Present when the scrape succeeded: the body (as Go would write it) and where its samples are. */
+  readonly scan?: ScannedBody;
   readonly sampleCount: number;
   readonly error?: ScrapeFailure;
 }
@@ -32,24 +24,24 @@ export interface SandboxScrape {
 export interface Snapshot {
   readonly startedAt: number;
   readonly finishedAt: number;
+  /** What started the fan-out: a /metrics request, a push, the idle loop, a one-shot command. */
+  readonly reason: 'metrics request' | 'push' | 'idle' | 'command';
   /** Sorted by sandbox id. */
   readonly sandboxes: readonly SandboxScrape[];
 }
 
 /**
- * Where readers (the /metrics route, the OTel push loop) get snapshots from.
- * `scrape()` joins a fan-out already in flight instead of starting another,
- * so concurrent readers cost the shims one request each.
+ * Where readers (the /metrics route, the OTel push loop) get snapshots from:
+ * a fan-out already in flight is joined instead of starting another, so
+ * concurrent readers cost the shims one request each.
  */
 export interface SnapshotSource {
-  /** A snapshot for callers that keep it as long as they like (the GC frees it). */
-  scrape(): Promise<Snapshot>;
   /**
    * Runs `reader` on a snapshot (joining a fan-out in flight). The scraped
    * data (bodies and their index) is freed as soon as the last reader
    * returns, so `reader` must copy whatever it keeps beyond its return.
    */
-  read<T>(reader: (snapshot: Snapshot) => Promise<T> | T): Promise<T>;
+  read<T>(reader: (snapshot: Snapshot) => Promise<T> | T, reason?: Snapshot['reason']): Promise<T>;
   /** The outcome of the last completed fan-out (durations, counts, errors), without the scraped data. */
   latest(): Snapshot | undefined;
 }

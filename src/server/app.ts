@@ -10,13 +10,14 @@ import type { HttpBindings } from '@hono/node-server';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import { getAgentUrl, isProxiedDebugPath, proxyDebugRequest } from '../shim/proxy.ts';
 import { shimSocketCandidates } from '../shim/socket-path.ts';
-import type { SandboxScrape } from '../scrape/snapshot.ts';
 import type { AppDeps } from './deps.ts';
 import { serveMetrics } from './metrics-route.ts';
-import { type Endpoint, UPSTREAM_ENDPOINTS, indexText, sandboxesHtml, sandboxesText, statusHtml, wantsHtml } from './pages.ts';
+import { negotiate } from '../exposition/negotiate.ts';
+import { type Endpoint, UPSTREAM_ENDPOINTS, indexText, sandboxesHtml, sandboxesText, statusHtml, statusView, wantsHtml } from './pages.ts';
 import { describeId, queryFromUrl } from './query.ts';
 
 const TEXT = 'text/plain; charset=utf-8';
+const OTEL_METRICS_PATH = '/otel/metrics';
 const HTML = 'text/html';
 
 export function endpointsOf(deps: AppDeps): Endpoint[] {
@@ -53,6 +54,12 @@ export function createApp(deps: AppDeps): Hono<{ Bindings: HttpBindings }> {
   if (auth?.type === 'bearer') app.use('*', bearerAuth({ token: auth.token }));
 
   app.get('/metrics', async (c) => {
+    // HEAD: the headers a GET would get, without a scrape. (Hono answers HEAD through the GET
+    // route and rebuilds its Response: an answer already written to the socket cannot be one.)
+    if (c.req.method === 'HEAD') {
+      const type = queryFromUrl(c.req.url).get('sandbox') ? TEXT : negotiate(c.req.header('accept'), { openMetrics: deps.server.openMetrics }).contentType;
+      return c.body(null, 200, { 'Content-Type': type });
+    }
     const res = c.env.outgoing;
     await serveMetrics(deps, { accept: c.req.header('accept'), acceptEncoding: c.req.header('accept-encoding'), query: queryFromUrl(c.req.url) }, res);
     return RESPONSE_ALREADY_SENT;
@@ -103,25 +110,41 @@ export function createApp(deps: AppDeps): Hono<{ Bindings: HttpBindings }> {
   app.get('/debug/vars', debug);
   app.get('/debug/pprof/*', debug);
 
-  for (const r of deps.extraRoutes ?? []) app.get(r.path, (c) => r.handler(c.req.raw));
-
-  // Go's mux: "/" catches every path not claimed above.
-  app.get('*', (c) => {
-    if (!wantsHtml(c.req.header('accept'))) return c.body(indexText(endpoints), 200, { 'Content-Type': TEXT });
-    const last = new Map<string, SandboxScrape>();
-    for (const s of deps.source.latest()?.sandboxes ?? []) last.set(s.sandbox.id, s);
-    const html = statusHtml({
-      version: deps.version,
-      now: Date.now(),
-      sandboxes: deps.registry.list(),
-      lastScrape: last,
-      cri: deps.cri(),
-      roots: deps.roots,
-      watchedRoots: deps.watchedRoots(),
-      exporters: deps.exporters(),
-      endpoints,
+  for (const r of deps.extraRoutes ?? []) {
+    app.get(r.path, async (c) => {
+      const res = await r.handler(c.req.raw);
+      res.headers.set('X-Content-Type-Options', 'nosniff');
+      return res;
     });
-    return c.body(html, 200, { 'Content-Type': 'text/html; charset=utf-8' });
+  }
+
+  // The OTel-named pull endpoint, when no prometheus exporter serves it: say how to turn it on.
+  if (!(deps.extraRoutes ?? []).some((r) => r.path === OTEL_METRICS_PATH)) {
+    app.get(OTEL_METRICS_PATH, (c) =>
+      c.body(
+        `${OTEL_METRICS_PATH} is served by a prometheus exporter, and none is configured. Add one to a pipeline of the -config file:\n\n` +
+          'exporters:\n  prometheus: { path: /otel/metrics }\nservice:\n  pipelines:\n    metrics: { receivers: [kata_monitor], exporters: [prometheus] }\n\n' +
+          'kata-monitor\'s own /metrics needs none of this.\n',
+        404,
+        { 'Content-Type': TEXT },
+      ),
+    );
+  }
+
+  // The index at "/"; any other path is not found, with the list of what there is.
+  app.get('/', (c) => {
+    if (!wantsHtml(c.req.header('accept'))) return c.body(indexText(endpoints), 200, { 'Content-Type': TEXT });
+    return c.body(statusHtml(statusView(deps, endpoints)), 200, { 'Content-Type': 'text/html; charset=utf-8' });
+  });
+  // Browsers ask for it on every page; no icon is not an error worth a 404 in their console.
+  app.get('/favicon.ico', (c) => c.body(null, 204));
+  app.all('*', (c) => {
+    // A path that is served, asked with another method than GET or HEAD: not "not found".
+    const p = c.req.path;
+    if (p === '/' || p === OTEL_METRICS_PATH || p.startsWith('/debug/pprof/') || endpoints.some((e) => e.path === p)) {
+      return c.body(`405 method not allowed: ${c.req.method} ${p} (use GET)\n`, 405, { 'Content-Type': TEXT, Allow: 'GET, HEAD' });
+    }
+    return c.body(`404 page not found: ${p}\n\n${indexText(endpoints)}`, 404, { 'Content-Type': TEXT });
   });
 
   app.onError((err, c) => {

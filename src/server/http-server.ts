@@ -8,7 +8,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import { createAdaptorServer } from '@hono/node-server';
 import type { Hono } from 'hono';
 import type { HttpBindings } from '@hono/node-server';
-import type { ServerConfig } from '../config/types.ts';
+import type { ServerConfig } from './config.ts';
 
 export class ListenError extends Error {
   override readonly name = 'ListenError';

@@ -7,8 +7,9 @@ import type { MetricFamily } from '../exposition/model.ts';
 import { encodeText } from '../exposition/encode-text.ts';
 import { encodeOpenMetrics } from '../exposition/encode-openmetrics.ts';
 import { encodeProtobufDelimited } from '../exposition/encode-protobuf.ts';
-import { acceptsGzip, negotiate } from '../exposition/negotiate.ts';
-import { parseText } from '../exposition/parse-text.ts';
+import { acceptsGzip, negotiate, type ExpositionFormat } from '../exposition/negotiate.ts';
+import type { Snapshot } from '../scrape/snapshot.ts';
+import { parseFamilies } from '../exposition/scan.ts';
 import { ChunkPool } from '../buffers/chunk-pool.ts';
 import { familyChunks, mergeSnapshot, selectFamilies } from '../scrape/merge.ts';
 import { sendChunks } from './send-chunks.ts';
@@ -44,21 +45,10 @@ export async function serveMetrics(deps: AppDeps, req: MetricsRequest, res: Serv
     // The snapshot's bodies are freed when the answer is out (SnapshotSource.read).
     await deps.source.read(async (snapshot) => {
       const scraped = performance.now();
-      const merged = mergeSnapshot(snapshot);
-      const families = selectFamilies(merged.families, prefixes);
-      const own: MetricFamily[] = prefixes ? [] : deps.selfMetrics.families();
-
-      let body: Iterable<Buffer>;
-      if (format === 'text') {
-        body = (function* () {
-          if (own.length > 0) yield Buffer.from(encodeText(own));
-          yield* familyChunks(families, pool);
-        })();
-      } else {
-        // Rare formats go through the full model: parse our own merged text once.
-        const all = [...own, ...parseText(Buffer.concat([...familyChunks(families)]).toString('utf8'))];
-        const bytes = format === 'protobuf' ? encodeProtobufDelimited(all) : Buffer.from(encodeOpenMetrics(all));
-        body = [Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)];
+      const body = metricsBody(snapshot, prefixes ? [] : deps.selfMetrics.families(), prefixes, format);
+      // What Go's encoder would have cut the answer short at: left out here, and said (the log keeps one line a minute each).
+      for (const c of mergeSnapshot(snapshot).conflicts) {
+        deps.logger.warn('family left out for a sandbox: its type differs from the other sandboxes\'', { family: c.family, sandbox: c.sandboxId, type: c.type, expected: c.expected });
       }
 
       const gzip = acceptsGzip(req.acceptEncoding);
@@ -86,6 +76,28 @@ export async function serveMetrics(deps: AppDeps, req: MetricsRequest, res: Serv
   } finally {
     deps.selfMetrics.observeRequestDuration(performance.now() - started);
   }
+}
+
+/**
+ * What /metrics answers for a snapshot, in chunks: the daemon's own
+ * families (`own`, empty with a filter, as upstream), then every sandbox's
+ * families relabelled and merged, those `prefixes` select. Text is written
+ * from the scan's index into pool buffers; the rarer formats go through the
+ * model read from that text. `json` (the metrics command's) is the model
+ * itself.
+ */
+export function metricsBody(snapshot: Snapshot, own: readonly MetricFamily[], prefixes: readonly string[] | undefined, format: ExpositionFormat | 'json'): Iterable<Buffer> {
+  const families = selectFamilies(mergeSnapshot(snapshot).families, prefixes);
+  if (format === 'text') {
+    return (function* () {
+      if (own.length > 0) yield Buffer.from(encodeText(own));
+      yield* familyChunks(families, pool);
+    })();
+  }
+  const all = [...own, ...parseFamilies(Buffer.concat([...familyChunks(families)]))];
+  if (format === 'json') return [Buffer.from(JSON.stringify(all, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : typeof v === 'bigint' ? String(v) : v), 2) + '\n')];
+  const bytes = format === 'protobuf' ? encodeProtobufDelimited(all) : Buffer.from(encodeOpenMetrics(all));
+  return [Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)];
 }
 
 /** `?sandbox=ID`: the shim's body unchanged (upstream: `kata-runtime metrics`). */

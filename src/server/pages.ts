@@ -3,8 +3,12 @@
 // HTML is escaped: sandbox ids and pod names come from other people.
 
 import type { SandboxEntry } from '../discovery/registry.ts';
-import type { ExporterStatus } from '../export-contract.ts';
+import type { ScanLimits } from '../exposition/scan.ts';
+import type { ExporterPoint, ExporterRow } from '../export-contract.ts';
+import type { FanOutPoint, SandboxPoint } from '../scrape/history.ts';
 import type { SandboxScrape } from '../scrape/snapshot.ts';
+import type { AppDeps } from './deps.ts';
+import { outcomeStrip, sparkline, type Outcome } from './sparkline.ts';
 
 export interface Endpoint {
   readonly path: string;
@@ -58,14 +62,20 @@ export function sandboxesText(entries: readonly SandboxEntry[]): string {
   return out;
 }
 
+/** Upstream's list, each sandbox followed by its pod (namespace/name) once CRI has named it. */
 export function sandboxesHtml(entries: readonly SandboxEntry[]): string {
   let out = '<h1>Sandbox list</h1>\n<ul>\n';
   for (const e of entries) {
     const h = escapeHtml(e.id);
     const q = escapeHtml(encodeURIComponent(e.id));
-    out += `<li>${h}: <a href='/debug/pprof/?sandbox=${q}'>pprof</a>, <a href='/metrics?sandbox=${q}'>metrics</a>, <a href='/agent-url?sandbox=${q}'>agent-url</a></li>\n`;
+    const pod = e.metadataKnown ? ` (pod ${escapeHtml(podName(e))})` : '';
+    out += `<li>${h}${pod}: <a href='/debug/pprof/?sandbox=${q}'>pprof</a>, <a href='/metrics?sandbox=${q}'>metrics</a>, <a href='/agent-url?sandbox=${q}'>agent-url</a></li>\n`;
   }
   return out + '</ul>\n';
+}
+
+function podName(e: SandboxEntry): string {
+  return `${e.metadata.namespace}/${e.metadata.name}`;
 }
 
 export interface StatusView {
@@ -74,16 +84,27 @@ export interface StatusView {
   readonly sandboxes: readonly SandboxEntry[];
   /** The last scrape of each sandbox, by id. */
   readonly lastScrape: ReadonlyMap<string, SandboxScrape>;
+  readonly history: (id: string) => readonly SandboxPoint[];
+  readonly fanOuts: readonly FanOutPoint[];
+  readonly collectionIntervalMs: number;
+  readonly limits: ScanLimits;
+  readonly demoNote?: string;
   readonly cri: { readonly endpoint: string; readonly connected: boolean; readonly lastError?: string; readonly pending: number };
   readonly watchedRoots: readonly string[];
   readonly roots: readonly string[];
-  readonly exporters: readonly ExporterStatus[];
+  readonly exporters: readonly ExporterRow[];
   readonly endpoints: readonly Endpoint[];
 }
 
-const STYLE = `body{font-family:system-ui,sans-serif;margin:1.5em;color:#222}table{border-collapse:collapse;margin:.5em 0 1.5em}
-th,td{border:1px solid #ccc;padding:.25em .6em;text-align:left;font-size:.9em;white-space:nowrap}td.msg{white-space:normal}th{background:#f3f3f3}
-td.num{text-align:right;font-variant-numeric:tabular-nums}.ok{color:#176f2c}.fail{color:#b00020}code{font-size:.9em}`;
+// Fits 1280 px: long values are cut with an ellipsis (the full text stays in
+// the page: on hover, in a selection, in a copy), messages wrap.
+const STYLE = `body{font-family:system-ui,sans-serif;margin:1em 1.5em;color:#222;font-size:14px}
+table{border-collapse:collapse;margin:.4em 0 1.2em}th,td{border:1px solid #ddd;padding:.2em .45em;text-align:left;white-space:nowrap;vertical-align:middle}
+th{background:#f3f3f3;font-weight:600}td.num{text-align:right;font-variant-numeric:tabular-nums}td.msg{white-space:normal;max-width:18em;font-size:.85em}
+.msg span{display:-webkit-box;-webkit-box-orient:vertical;-webkit-line-clamp:3;overflow:hidden;overflow-wrap:anywhere}
+.cut{display:inline-block;overflow:hidden;text-overflow:ellipsis;white-space:nowrap;vertical-align:bottom}.id{max-width:13ch;font-family:monospace}.pod{max-width:22ch}.ns{max-width:14ch}.ep{max-width:22ch}
+.ok{color:#2e7d32}.fail{color:#b00020}.muted{color:#666}.note{background:#fff8e1;border:1px solid #f0d98c;padding:.4em .7em}svg.spark{vertical-align:middle;display:block}a.copy{font-size:.85em;margin-left:.2em}
+h1{font-size:1.4em;margin:.2em 0}h2{font-size:1.15em;margin:.8em 0 .2em}p{margin:.3em 0}`;
 
 function ago(now: number, at: number | undefined): string {
   if (at === undefined) return 'never';
@@ -91,41 +112,125 @@ function ago(now: number, at: number | undefined): string {
   return `${s}s ago`;
 }
 
+/** A message cut to three lines on screen, whole on hover. */
+function msg(text: string | undefined): string {
+  if (!text) return '<td class="msg"></td>';
+  const h = escapeHtml(text);
+  return `<td class="msg"><span title="${h}">${h}</span></td>`;
+}
+
+/** 300ms, 15s, 2m30s: how an interval was configured. */
+function interval(ms: number): string {
+  if (ms < 1000) return `${ms}ms`;
+  const s = Math.round(ms / 1000);
+  return s < 60 ? `${s}s` : `${Math.floor(s / 60)}m${s % 60 ? `${s % 60}s` : ''}`;
+}
+
+function cut(text: string, cls: string): string {
+  const h = escapeHtml(text);
+  return `<span class="cut ${cls}" title="${h}">${h}</span>`;
+}
+
+/** What the status page shows, gathered from the daemon's parts. */
+export function statusView(deps: AppDeps, endpoints: readonly Endpoint[]): StatusView {
+  const last = new Map<string, SandboxScrape>();
+  for (const s of deps.source.latest()?.sandboxes ?? []) last.set(s.sandbox.id, s);
+  return {
+    version: deps.version,
+    now: Date.now(),
+    sandboxes: deps.registry.list(),
+    lastScrape: last,
+    history: (id) => deps.history.sandbox(id),
+    fanOuts: deps.history.fanOuts(),
+    collectionIntervalMs: deps.collectionIntervalMs,
+    limits: deps.limits,
+    ...(deps.demoNote !== undefined && { demoNote: deps.demoNote }),
+    cri: deps.cri(),
+    roots: deps.roots,
+    watchedRoots: deps.watchedRoots(),
+    exporters: deps.exporters(),
+    endpoints,
+  };
+}
+
+const REASONS: Record<FanOutPoint['reason'], string> = {
+  'metrics request': 'a /metrics request',
+  push: 'an OTLP push',
+  idle: 'the idle loop',
+  command: 'a command',
+};
+
+function sandboxRow(v: StatusView, e: SandboxEntry): string {
+  const s = v.lastScrape.get(e.id);
+  const id = escapeHtml(e.id);
+  const q = escapeHtml(encodeURIComponent(e.id));
+  const anchor = escapeHtml(`sandbox-${encodeURIComponent(e.id)}`);
+  const result = !s ? '<td class="muted">waiting</td>' : s.error ? `<td class="fail">${escapeHtml(s.error.kind)}</td>` : '<td class="ok">ok</td>';
+  const points = v.history(e.id);
+  const failed = points.map((p) => !p.ok);
+  const pod = e.metadataKnown
+    ? `<td>${cut(e.metadata.name, 'pod')}</td><td>${cut(e.metadata.namespace, 'ns')}</td>`
+    : '<td class="muted" colspan="2">not named by CRI yet</td>';
+  return (
+    `<tr id="${anchor}" data-sandbox="${id}" data-pod-uid="${escapeHtml(e.metadata.uid)}">` +
+    `<td><span class="cut id" title="${id}">${id}</span><a class="copy" href="#${anchor}" title="link to this sandbox">#</a></td>${pod}${result}` +
+    `<td>${s ? ago(v.now, s.at) : ''}</td><td class="num">${s ? s.durationMs.toFixed(1) : ''}</td><td class="num">${s ? s.sampleCount : ''}</td>` +
+    `<td class="chart">${sparkline(points.map((p) => p.durationMs), `${id}: scrape duration in ms`, failed)}</td>` +
+    `<td class="chart">${sparkline(points.map((p) => p.samples), `${id}: samples`, failed)}</td>` +
+    msg(s?.error?.message) +
+    `<td><a href="/metrics?sandbox=${q}">metrics</a> <a href="/debug/pprof/?sandbox=${q}">pprof</a></td></tr>`
+  );
+}
+
+function outcomeOf(p: ExporterPoint): Outcome {
+  if (p.droppedBatches > 0) return 'dropped';
+  if (p.failedSends > 0) return 'failed';
+  return p.sentPoints > 0 ? 'ok' : 'idle';
+}
+
+function exporterRow(v: StatusView, x: ExporterRow): string {
+  const name = escapeHtml(x.name);
+  const unit = x.queueUnit === 'batches' ? '' : ` ${x.queueUnit}`;
+  return (
+    `<tr data-exporter="${name}"><td>${name}</td><td>${cut(x.endpoint, 'ep')}</td><td>${ago(v.now, x.lastSuccessAt)}</td>` +
+    `<td class="num">${x.queueDepth}/${x.queueCapacity}${unit}${x.persistent ? ' (disk)' : ''}</td>` +
+    `<td class="chart">${sparkline(x.history.map((p) => p.queueDepth), `${name}: queue depth${escapeHtml(unit)}`)}</td>` +
+    `<td class="chart">${outcomeStrip(x.history.map(outcomeOf), `${name}: push intervals`)}</td>` +
+    `<td class="num">${x.sentPoints}</td><td class="num">${x.failedSends}</td><td class="num">${x.droppedBatches}</td>` +
+    `${msg(x.lastError)}</tr>`
+  );
+}
+
+function scrapeLoop(v: StatusView): string {
+  const every = interval(v.collectionIntervalMs);
+  const last = v.fanOuts[v.fanOuts.length - 1];
+  const said = last
+    ? `last scraped ${ago(v.now, last.startedAt)}, for ${REASONS[last.reason]}: ${last.sandboxes} sandbox(es) in ${last.durationMs.toFixed(0)} ms, ${last.failed} failed.`
+    : 'not scraped yet.';
+  const chart = sparkline(v.fanOuts.map((f) => f.durationMs), 'whole scrape duration in ms', v.fanOuts.map((f) => f.failed > 0));
+  return `<p id="scrape-loop">Scrape loop: ${said} Shims are scraped when /metrics is asked or a push is due, and every ${every} when neither happens. ${chart}</p>`;
+}
+
 /** The HTML status page served at / for browsers; it keeps upstream's endpoint list. */
 export function statusHtml(v: StatusView): string {
-  const rows = v.sandboxes
-    .map((e) => {
-      const s = v.lastScrape.get(e.id);
-      const result = !s ? '<td>not scraped yet</td>' : s.error ? `<td class="fail">failed (${escapeHtml(s.error.kind)})</td>` : '<td class="ok">ok</td>';
-      const q = escapeHtml(encodeURIComponent(e.id));
-      return (
-        `<tr data-sandbox="${escapeHtml(e.id)}"><td><code>${escapeHtml(e.id)}</code></td><td>${escapeHtml(e.metadata.name)}</td>` +
-        `<td>${escapeHtml(e.metadata.namespace)}</td><td><code>${escapeHtml(e.metadata.uid)}</code></td>${result}<td>${s ? ago(v.now, s.at) : ''}</td>` +
-        `<td class="num">${s ? s.durationMs.toFixed(1) : ''}</td><td class="num">${s ? s.sampleCount : ''}</td>` +
-        `<td class="msg">${s?.error ? escapeHtml(s.error.message) : ''}</td>` +
-        `<td><a href="/metrics?sandbox=${q}">metrics</a> <a href="/debug/pprof/?sandbox=${q}">pprof</a></td></tr>`
-      );
-    })
-    .join('\n');
+  const l = v.limits;
+  const limit = (n: number, what: string): string => (n > 0 ? `${n} ${what}` : `no limit on ${what}`);
+  const rows = v.sandboxes.map((e) => sandboxRow(v, e)).join('\n');
   const exporters = v.exporters.length
-    ? `<table id="exporters"><tr><th>exporter</th><th>endpoint</th><th>last push</th><th>queue</th><th>failed sends</th><th>dropped batches</th><th>last error</th></tr>\n${v.exporters
-        .map(
-          (x) =>
-            `<tr><td>${escapeHtml(x.name)}</td><td>${escapeHtml(x.endpoint)}</td><td>${ago(v.now, x.lastSuccessAt)}</td>` +
-            `<td class="num">${x.queueDepth}/${x.queueCapacity}${x.queueUnit === 'points' ? ' points' : ''}</td><td class="num">${x.failedSends}</td>` +
-            `<td class="num">${x.droppedBatches}</td><td class="msg">${escapeHtml(x.lastError ?? '')}</td></tr>`,
-        )
-        .join('\n')}</table>`
-    : '<p>No OTLP exporters configured.</p>';
+    ? `<table id="exporters"><tr><th>exporter</th><th>endpoint</th><th>last delivery</th><th>queue</th><th>queue depth</th><th>pushes</th><th title="data points delivered">sent</th><th title="attempts that failed">failed</th><th title="batches dropped">dropped</th><th>last error</th></tr>\n${v.exporters.map((x) => exporterRow(v, x)).join('\n')}</table>`
+    : '<p>No OTLP exporters configured (see otel-config.example.yaml).</p>';
   const roots = v.roots.map((r) => `<code>${escapeHtml(r)}</code> ${v.watchedRoots.includes(r) ? '(watched)' : '(missing, retrying)'}`).join(', ');
+  const refresh = Math.max(5, Math.round(v.collectionIntervalMs / 1000));
   return `<!doctype html>
-<html><head><meta charset="utf-8"><meta name="viewport" content="width=device-width"><title>kata-monitor</title><style>${STYLE}</style></head><body>
+<html><head><meta charset="utf-8"><meta name="viewport" content="width=device-width"><meta http-equiv="refresh" content="${refresh}"><title>kata-monitor</title><style>${STYLE}</style></head><body>
 <h1>kata-monitor ${escapeHtml(v.version)}</h1>
-<p>Sandbox roots: ${roots}. CRI <code>${escapeHtml(v.cri.endpoint)}</code>: ${
+${v.demoNote !== undefined ? `<p class="note" id="demo-note">${escapeHtml(v.demoNote)}</p>\n` : ''}<p>Sandbox roots: ${roots}. CRI <code>${escapeHtml(v.cri.endpoint)}</code>: ${
     v.cri.connected ? '<span class="ok">reachable</span>' : `<span class="fail">unreachable</span> ${escapeHtml(v.cri.lastError ?? '')}`
   }; ${v.cri.pending} sandbox(es) waiting for pod metadata.</p>
+${scrapeLoop(v)}
+<p id="limits" class="muted">Per sandbox, a body may bring ${limit(l.sampleLimit, 'samples')}, ${limit(l.labelLimit, 'labels a sample')}, label names of ${limit(l.labelNameLengthLimit, 'bytes')} and values of ${limit(l.labelValueLengthLimit, 'bytes')}; over a limit its scrape fails as a whole. This page refreshes every ${refresh}s.</p>
 <h2>Sandboxes (${v.sandboxes.length})</h2>
-<table id="sandboxes"><tr><th>sandbox</th><th>pod</th><th>namespace</th><th>pod uid</th><th>last scrape</th><th>when</th><th>ms</th><th>series</th><th>error</th><th></th></tr>
+<table id="sandboxes"><tr><th>sandbox</th><th>pod</th><th>namespace</th><th>scrape</th><th>when</th><th>ms</th><th>samples</th><th>duration</th><th>samples</th><th>error</th><th></th></tr>
 ${rows}</table>
 <h2>Exporters</h2>
 ${exporters}

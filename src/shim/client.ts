@@ -11,12 +11,24 @@ import { request, type ClientRequest, type IncomingHttpHeaders, type IncomingMes
 import { RawRequest, type RawResponse } from './raw-request.ts';
 import { BodyCollector } from './body-collector.ts';
 import { stat } from 'node:fs/promises';
-import type { ScrapeErrorKind, ScrapeFailure } from '../scrape/snapshot.ts';
 
-/** The failures a shim exchange can end in (parsing is not ours: no 'malformed'). */
-export type ShimErrorKind = Exclude<ScrapeErrorKind, 'malformed'>;
+/** What talking to shims is configured with (receivers.kata_monitor: shim.*). */
+export interface ShimConfig {
+  readonly timeoutMs: number;
+  readonly maxBodyBytes: number;
+  /** Shims scraped at once. */
+  readonly concurrency: number;
+}
+/** The failures a shim exchange can end in; `kind` is stable for metrics and tests. */
+export type ShimErrorKind =
+  | 'no-socket' // neither <root>/<id>/shim-monitor.sock exists, or it is not a socket
+  | 'connect' // the socket refused or reset the connection
+  | 'timeout' // no complete answer within the shim timeout
+  | 'too-large' // the body passed the size cap
+  | 'closed' // the shim closed the connection mid-body
+  | 'status'; // a non-200 answer
 
-export class ShimError extends Error implements ScrapeFailure {
+export class ShimError extends Error {
   override readonly name = 'ShimError';
   readonly kind: ShimErrorKind;
   /** The socket the failure happened on; undefined for 'no-socket'. */

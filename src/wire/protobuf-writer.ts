@@ -50,9 +50,18 @@ export class ProtobufWriter {
   }
 
   /** A varint of an integral double: exact for non-negatives up to 2^64; negatives as 64-bit two's complement (int64). */
-  varint(v: number): void {
+  varint(v: number | bigint): void {
     this.ensure(10);
     const buf = this.buf;
+    if (typeof v === 'bigint') {
+      let big = BigInt.asUintN(64, v);
+      while (big > 127n) {
+        buf[this.pos++] = Number(big & 127n) | 128;
+        big >>= 7n;
+      }
+      buf[this.pos++] = Number(big);
+      return;
+    }
     if (v >= 0) {
       let p = this.pos;
       if (v <= 0xffffffff) {
@@ -98,8 +107,12 @@ export class ProtobufWriter {
     this.pos += 8;
   }
 
-  /** A non-negative count as fixed64. */
+  /**
+   * A count as fixed64: whole, clamped to [0, 2^64 - 1] (a histogram count Go
+   * read as -1 is 2^64, which would wrap to 0).
+   */
   count(n: number): void {
+    if (n >= 18446744073709551616) return this.fixed64(0xffffffff, 0xffffffff);
     const v = n > 0 ? Math.round(n) : 0;
     this.fixed64(v >>> 0, Math.floor(v / 4294967296) >>> 0);
   }

@@ -25,6 +25,8 @@ describe('command line flags (Go flag package semantics)', () => {
       sandboxRoots: ['/run/vc/sbs', '/run/kata'],
       demo: false,
       openMetrics: false,
+      format: 'text',
+      output: 'table',
       args: [],
     });
     assert.equal(explicit.size, 0);
@@ -162,6 +164,48 @@ describe('command line flags (Go flag package semantics)', () => {
     it('reports bad flag syntax', () => {
       assert.equal(failure(['---x']).message, 'bad flag syntax: ---x');
       assert.equal(failure(['-=x']).message, 'bad flag syntax: -=x');
+    });
+  });
+
+  describe('one-shot commands', () => {
+    it('are the first argument, followed by the daemon\'s flags and their own', () => {
+      const metrics = parseFlags(['metrics', '-sandbox-root', '/r', '-filter-family=kata_hypervisor,kata_agent', '-format', 'json', '-sandbox', 'abc']);
+      assert.ok(metrics.kind === 'run');
+      assert.equal(metrics.command, 'metrics');
+      assert.deepEqual(metrics.flags.sandboxRoots, ['/r']);
+      assert.deepEqual(metrics.flags.filterFamily, ['kata_hypervisor', 'kata_agent']);
+      assert.equal(metrics.flags.format, 'json');
+      assert.equal(metrics.flags.sandbox, 'abc');
+      const sandboxes = parseFlags(['sandboxes', '-o', 'json', '--runtime-endpoint=unix:///c.sock']);
+      assert.ok(sandboxes.kind === 'run' && sandboxes.command === 'sandboxes');
+      assert.equal(sandboxes.flags.output, 'json');
+      assert.equal(sandboxes.flags.runtimeEndpoint, 'unix:///c.sock');
+      const validate = parseFlags(['validate', '-config', '/etc/k.yaml']);
+      assert.ok(validate.kind === 'run' && validate.command === 'validate');
+      assert.equal(validate.flags.config, '/etc/k.yaml');
+    });
+    it('leave the daemon the default: no command word, no command', () => {
+      const daemon = parseFlags(['-listen-address=0.0.0.0:8090']);
+      assert.ok(daemon.kind === 'run' && daemon.command === undefined);
+    });
+    it('own their flags: another command\'s flag, or one given to the daemon, is not defined (exit 2)', () => {
+      assert.equal(failure(['sandboxes', '-format=json']).message, 'flag provided but not defined: -format');
+      assert.equal(failure(['metrics', '-o', 'json']).message, 'flag provided but not defined: -o');
+      assert.equal(failure(['-sandbox', 'abc']).message, 'flag provided but not defined: -sandbox');
+      assert.equal(failure(['validate']).message, 'validate needs -config FILE');
+    });
+    it('check their flags\' values', () => {
+      assert.equal(failure(['metrics', '-format=yaml']).message, 'invalid value "yaml" for flag -format: unknown format "yaml" (use text, openmetrics or json)');
+      assert.equal(failure(['sandboxes', '-o=wide']).message, 'invalid value "wide" for flag -o: unknown output "wide" (use table or json)');
+      assert.equal(failure(['sandboxes', '-o=wide']).exitCode, 2);
+    });
+    it('are listed in the usage, each with its own flags under its name', () => {
+      const text = usage();
+      for (const c of ['metrics', 'sandboxes', 'validate', 'version']) assert.match(text, new RegExp(`\\n {2}${c}\\n {4}\\t`));
+      assert.match(usage('kata-monitor', 'metrics'), /^Usage of kata-monitor metrics: .*\n(.|\n)* {2}-filter-family A,B\n(.|\n)* {2}-format string\n(.|\n)* {2}-sandbox ID\n/);
+      assert.doesNotMatch(usage('kata-monitor', 'metrics'), /-o string/);
+      const help = parseFlags(['sandboxes', '-h']);
+      assert.ok(help.kind === 'help' && help.text.startsWith('Usage of kata-monitor sandboxes: ') && help.text.includes('  -o string'));
     });
   });
 

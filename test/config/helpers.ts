@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { parseFlags, type ParseResult } from '../../src/cli/flags.ts';
-import { loadConfig, type LoadResult } from '../../src/config/load.ts';
-import type { Config } from '../../src/config/types.ts';
+import { loadConfig, type Config } from '../../src/components.ts';
+import type { LoadResult } from '../../src/config/load.ts';
 
 /** Strips the common indentation so YAML can sit indented in a test. */
 export function yaml(strings: TemplateStringsArray, ...values: unknown[]): string {
@@ -24,7 +24,7 @@ export interface LoadArgs {
 }
 
 /** Loads `text` as the --config file (or no file when undefined), with flags. */
-export function load(text: string | undefined, args: LoadArgs = {}): LoadResult {
+export function load(text: string | undefined, args: LoadArgs = {}): LoadResult<Config> {
   const argv = [...(text === undefined ? [] : ['-config', 'kata-monitor.yaml']), ...(args.argv ?? [])];
   const parsed: ParseResult = parseFlags(argv);
   assert.equal(parsed.kind, 'run');

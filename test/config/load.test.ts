@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseFlags } from '../../src/cli/flags.ts';
-import { loadConfig } from '../../src/config/load.ts';
-import type { Config, ExporterConfig, ProcessorConfig } from '../../src/config/types.ts';
+import { loadConfig, type Config } from '../../src/components.ts';
+import type { ExporterConfig, ProcessorConfig } from '../../src/otel/config.ts';
+import type { OtlpExporterConfig } from '../../src/otel/exporters/helper/otlp-settings.ts';
+import { RECEIVER_DEFAULTS } from '../../src/receiver/config.ts';
 import { load, loadErrors, loadOk, yaml } from './helpers.ts';
 
 const UPSTREAM_DEFAULTS: Config = {
@@ -11,17 +13,36 @@ const UPSTREAM_DEFAULTS: Config = {
     discovery: { sandboxRoots: ['/run/vc/sbs', '/run/kata'], rootRetryIntervalMs: 5000 },
     cri: { runtimeEndpoint: '/run/containerd/containerd.sock', timeoutMs: 2000, resyncIntervalMs: 5000, firstLookupDelayMs: 5000 },
     shim: { timeoutMs: 3000, maxBodyBytes: 64 * 1024 * 1024, concurrency: 32 },
+    // Prometheus' scrape limits, on by default: the guest writes part of every shim's body.
+    limits: { sampleLimit: 20_000, labelLimit: 30, labelNameLengthLimit: 128, labelValueLengthLimit: 128 },
     collectionIntervalMs: 15_000,
+    demo: false,
   },
   pipelines: [],
+  extensions: [],
   telemetry: { logs: { level: 'info', encoding: 'text' }, resource: {} },
-  demo: false,
   shutdownTimeoutMs: 10_000,
 };
+
+/** What an OTLP exporter gets when the file and the environment say nothing. */
+const OTLP_HELPER_DEFAULTS = {
+  compression: 'gzip',
+  headers: {},
+  timeoutMs: 10_000,
+  tls: { insecure: false, insecureSkipVerify: false },
+  retry: { enabled: true, initialIntervalMs: 5000, maxIntervalMs: 30_000, maxElapsedMs: 0, multiplier: 1.5, randomizationFactor: 0.5 },
+  queue: { enabled: true, sizer: 'requests', size: 1000, dropPolicy: 'oldest' },
+} as const;
 
 function exporter(config: Config, pipeline = 0, index = 0): ExporterConfig {
   const e = config.pipelines[pipeline]?.exporters[index];
   assert.ok(e, `pipeline ${pipeline} has no exporter ${index}`);
+  return e;
+}
+
+function otlpExporter(config: Config, pipeline = 0, index = 0): OtlpExporterConfig {
+  const e = exporter(config, pipeline, index);
+  assert.ok(e.type === 'otlp' || e.type === 'otlphttp', `exporter ${index} is ${e.type}`);
   return e;
 }
 
@@ -45,6 +66,10 @@ describe('loadConfig', () => {
       assert.deepEqual(loadOk(undefined), { config: UPSTREAM_DEFAULTS, warnings: [] });
     });
 
+    it('takes every receiver default from RECEIVER_DEFAULTS', () => {
+      assert.deepEqual(loadOk(undefined).config.receiver, RECEIVER_DEFAULTS);
+    });
+
     it('takes the flags', () => {
       const { config } = loadOk(undefined, {
         argv: ['-listen-address=0.0.0.0:8090', '-runtime-endpoint', 'unix:///run/crio/crio.sock', '-log-level=debug', '-log-format=json', '-sandbox-root=/x', '-openmetrics', '-demo'],
@@ -54,7 +79,7 @@ describe('loadConfig', () => {
       assert.deepEqual(config.telemetry.logs, { level: 'debug', encoding: 'json' });
       assert.deepEqual(config.receiver.discovery.sandboxRoots, ['/x']);
       assert.equal(config.receiver.server.openMetrics, true);
-      assert.equal(config.demo, true);
+      assert.equal(config.receiver.demo, true);
       assert.deepEqual(config.pipelines, []);
     });
 
@@ -91,6 +116,10 @@ describe('loadConfig', () => {
               bearer: { token: s3cret }
             cri: { timeout: 500ms, resync_interval: 10s, first_lookup_delay: 0 }
             shim: { timeout: 1.5s, max_body_bytes: 1MiB, concurrency: 4 }
+            sample_limit: 5000
+            label_limit: 10
+            label_name_length_limit: 64
+            label_value_length_limit: 256
       `);
       assert.deepEqual(config.receiver, {
         server: {
@@ -103,9 +132,20 @@ describe('loadConfig', () => {
         discovery: { sandboxRoots: ['/a', '/b'], rootRetryIntervalMs: 60_000 },
         cri: { runtimeEndpoint: 'tcp://127.0.0.1:1234', timeoutMs: 500, resyncIntervalMs: 10_000, firstLookupDelayMs: 0 },
         shim: { timeoutMs: 1500, maxBodyBytes: 1024 * 1024, concurrency: 4 },
+        limits: { sampleLimit: 5000, labelLimit: 10, labelNameLengthLimit: 64, labelValueLengthLimit: 256 },
         collectionIntervalMs: 30_000,
+        demo: true,
       });
-      assert.equal(config.demo, true);
+    });
+
+    it('turns a scrape limit off with 0, and refuses a negative or fractional one, naming the key and line', () => {
+      const { config } = loadOk('receivers:\n  kata_monitor:\n    sample_limit: 0\n    label_value_length_limit: 0\n');
+      assert.deepEqual(config.receiver.limits, { sampleLimit: 0, labelLimit: 30, labelNameLengthLimit: 128, labelValueLengthLimit: 0 });
+      assert.deepEqual(loadErrors('receivers:\n  kata_monitor:\n    sample_limit: -1\n    label_limit: many\n    label_name_length_limit: 1.5\n'), [
+        'config error: receivers.kata_monitor.sample_limit (line 3): must be at least 0, got -1',
+        'config error: receivers.kata_monitor.label_limit (line 4): invalid integer "many"',
+        'config error: receivers.kata_monitor.label_name_length_limit (line 5): invalid integer "1.5"',
+      ]);
     });
 
     it('reads basic auth', () => {
@@ -174,30 +214,53 @@ describe('loadConfig', () => {
       assert.deepEqual(exporter(config, 0, 1), { type: 'prometheus', name: 'prometheus', path: '/otel/metrics' });
     });
 
-    it('gives an otlphttp exporter its retry and queue defaults, and leaves out what the environment may supply', () => {
+    it('resolves an otlphttp exporter at load: every setting decided, the helper\'s defaults for what nobody set', () => {
       const { config } = loadOk(yaml`
         exporters:
           otlphttp:
             endpoint: http://collector:4318
       ` + PIPELINE);
-      // encoding, compression and timeout stay absent: OTEL_EXPORTER_OTLP_* may
-      // supply them when the exporter is built (test/otel/env-config.test.ts).
       assert.deepEqual(exporter(config), {
         type: 'otlphttp',
         name: 'otlphttp',
-        endpoint: 'http://collector:4318/v1/metrics',
-        headers: {},
-        retry: { enabled: true, initialIntervalMs: 5000, maxIntervalMs: 30_000, maxElapsedMs: 0 },
-        queue: { enabled: true, sizer: 'requests', size: 100, dropPolicy: 'oldest' },
+        protocol: 'http',
+        url: 'http://collector:4318/v1/metrics',
+        encoding: 'proto',
+        ...OTLP_HELPER_DEFAULTS,
       });
     });
 
-    it('accepts an otlphttp exporter without endpoint (the environment or the default supplies it)', () => {
+    it('gives an otlphttp exporter without endpoint the OTLP specification\'s', () => {
       const { config, warnings } = loadOk('exporters:\n  otlphttp: {}\n' + PIPELINE);
       assert.deepEqual(warnings, []);
-      const e = exporter(config);
-      assert.ok(e.type === 'otlphttp');
-      assert.equal('endpoint' in e, false);
+      assert.equal(otlpExporter(config).url, 'http://localhost:4318/v1/metrics');
+    });
+
+    it('resolves an otlp (gRPC) exporter: host:port is TLS unless tls.insecure; no endpoint is the SDKs\' default', () => {
+      const { config } = loadOk(yaml`
+        exporters:
+          otlp:
+            endpoint: collector:4317
+          otlp/plain:
+            endpoint: collector:4317
+            tls: { insecure: true }
+          otlp/default: {}
+        service:
+          pipelines:
+            metrics:
+              receivers: [kata_monitor]
+              exporters: [otlp, otlp/plain, otlp/default]
+      `);
+      assert.deepEqual(otlpExporter(config, 0, 0), {
+        type: 'otlp',
+        name: 'otlp',
+        protocol: 'grpc',
+        url: 'https://collector:4317',
+        encoding: 'proto',
+        ...OTLP_HELPER_DEFAULTS,
+      });
+      assert.equal(otlpExporter(config, 0, 1).url, 'http://collector:4317');
+      assert.equal(otlpExporter(config, 0, 2).url, 'http://localhost:4317');
     });
 
     it('reads service.shutdown_timeout', () => {
@@ -214,7 +277,8 @@ describe('loadConfig', () => {
             compression: none
             headers: { Authorization: Bearer abc, X-Tenant: t1 }
             timeout: 5s
-            retry_on_failure: { enabled: false, initial_interval: 2s, max_interval: 1m, max_elapsed_time: 10m }
+            tls: { ca_file: /ca.pem, cert_file: /c.pem, key_file: /k.pem, insecure_skip_verify: true, server_name_override: otlp.internal }
+            retry_on_failure: { enabled: false, initial_interval: 2s, max_interval: 1m, max_elapsed_time: 10m, multiplier: 2, randomization_factor: 0 }
             sending_queue: { enabled: false, sizer: items, queue_size: 7, drop_policy: newest }
         service:
           pipelines:
@@ -226,29 +290,140 @@ describe('loadConfig', () => {
       assert.deepEqual(exporter(config), {
         type: 'otlphttp',
         name: 'otlphttp/backend',
-        endpoint: 'https://otlp.example.com/base/v1/metrics',
+        protocol: 'http',
+        url: 'https://otlp.example.com/base/v1/metrics',
         encoding: 'json',
         compression: 'none',
         headers: { Authorization: 'Bearer abc', 'X-Tenant': 't1' },
         timeoutMs: 5000,
-        retry: { enabled: false, initialIntervalMs: 2000, maxIntervalMs: 60_000, maxElapsedMs: 600_000 },
+        tls: { insecure: false, caFile: '/ca.pem', certFile: '/c.pem', keyFile: '/k.pem', insecureSkipVerify: true, serverNameOverride: 'otlp.internal' },
+        retry: { enabled: false, initialIntervalMs: 2000, maxIntervalMs: 60_000, maxElapsedMs: 600_000, multiplier: 2, randomizationFactor: 0 },
         queue: { enabled: false, sizer: 'items', size: 7, dropPolicy: 'newest' },
       });
     });
 
-    it('refuses a queue sizer the collector does not have, naming the key and the choices', () => {
-      const errors = loadErrors('exporters:\n  otlphttp:\n    sending_queue: { sizer: bytes }\n');
-      assert.equal(errors.length, 1);
-      assert.match(errors[0]!, /^config error: exporters\.otlphttp\.sending_queue\.sizer \(line 3\): .*"bytes".*requests.*items/);
+    it('sizes a queue in bytes and keeps it on disk through a file_storage extension', () => {
+      const { config, warnings } = loadOk(yaml`
+        exporters:
+          otlphttp:
+            sending_queue: { sizer: bytes, queue_size: 50000000, storage: file_storage/queue }
+        extensions:
+          file_storage/queue:
+            directory: /var/lib/kata-monitor/queue
+            create_directory: true
+            directory_permissions: "0700"
+            fsync: true
+            recreate: true
+        service:
+          extensions: [file_storage/queue]
+          pipelines:
+            metrics: { receivers: [kata_monitor], exporters: [otlphttp] }
+      `);
+      assert.deepEqual(warnings, []);
+      assert.deepEqual(otlpExporter(config).queue, { enabled: true, sizer: 'bytes', size: 50_000_000, dropPolicy: 'oldest', storage: 'file_storage/queue' });
+      assert.deepEqual(config.extensions, [
+        { type: 'file_storage', name: 'file_storage/queue', directory: '/var/lib/kata-monitor/queue', createDirectory: true, directoryPermissions: 0o700, fsync: true, recreate: true },
+      ]);
+    });
+
+    it('gives a file_storage extension the defaults, and enables only what service.extensions lists', () => {
+      const { config, warnings } = loadOk('extensions:\n  file_storage:\n  file_storage/spare:\nservice:\n  extensions: [file_storage]\n');
+      assert.deepEqual(config.extensions, [
+        { type: 'file_storage', name: 'file_storage', directory: '/var/lib/kata-monitor/file_storage', createDirectory: false, directoryPermissions: 0o750, fsync: false, recreate: false },
+      ]);
+      assert.deepEqual(warnings, ['config warning: extensions.file_storage/spare (line 3): "file_storage/spare" is defined but not listed in service.extensions']);
+    });
+
+    it('refuses a queue whose storage is not an enabled extension', () => {
+      assert.deepEqual(loadErrors(`exporters:\n  otlphttp:\n    sending_queue: { storage: file_storage }\n${PIPELINE}`), [
+        'config error: exporters.otlphttp.sending_queue.storage (line 3): refers to extension "file_storage", which is not defined and listed in service.extensions',
+      ]);
+      assert.deepEqual(loadErrors(`exporters:\n  otlphttp:\n    sending_queue: { storage: file_storage/q }\nextensions:\n  file_storage/q:\n  file_storage:\nservice:\n  extensions: [file_storage]\n  pipelines:\n    metrics: { receivers: [kata_monitor], exporters: [otlphttp] }\n`), [
+        'config error: exporters.otlphttp.sending_queue.storage (line 3): refers to extension "file_storage/q", which is not listed in service.extensions (did you mean "file_storage"?)',
+      ]);
+    });
+
+    it('reads the debug and file exporters; a file rotates only when its exporter sets rotation, as contrib\'s', () => {
+      const { config, warnings } = loadOk(yaml`
+        exporters:
+          debug:
+          debug/detailed: { verbosity: detailed, sampling_initial: 5, sampling_thereafter: 10 }
+          file:
+            path: /var/log/kata-metrics.jsonl
+          file/rotated:
+            path: /var/log/kata-rotated.jsonl
+            rotation: {}
+          file/proto:
+            path: /tmp/m.pb
+            format: proto
+            append: true
+            rotation: { max_megabytes: 10, max_backups: 3, max_days: 7, localtime: true }
+            flush_interval: 5s
+            create_directory: true
+        service:
+          pipelines:
+            metrics: { receivers: [kata_monitor], exporters: [debug, debug/detailed, file, file/rotated, file/proto] }
+      `);
+      assert.deepEqual(warnings, []);
+      assert.deepEqual(config.pipelines[0]?.exporters, [
+        { type: 'debug', name: 'debug', verbosity: 'basic', samplingInitial: 2, samplingThereafter: 1 },
+        { type: 'debug', name: 'debug/detailed', verbosity: 'detailed', samplingInitial: 5, samplingThereafter: 10 },
+        {
+          type: 'file',
+          name: 'file',
+          path: '/var/log/kata-metrics.jsonl',
+          format: 'json',
+          append: false,
+          createDirectory: false,
+        },
+        {
+          type: 'file',
+          name: 'file/rotated',
+          path: '/var/log/kata-rotated.jsonl',
+          format: 'json',
+          append: false,
+          rotation: { maxMegabytes: 100, maxBackups: 100, maxDays: 0, localTime: false },
+          createDirectory: false,
+        },
+        {
+          type: 'file',
+          name: 'file/proto',
+          path: '/tmp/m.pb',
+          format: 'proto',
+          append: true,
+          rotation: { maxMegabytes: 10, maxBackups: 3, maxDays: 7, localTime: true },
+          createDirectory: true,
+        },
+      ]);
+    });
+
+    it('refuses a file exporter without path, and two writing one file', () => {
+      assert.deepEqual(loadErrors('exporters:\n  file: {}\n  file/a: { path: /x }\n  file/b: { path: /x }\n'), [
+        'config error: exporters.file.path (line 2): required',
+        'config error: exporters.file/b (line 4): file "/x" is already written by exporter "file/a"',
+      ]);
+    });
+
+    it('refuses a prometheus or file exporter listed in two pipelines: each pipeline would run its own on one path', () => {
+      const errors = loadErrors(yaml`
+        exporters:
+          prometheus:
+          file: { path: /tmp/m.jsonl }
+        service:
+          pipelines:
+            metrics: { receivers: [kata_monitor], exporters: [prometheus, file] }
+            metrics/b: { receivers: [kata_monitor], exporters: [prometheus, file] }
+      `);
+      assert.deepEqual(errors, [
+        'config error: exporters.prometheus (line 2): listed in 2 pipelines: a prometheus exporter serves one pipeline; define one per pipeline (e.g. prometheus/other with its own path)',
+        'config error: exporters.file (line 3): listed in 2 pipelines: a file exporter serves one pipeline; define one per pipeline (e.g. file/other with its own path)',
+      ]);
     });
 
     describe('otlphttp endpoints, as the collector builds them', () => {
       const endpointOf = (lines: string): { endpoint: string; warnings: string[] } => {
         const { config, warnings } = loadOk(`exporters:\n  otlphttp:\n${lines}\n${PIPELINE}`);
-        const e = exporter(config);
-        assert.ok(e.type === 'otlphttp');
-        assert.ok(e.endpoint !== undefined);
-        return { endpoint: e.endpoint, warnings };
+        return { endpoint: otlpExporter(config).url, warnings };
       };
       it('appends /v1/metrics to endpoint, path or not', () => {
         assert.equal(endpointOf('    endpoint: http://c:4318').endpoint, 'http://c:4318/v1/metrics');
@@ -295,10 +470,10 @@ describe('loadConfig', () => {
       assert.equal(exporter(config, 0, 1).name, 'otlphttp/b');
     });
 
-    it('accepts an empty extensions section, and warns that extensions are ignored', () => {
+    it('accepts an empty extensions section, and refuses an extension type it does not have, once', () => {
       assert.deepEqual(loadOk('extensions: {}\nservice: { extensions: [] }\n').warnings, []);
-      assert.deepEqual(loadOk('extensions:\n  health_check:\nservice: { extensions: [health_check] }\n').warnings, [
-        'config warning: extensions.health_check (line 2): extensions are not supported; ignored',
+      assert.deepEqual(loadErrors('extensions:\n  health_check:\nservice: { extensions: [health_check] }\n'), [
+        'config error: extensions.health_check (line 2): unknown extension type "health_check"; supported: file_storage',
       ]);
     });
 
@@ -364,6 +539,58 @@ describe('loadConfig', () => {
     });
   });
 
+  describe('OTEL_EXPORTER_OTLP_* variables, read from the env given to the loader', () => {
+    const bare = 'exporters:\n  otlphttp: {}\n' + PIPELINE;
+
+    it('fill in what the file leaves open', () => {
+      const { config } = loadOk(bare, {
+        env: {
+          OTEL_EXPORTER_OTLP_ENDPOINT: 'https://c:4318',
+          OTEL_EXPORTER_OTLP_TIMEOUT: '2500',
+          OTEL_EXPORTER_OTLP_COMPRESSION: 'none',
+          OTEL_EXPORTER_OTLP_HEADERS: 'a=b%20c',
+          OTEL_EXPORTER_OTLP_METRICS_PROTOCOL: 'http/json',
+        },
+      });
+      const e = otlpExporter(config);
+      assert.deepEqual([e.url, e.timeoutMs, e.compression, e.headers, e.encoding], ['https://c:4318/v1/metrics', 2500, 'none', { a: 'b c' }, 'json']);
+    });
+
+    it('take the METRICS_ one over the generic one; METRICS_ENDPOINT is used as written', () => {
+      const { config } = loadOk(bare, { env: { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://generic:4318', OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: 'http://metrics:4318/custom' } });
+      assert.equal(otlpExporter(config).url, 'http://metrics:4318/custom');
+    });
+
+    it('never win over the file', () => {
+      const { config } = loadOk(`exporters:\n  otlphttp:\n    endpoint: http://file:4318\n    timeout: 1s\n${PIPELINE}`, { env: { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://env:4318', OTEL_EXPORTER_OTLP_TIMEOUT: '9000' } });
+      assert.deepEqual([otlpExporter(config).url, otlpExporter(config).timeoutMs], ['http://file:4318/v1/metrics', 1000]);
+    });
+
+    it('make an otlphttp exporter whose file leaves the protocol open speak gRPC when they say grpc', () => {
+      const { config } = loadOk(bare, { env: { OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4317' } });
+      const e = otlpExporter(config);
+      assert.deepEqual([e.type, e.protocol, e.url], ['otlphttp', 'grpc', 'http://c:4317']);
+    });
+
+    it('that cannot be used are errors naming the variable, at the exporter\'s line', () => {
+      assert.deepEqual(loadErrors(bare, { env: { OTEL_EXPORTER_OTLP_ENDPOINT: 'ftp://x', OTEL_EXPORTER_OTLP_TIMEOUT: 'soon', OTEL_EXPORTER_OTLP_COMPRESSION: 'zstd' } }), [
+        'config error: exporters.otlphttp (line 2): OTEL_EXPORTER_OTLP_COMPRESSION: "zstd" is not supported (use gzip or none)',
+        'config error: exporters.otlphttp (line 2): OTEL_EXPORTER_OTLP_TIMEOUT: "soon" is not a positive number of milliseconds',
+        'config error: exporters.otlphttp (line 2): invalid endpoint (OTEL_EXPORTER_OTLP_ENDPOINT) "ftp://x": the scheme must be http or https',
+      ]);
+    });
+
+    it('are not read without an exporter, and never from process.env', () => {
+      process.env.OTEL_EXPORTER_OTLP_ENDPOINT = 'ftp://from-the-process';
+      try {
+        assert.equal(otlpExporter(loadOk(bare).config).url, 'http://localhost:4318/v1/metrics');
+      } finally {
+        delete process.env.OTEL_EXPORTER_OTLP_ENDPOINT;
+      }
+      assert.deepEqual(loadOk('', { env: { OTEL_EXPORTER_OTLP_ENDPOINT: 'ftp://x' } }).config, UPSTREAM_DEFAULTS);
+    });
+  });
+
   describe('flags given on the command line override the file', () => {
     const file = yaml`
       receivers:
@@ -384,7 +611,7 @@ describe('loadConfig', () => {
       assert.equal(config.receiver.cri.runtimeEndpoint, 'unix:///run/containerd/containerd.sock');
       assert.deepEqual(config.receiver.discovery.sandboxRoots, ['/file/root']);
       assert.equal(config.receiver.server.openMetrics, true);
-      assert.equal(config.demo, true);
+      assert.equal(config.receiver.demo, true);
       assert.deepEqual(config.telemetry.logs, { level: 'debug', encoding: 'json' });
     });
 
@@ -404,7 +631,7 @@ describe('loadConfig', () => {
       assert.equal(config.receiver.cri.runtimeEndpoint, 'unix:///run/crio/crio.sock');
       assert.deepEqual(config.receiver.discovery.sandboxRoots, ['/flag/root']);
       assert.equal(config.receiver.server.openMetrics, false);
-      assert.equal(config.demo, false);
+      assert.equal(config.receiver.demo, false);
       assert.deepEqual(config.telemetry.logs, { level: 'error', encoding: 'text' });
     });
 
@@ -437,7 +664,11 @@ describe('loadConfig', () => {
 
     it('for an unknown component type, with a hint', () => {
       assert.deepEqual(loadErrors('exporters:\n  otlp_http:\n    endpoint: http://x\n'), [
-        'config error: exporters.otlp_http (line 3): unknown exporter type "otlp_http" (did you mean "otlphttp"?); supported: otlphttp, prometheus',
+        'config error: exporters.otlp_http (line 3): unknown exporter type "otlp_http" (did you mean "otlphttp"?); supported: otlp, otlphttp, debug, file, prometheus',
+      ]);
+      // Referenced by a pipeline: the definition's error is the only one.
+      assert.deepEqual(loadErrors(`exporters:\n  otlp_http:\n    endpoint: http://x\nservice:\n  pipelines:\n    metrics: { receivers: [kata_monitor], exporters: [otlp_http] }\n`), [
+        'config error: exporters.otlp_http (line 3): unknown exporter type "otlp_http" (did you mean "otlphttp"?); supported: otlp, otlphttp, debug, file, prometheus',
       ]);
       assert.deepEqual(loadErrors('receivers:\n  prometheus: {}\n'), [
         'config error: receivers.prometheus (line 2): unknown receiver type "prometheus"; supported: kata_monitor',
@@ -477,6 +708,15 @@ describe('loadConfig', () => {
       assert.deepEqual(loadErrors('receivers:\n  kata_monitor:\n    shim:\n      timeout: 3x\n      max_body_bytes: 64 MeB\n'), [
         'config error: receivers.kata_monitor.shim.timeout (line 4): invalid duration "3x": unknown unit "x" (use ns, us, ms, s, m or h)',
         'config error: receivers.kata_monitor.shim.max_body_bytes (line 5): invalid size "64 MeB": unknown unit "MeB" (use B, KB, MB, GB, KiB, MiB or GiB)',
+      ]);
+    });
+
+    it('for retry and queue settings out of range', () => {
+      assert.deepEqual(loadErrors('exporters:\n  otlp:\n    retry_on_failure:\n      multiplier: 0.5\n      randomization_factor: 2\n    sending_queue:\n      sizer: batches\n      queue_size: 0\n'), [
+        'config error: exporters.otlp.retry_on_failure.multiplier (line 4): must be at least 1, got 0.5',
+        'config error: exporters.otlp.retry_on_failure.randomization_factor (line 5): must be at most 1, got 2',
+        'config error: exporters.otlp.sending_queue.sizer (line 7): invalid value "batches"; expected one of: requests, items, bytes',
+        'config error: exporters.otlp.sending_queue.queue_size (line 8): must be at least 1, got 0',
       ]);
     });
 
@@ -538,7 +778,7 @@ describe('loadConfig', () => {
         [
           'config error: receivers.kata_monitor.tls.key_file (line 3): required when tls is set',
           'config error: receivers.kata_monitor.auth (line 5): set either basic or bearer, not both',
-          'config error: exporters.otlphttp/retry.endpoint (line 10): invalid URL "ftp://x": the scheme must be http or https',
+          'config error: exporters.otlphttp/retry.endpoint (line 10): invalid endpoint "ftp://x": the scheme must be http or https',
           'config error: exporters.otlphttp/retry.retry_on_failure.max_interval (line 11): must not be less than initial_interval (10000ms)',
         ],
       );

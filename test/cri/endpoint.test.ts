@@ -18,19 +18,16 @@ describe('parseRuntimeEndpoint (--runtime-endpoint)', () => {
     });
   }
 
-  test('a bare absolute path is a unix socket, with a deprecation warning naming the full url form', () => {
-    const e = parseRuntimeEndpoint('/run/containerd/containerd.sock');
-    assert.equal(e.protocol, 'unix');
-    assert.equal(e.address, '/run/containerd/containerd.sock');
-    assert.equal(e.target, 'unix:///run/containerd/containerd.sock');
-    assert.match(e.warning ?? '', /deprecated/);
-    assert.match(e.warning ?? '', /"unix:\/\/\/run\/containerd\/containerd\.sock"/);
+  test('a bare absolute path (the default) is a unix socket, without a warning: upstream prefixes unix:// silently', () => {
+    assert.deepEqual(parseRuntimeEndpoint('/run/containerd/containerd.sock'), {
+      protocol: 'unix',
+      address: '/run/containerd/containerd.sock',
+      target: 'unix:///run/containerd/containerd.sock',
+    });
   });
 
-  test('a bare relative path is a unix socket relative to the working directory, with the warning', () => {
-    const e = parseRuntimeEndpoint('containerd.sock');
-    assert.equal(e.target, 'unix:containerd.sock');
-    assert.match(e.warning ?? '', /deprecated/);
+  test('a bare relative path is a unix socket relative to the working directory', () => {
+    assert.equal(parseRuntimeEndpoint('containerd.sock').target, 'unix:containerd.sock');
   });
 
   const refused = [

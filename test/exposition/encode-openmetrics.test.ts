@@ -6,12 +6,12 @@ import {
   encodeOpenMetrics,
   formatOpenMetricsFloat,
 } from '../../src/exposition/encode-openmetrics.ts';
-import { parseText } from '../../src/exposition/parse-text.ts';
+import { parseFamilies } from '../../src/exposition/scan.ts';
 import type { MetricFamily } from '../../src/exposition/model.ts';
 import { readOpenMetrics } from './openmetrics-reader.ts';
 import { sampleFamilies } from './sample-families.ts';
 
-const fixture = (name: string): string => readFileSync(new URL(`../fixtures/${name}`, import.meta.url), 'utf8');
+const fixture = (name: string): Buffer => readFileSync(new URL(`../fixtures/${name}`, import.meta.url));
 
 /** What an OpenMetrics round trip can preserve: counters are named <name>_total. */
 function asOpenMetricsSees(families: readonly MetricFamily[]): MetricFamily[] {
@@ -126,13 +126,13 @@ test('round trip through an independent OpenMetrics reader', () => {
   const families = sampleFamilies();
   assert.deepEqual(readOpenMetrics(encodeOpenMetrics(families)), asOpenMetricsSees(families));
   for (const name of ['shim-metrics-a.prom', 'shim-metrics-b.prom']) {
-    const parsed = parseText(fixture(name));
+    const parsed = parseFamilies(fixture(name));
     assert.deepEqual(readOpenMetrics(encodeOpenMetrics(parsed)), asOpenMetricsSees(parsed), name);
   }
 });
 
 test('a gauge foo and a counter foo_total share the metadata name foo (as with Go; the fixtures have four such pairs)', () => {
-  const om = encodeOpenMetrics(parseText(fixture('shim-metrics-a.prom')));
+  const om = encodeOpenMetrics(parseFamilies(fixture('shim-metrics-a.prom')));
   const typeLines = om.split('\n').filter((l) => l.startsWith('# TYPE go_memstats_alloc_bytes '));
   assert.deepEqual(typeLines, ['# TYPE go_memstats_alloc_bytes gauge', '# TYPE go_memstats_alloc_bytes counter']);
 });

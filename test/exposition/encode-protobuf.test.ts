@@ -2,16 +2,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import protobuf from 'protobufjs';
-import {
-  decodeProtobufDelimited,
-  encodeFamilyProtobufDelimited,
-  encodeProtobufDelimited,
-} from '../../src/exposition/encode-protobuf.ts';
-import { parseText } from '../../src/exposition/parse-text.ts';
+import { encodeFamilyProtobufDelimited, encodeProtobufDelimited } from '../../src/exposition/encode-protobuf.ts';
+import { parseFamilies } from '../../src/exposition/scan.ts';
+import { decodeProtobufDelimited } from '../support/prometheus-protobuf.ts';
 import type { Metric, MetricFamily } from '../../src/exposition/model.ts';
 import { sampleFamilies } from './sample-families.ts';
 
-const fixture = (name: string): string => readFileSync(new URL(`../fixtures/${name}`, import.meta.url), 'utf8');
+const fixture = (name: string): Buffer => readFileSync(new URL(`../fixtures/${name}`, import.meta.url));
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
 test('wire bytes of a minimal gauge family', () => {
@@ -42,7 +39,7 @@ test('round trip: decode(encode(x)) deep-equals x', () => {
   const families = sampleFamilies();
   assert.deepEqual(decodeProtobufDelimited(encodeProtobufDelimited(families)), families);
   for (const name of ['shim-metrics-a.prom', 'shim-metrics-b.prom']) {
-    const parsed = parseText(fixture(name));
+    const parsed = parseFamilies(fixture(name));
     assert.deepEqual(decodeProtobufDelimited(encodeProtobufDelimited(parsed)), parsed, name);
   }
 });
@@ -102,7 +99,7 @@ test('bytes equal protobufjs encoding the same messages from our .proto', () => 
       return base;
     }),
   });
-  const families = [...parseText(fixture('shim-metrics-a.prom')), ...sampleFamilies()];
+  const families = [...parseFamilies(fixture('shim-metrics-a.prom')), ...sampleFamilies()];
   const theirs = Buffer.concat(families.map((f) => T.encodeDelimited(T.fromObject(toProto(f))).finish()));
   assert.equal(hex(encodeProtobufDelimited(families)), theirs.toString('hex'));
 });

@@ -1,5 +1,5 @@
 // A small model covering every metric kind and the awkward values, shaped as
-// parseText produces it (so text round trips can deep-equal it): histograms
+// parseFamilies produces it (so text round trips can deep-equal it): histograms
 // end in +Inf, counts are integers, help/timestamp keys only when present.
 
 import type { MetricFamily } from '../../src/exposition/model.ts';

@@ -118,3 +118,21 @@ describe('a broken shim costs only its own sandbox', { timeout: 60_000 }, () => 
   });
 
 });
+
+test('a family typed differently in one sandbox is left out for that sandbox only, and said in the log; the answer goes on', async (t) => {
+  const h = await withHealthyNeighbours(t);
+  // kata_hypervisor_fds is a gauge in the healthy shims' bodies; here a counter. Go's encoder would stop the answer there.
+  const odd = 'zzzz-odd-type';
+  await h.addShim(odd, 'ok', 0, '# TYPE kata_hypervisor_fds counter\nkata_hypervisor_fds 9\n# TYPE kata_agent_scrape_count counter\nkata_agent_scrape_count 4\n');
+  for (const id of [...GOOD, odd]) await h.known(id);
+  const text = await h.metrics();
+  assert.match(text, /^# TYPE kata_hypervisor_fds gauge$/m);
+  assert.equal(sampleValue(text, 'kata_hypervisor_fds', { sandbox_id: odd }), undefined, 'the odd sandbox\'s sample is left out');
+  for (const id of GOOD) assert.equal(sampleValue(text, 'kata_hypervisor_fds', { sandbox_id: id }), 7);
+  assert.equal(sampleValue(text, 'kata_agent_scrape_count', { sandbox_id: odd }), 4, 'its other families are served');
+  assert.equal(sampleValue(text, 'kata_monitor_sandbox_scrape_up', { sandbox_id: odd }), 1);
+  const line = findLog(h.logs, (l) => l.family === 'kata_hypervisor_fds' && l.sandbox === odd);
+  assert.ok(line, 'a log line names the family and the sandbox');
+  assert.equal(line.level, 'warning');
+  assert.deepEqual([line.type, line.expected], ['counter', 'gauge']);
+});

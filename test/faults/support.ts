@@ -62,8 +62,8 @@ export interface Harness {
   /** The CRI server, once started. */
   cri(): FakeCriServer;
   startCri(): Promise<FakeCriServer>;
-  /** A sandbox directory with a fake shim in it, and its pod in CRI. */
-  addShim(id: string, behaviour?: FakeShimBehaviour | FakeShimBehaviourName, rootIndex?: number): Promise<FakeShim>;
+  /** A sandbox directory with a fake shim in it (serving `body`, default shimBody(id)), and its pod in CRI. */
+  addShim(id: string, behaviour?: FakeShimBehaviour | FakeShimBehaviourName, rootIndex?: number, body?: string): Promise<FakeShim>;
   /** Waits until the daemon lists the sandbox and knows its pod metadata. */
   known(id: string): Promise<void>;
   get(pathAndQuery: string, headers?: Record<string, string>): Promise<HttpAnswer>;
@@ -122,8 +122,8 @@ export async function startHarness(o: HarnessOptions = {}): Promise<Harness> {
       return cri;
     },
     startCri,
-    async addShim(id, behaviour = 'ok', rootIndex = 0) {
-      const shim = await startFakeShim({ socketPath: path.join(roots[rootIndex]!, id, 'shim-monitor.sock'), metrics: () => shimBody(id), behaviour });
+    async addShim(id, behaviour = 'ok', rootIndex = 0, body = shimBody(id)) {
+      const shim = await startFakeShim({ socketPath: path.join(roots[rootIndex]!, id, 'shim-monitor.sock'), metrics: () => body, behaviour });
       shims.set(id, shim);
       pods.set(id, podFor(id));
       cri?.setPods([...pods.values()]);

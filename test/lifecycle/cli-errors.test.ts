@@ -1,4 +1,4 @@
-// The CLI refusing to start, as an operator meets it: `node src/cli.ts …` as
+// The CLI refusing to start, as an operator meets it: `node src/bin.ts …` as
 // a child process against a simulated host. A bad configuration or flag
 // (18) and a listen port already taken (19) end the process with a non-zero
 // code and a message naming the cause, and nothing was started: the port is
@@ -73,8 +73,14 @@ describe('18. a bad configuration or flag: exit 2, the cause named, nothing star
     {
       name: 'an OTEL_EXPORTER_OTLP_* variable the exporter cannot honour',
       yaml: PIPELINE.replace('    endpoint: http://127.0.0.1:9\n', '    timeout: 1s\n'),
-      env: { OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' },
-      message: /^config error: exporters\.otlphttp: OTEL_EXPORTER_OTLP_PROTOCOL: "grpc" is not supported/m,
+      env: { OTEL_EXPORTER_OTLP_PROTOCOL: 'http/thrift' },
+      message: /^config error: exporters\.otlphttp \(line \d+\): OTEL_EXPORTER_OTLP_PROTOCOL: "http\/thrift" is not supported \(use http\/protobuf, http\/json or grpc\)$/m,
+    },
+    {
+      name: 'an OTEL_EXPORTER_OTLP_* variable that is not what it must be',
+      yaml: PIPELINE.replace('    endpoint: http://127.0.0.1:9\n', ''),
+      env: { OTEL_EXPORTER_OTLP_METRICS_TIMEOUT: '10s' },
+      message: /^config error: exporters\.otlphttp \(line \d+\): OTEL_EXPORTER_OTLP_METRICS_TIMEOUT: "10s" is not a positive number of milliseconds$/m,
     },
   ];
 

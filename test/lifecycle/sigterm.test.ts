@@ -1,14 +1,16 @@
 // 20. SIGTERM, as the kubelet sends it: the daemon as a child process
-// (`node src/cli.ts …`) against slow fake shims and a real OTLP receiver.
+// (`node src/bin.ts …`) against slow fake shims and a real OTLP receiver.
 // An answer in flight completes in full, a final OTLP push is attempted
 // within service.shutdown_timeout, and the process exits 0 in bounded time,
 // even when the OTLP backend never answers.
 
 import assert from 'node:assert/strict';
 import { after, afterEach, describe, it } from 'node:test';
-import { parseText } from '../../src/exposition/parse-text.ts';
+import { parseFamilies } from '../../src/exposition/scan.ts';
 import { startReceiver, type Receiver } from '../otel/support/receiver.ts';
 import { closeServer, FAST_RECEIVER, occupy, SCRAPES_FAMILY, spawnDaemon, startHost, until, writeConfig, type Child, type Host } from './support.ts';
+
+const parseText = (text: string) => parseFamilies(Buffer.from(text));
 
 const SHIM_DELAY_MS = 1500;
 /** service.shutdown_timeout in these tests. */

@@ -1,7 +1,7 @@
 // What the lifecycle and reliability tests share: a simulated Kata host
 // (sandbox roots in a temp dir, fake shims on their real unix sockets, a fake
 // CRI server) the daemon can reach, the daemon as a child process (`node
-// src/cli.ts …`), and measurements (open fds, heap after GC, free ports).
+// src/bin.ts …`), and measurements (open fds, heap after GC, free ports).
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
@@ -17,7 +17,7 @@ import { startFakeShim, type FakeShim, type FakeShimBehaviour, type FakeShimBeha
 import { createShimPayload } from '../../src/demo/payload.ts';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
-export const CLI = path.join(REPO, 'src', 'cli.ts');
+export const CLI = path.join(REPO, 'src', 'bin.ts');
 
 /** The family every test shim serves: its value is how many /metrics requests that shim answered. */
 export const SCRAPES_FAMILY = 'kata_test_shim_scrapes';

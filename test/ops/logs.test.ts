@@ -1,4 +1,4 @@
-// The CLI as an operator runs it: a child process (`node src/cli.ts -demo`)
+// The CLI as an operator runs it: a child process (`node src/bin.ts -demo`)
 // whose stderr is its log. With -log-format=json every line is a JSON object
 // (time, level, msg), as a log collector expects; by default every line is
 // logrus' text format, as upstream's. SIGTERM stops it cleanly: exit 0.
@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { stopChild } from './support.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const CLI = path.join(ROOT, 'src', 'cli.ts');
+const CLI = path.join(ROOT, 'src', 'bin.ts');
 // logrus' level names ("warning", not "warn").
 const LEVELS = new Set(['trace', 'debug', 'info', 'warning', 'error', 'fatal', 'panic']);
 const RFC3339 = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/;

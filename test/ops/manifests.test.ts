@@ -6,13 +6,14 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
-import { DEFAULT_RUNTIME_ENDPOINT, DEFAULT_SANDBOX_ROOTS, parseFlags } from '../../src/cli/flags.ts';
-import { parseConfig } from '../../src/config/load.ts';
-import type { Config } from '../../src/config/types.ts';
+import { parseFlags } from '../../src/cli/flags.ts';
+import { parseConfig, type Config } from '../../src/components.ts';
+import { DEFAULT_RUNTIME_ENDPOINT, DEFAULT_SANDBOX_ROOTS } from '../../src/receiver/config.ts';
 import { startDemo } from '../../src/demo/environment.ts';
 import { renderConfigMap } from '../../deploy/kubernetes/sync-configmap.ts';
 import { eventually, startTestDaemon } from '../support/daemon.ts';
@@ -119,6 +120,22 @@ function hostPathOf(containerPath: string): { host: string; readOnly: boolean } 
   if (!hp) return undefined;
   const rest = containerPath.slice(best.len);
   return { host: hp.path.replace(/\/$/, '') + rest, readOnly: best.mount.readOnly === true };
+}
+
+/**
+ * The one writable hostPath: the mount holding the sending queue's
+ * file_storage directory (a restart loses nothing queued). Returns its
+ * container path, checked to be the same path on the node.
+ */
+function queueMountPath(config: Config): string {
+  const storage = config.extensions.find((x) => x.type === 'file_storage');
+  assert.ok(storage, 'the DaemonSet\'s configuration keeps its queue in a file_storage extension');
+  const m = (container.volumeMounts as Obj[]).find((v) => storage.directory === v.mountPath.replace(/\/$/, '') || storage.directory.startsWith(v.mountPath.replace(/\/$/, '') + '/'));
+  assert.ok(m, `${storage.directory} lies in a mounted directory`);
+  const hp = volumes.get(m.name)?.hostPath;
+  assert.ok(hp, `${m.mountPath} is a hostPath (the node's disk outlives the pod)`);
+  assert.equal(hp.path.replace(/\/$/, ''), m.mountPath.replace(/\/$/, ''), 'the same path on the node');
+  return m.mountPath as string;
 }
 
 const UNITS: Record<string, number> = { '': 1, Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, k: 1e3, M: 1e6, G: 1e9, m: 1e-3 };
@@ -243,21 +260,20 @@ test('the sandbox roots and the CRI socket are mounted read-only from the same h
     assert.equal(hp.host, socket);
     assert.equal(hp.readOnly, true);
   }
-  // Every hostPath is read-only: the daemon writes nothing on the node.
+  // Every hostPath but the queue's is read-only: the daemon writes nothing else on the node.
+  const queue = queueMountPath(config);
   for (const m of container.volumeMounts as Obj[]) {
-    if (volumes.get(m.name)?.hostPath) assert.equal(m.readOnly, true, `${m.mountPath} read-only`);
+    if (volumes.get(m.name)?.hostPath && m.mountPath !== queue) assert.equal(m.readOnly, true, `${m.mountPath} read-only`);
     assert.ok(volumes.has(m.name), `volume ${m.name} exists`);
   }
 });
 
-test('the downward API gives node, pod name, namespace and uid', () => {
+test('the downward API gives the node name, and nothing the daemon does not read', () => {
   const byName = new Map((container.env as Obj[]).map((e) => [e.name, e]));
   const field = (n: string): string | undefined => byName.get(n)?.valueFrom?.fieldRef?.fieldPath;
-  assert.equal(field('NODE_NAME'), 'spec.nodeName');
-  assert.equal(field('K8S_NODE_NAME'), 'spec.nodeName', 'config/kata-monitor.yaml reads K8S_NODE_NAME');
-  assert.equal(field('POD_NAME'), 'metadata.name');
-  assert.equal(field('POD_NAMESPACE'), 'metadata.namespace');
-  assert.equal(field('POD_UID'), 'metadata.uid');
+  assert.equal(field('K8S_NODE_NAME'), 'spec.nodeName', 'config/kata-monitor.yaml and the resource read K8S_NODE_NAME');
+  const downward = [...byName.values()].filter((e) => e.valueFrom?.fieldRef).map((e) => e.name);
+  assert.deepEqual(downward, ['K8S_NODE_NAME']);
   // Every variable the configuration needs without a default is set.
   const config = read('config', 'kata-monitor.yaml');
   for (const m of config.matchAll(/\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}/g)) assert.ok(byName.has(m[1]!), `${m[1]} is set`);
@@ -290,10 +306,11 @@ test('least privilege: uid 0 with no capabilities, no escalation, read-only root
   assert.equal((c.seccompProfile ?? pod.seccompProfile)?.type, 'RuntimeDefault');
   for (const k of ['hostNetwork', 'hostPID', 'hostIPC']) assert.ok(podSpec[k] === undefined || podSpec[k] === false, k);
   assert.ok(podSpec.hostUsers === undefined || podSpec.hostUsers === true, 'a user namespace would make uid 0 unprivileged on the node');
-  // The daemon writes nothing but /tmp (an emptyDir).
+  // The daemon writes nothing but its sending queue and /tmp (an emptyDir).
+  const queue = queueMountPath(resolvedConfig().config);
   const writable = (container.volumeMounts as Obj[]).filter((m) => m.readOnly !== true);
-  assert.deepEqual(writable.map((m) => m.mountPath), ['/tmp']);
-  assert.ok(volumes.get(writable[0]!.name)?.emptyDir, '/tmp is an emptyDir');
+  assert.deepEqual(writable.map((m) => m.mountPath).sort(), [queue, '/tmp'].sort());
+  assert.ok(volumes.get(writable.find((m) => m.mountPath === '/tmp')!.name)?.emptyDir, '/tmp is an emptyDir');
 });
 
 test('scheduling: Kata nodes only (kata-deploy label), tolerating their taints', () => {
@@ -333,4 +350,159 @@ test('the image tag is the package version; the Dockerfile ships what the daemon
     assert.ok(!ignore.includes(needed), `.dockerignore keeps ${needed}`);
   }
   assert.ok(ignore.includes('!test/fixtures'), 'test/fixtures/ stays in the context (the demo reads it)');
+});
+
+// ---- Prometheus Operator objects, the kustomization, the runtime overlays ------
+
+const podMonitor = one('PodMonitor');
+const prometheusRule = one('PrometheusRule');
+const kustomization = parseAllDocuments(readFileSync(path.join(DEPLOY, 'kustomization.yaml'), 'utf8'))[0]!.toJS() as Obj;
+const rulesFile = parseAllDocuments(read('deploy', 'prometheus', 'kata-monitor-rules.yaml'))[0]!.toJS() as Obj;
+
+test('the PodMonitor selects the DaemonSet\'s pods, scrapes their metrics port and path, names the job and the node as the rules and the dashboard expect', () => {
+  assert.equal(podMonitor.apiVersion, 'monitoring.coreos.com/v1');
+  assert.equal(podMonitor.metadata.namespace, daemonSet.metadata.namespace, 'same namespace: the default namespaceSelector is its own');
+  assert.equal(podMonitor.spec.namespaceSelector, undefined);
+  const podLabels = daemonSet.spec.template.metadata.labels as Obj;
+  for (const [k, v] of Object.entries(podMonitor.spec.selector.matchLabels as Obj)) assert.equal(podLabels[k], v, `the pods carry ${k}=${v}`);
+  assert.equal(podMonitor.spec.selector.matchExpressions, undefined);
+
+  const endpoints = podMonitor.spec.podMetricsEndpoints as Obj[];
+  assert.equal(endpoints.length, 1);
+  const ep = endpoints[0]!;
+  const ports = container.ports as Obj[];
+  assert.ok(ports.some((p) => p.name === ep.port), `port ${ep.port} is a named container port`);
+  const annotations = daemonSet.spec.template.metadata.annotations as Obj;
+  assert.equal(ep.path, annotations['prometheus.io/path'], 'the same path as the annotations (the daemon\'s /metrics, checked above)');
+  assert.equal(ep.scheme ?? 'http', 'http');
+  const seconds = (d: string): number => Number(/^(\d+)s$/.exec(d)?.[1] ?? NaN);
+  assert.ok(seconds(ep.scrapeTimeout) < seconds(ep.interval), 'scrape timeout below the interval');
+  assert.ok(seconds(ep.interval) <= 60, 'the rules\' 5-10 minute windows hold several scrapes');
+  assert.ok(seconds(ep.scrapeTimeout) >= 5, 'room for a 300-sandbox fan-out (shim timeout 3 s)');
+  assert.notEqual(ep.honorLabels, true, 'target labels (node, namespace, pod) win');
+
+  // The job: the rules select up{job="kata-monitor"}; jobLabel makes it the pods' label value.
+  const jobs = new Set([...JSON.stringify(rulesFile).matchAll(/up\{job=\\"([^\\]+)\\"\}/g)].map((m) => m[1]));
+  assert.deepEqual([...jobs], ['kata-monitor'], 'the rules name one job');
+  assert.equal(podLabels[podMonitor.spec.jobLabel], 'kata-monitor', 'jobLabel gives job="kata-monitor"');
+  // The node: from the pod's node name, as the dashboard's node variable and every alert's description use it.
+  assert.ok(
+    (ep.relabelings as Obj[]).some((r) => r.targetLabel === 'node' && (r.sourceLabels as string[]).join() === '__meta_kubernetes_pod_node_name' && (r.action ?? 'replace') === 'replace'),
+    'a relabeling copies __meta_kubernetes_pod_node_name to node',
+  );
+});
+
+test('the PrometheusRule is the rules file, in the DaemonSet\'s namespace', () => {
+  assert.equal(prometheusRule.apiVersion, 'monitoring.coreos.com/v1');
+  assert.equal(prometheusRule.metadata.namespace, daemonSet.metadata.namespace);
+  assert.deepEqual(prometheusRule.spec, rulesFile, 'spec = deploy/prometheus/kata-monitor-rules.yaml (node deploy/kubernetes/sync-prometheusrule.ts)');
+});
+
+test('the kustomization sets the DaemonSet\'s image, at the package version', () => {
+  const pkg = JSON.parse(read('package.json')) as { version: string };
+  const image = container.image as string;
+  const name = image.slice(0, image.lastIndexOf(':'));
+  const images = kustomization.images as Obj[];
+  assert.ok(Array.isArray(images) && images.length === 1, 'one images: entry');
+  assert.equal(images[0]!.name, name, 'it matches the DaemonSet\'s image name, so kustomize rewrites it');
+  assert.equal(images[0]!.newTag, pkg.version);
+  assert.ok(images[0]!.newName, 'newName: the place to put your registry');
+});
+
+// A strategic merge patch, as kustomize applies one to a DaemonSet: maps merge,
+// lists of containers/env/volumes merge by name and volumeMounts by
+// mountPath, `$patch: delete` removes the matching item.
+const MERGE_KEYS: Record<string, string> = { containers: 'name', env: 'name', volumes: 'name', volumeMounts: 'mountPath' };
+function strategicMerge(base: unknown, patch: unknown, key = ''): unknown {
+  if (Array.isArray(patch) && Array.isArray(base) && MERGE_KEYS[key]) {
+    const k = MERGE_KEYS[key]!;
+    let out = [...(base as Obj[])];
+    for (const item of patch as Obj[]) {
+      const i = out.findIndex((b) => b[k] === item[k]);
+      if (item.$patch === 'delete') out = out.filter((b) => b[k] !== item[k]);
+      else if (i >= 0) out[i] = strategicMerge(out[i], item) as Obj;
+      else out.push(item);
+    }
+    return out;
+  }
+  if (patch && typeof patch === 'object' && !Array.isArray(patch) && base && typeof base === 'object' && !Array.isArray(base)) {
+    const out: Obj = { ...(base as Obj) };
+    for (const [k, v] of Object.entries(patch as Obj)) out[k] = k in out ? strategicMerge(out[k], v, k) : v;
+    return out;
+  }
+  return patch;
+}
+
+const OVERLAYS = path.join(ROOT, 'deploy', 'overlays');
+const overlay = (name: string): Obj => parseAllDocuments(readFileSync(path.join(OVERLAYS, name, 'kustomization.yaml'), 'utf8'))[0]!.toJS() as Obj;
+
+for (const [name, socket] of [
+  ['crio', '/var/run/crio/crio.sock'],
+  ['k3s', '/run/k3s/containerd/containerd.sock'],
+] as const) {
+  test(`deploy/overlays/${name}: the CRI socket ${socket} is mounted read-only from the same host path and named by RUNTIME_ENDPOINT`, () => {
+    const k = overlay(name);
+    assert.deepEqual(k.resources, ['../../kubernetes']);
+    const patches = (k.patches as Obj[]).map((p) => parseAllDocuments(p.patch as string)[0]!.toJS() as Obj);
+    let ds: Obj = daemonSet;
+    for (const p of patches) {
+      assert.equal(p.kind, 'DaemonSet');
+      assert.equal(p.metadata.name, daemonSet.metadata.name);
+      ds = strategicMerge(ds, p) as Obj;
+    }
+    const c = (ds.spec.template.spec.containers as Obj[]).find((x) => x.name === container.name)!;
+    const vols = new Map<string, Obj>((ds.spec.template.spec.volumes as Obj[]).map((v) => [v.name, v]));
+    const endpoint = (c.env as Obj[]).find((e) => e.name === 'RUNTIME_ENDPOINT')?.value as string;
+    assert.equal(endpoint, `unix://${socket}`);
+    // The ConfigMap reads RUNTIME_ENDPOINT: the daemon asks that socket.
+    assert.match(configMap.data['kata-monitor.yaml'], /runtime_endpoint: \$\{env:RUNTIME_ENDPOINT:-/);
+    const mount = (c.volumeMounts as Obj[]).find((m) => socket.startsWith(m.mountPath.replace(/\/$/, '') + '/'));
+    assert.ok(mount, `${socket} lies in a mounted directory`);
+    assert.equal(mount.readOnly, true);
+    assert.equal(vols.get(mount.name)?.hostPath?.path, path.posix.dirname(socket), 'from the same directory on the node');
+    // containerd's directory is no longer mounted, every mount has its volume, every hostPath but the queue's is read-only.
+    assert.ok(!(c.volumeMounts as Obj[]).some((m) => m.mountPath === '/run/containerd'), 'no /run/containerd mount left');
+    const queue = queueMountPath(resolvedConfig().config);
+    for (const m of c.volumeMounts as Obj[]) {
+      assert.ok(vols.has(m.name), `volume ${m.name}`);
+      if (vols.get(m.name)!.hostPath && m.mountPath !== queue) assert.equal(m.readOnly, true, `${m.mountPath} read-only`);
+    }
+    assert.equal(new Set((c.volumeMounts as Obj[]).map((m) => m.mountPath)).size, (c.volumeMounts as Obj[]).length, 'no mount path twice');
+  });
+}
+
+test('deploy/overlays/no-prometheus-operator: the base without the PodMonitor and the PrometheusRule', () => {
+  const k = overlay('no-prometheus-operator');
+  assert.deepEqual(k.resources, ['../../kubernetes']);
+  const deleted = (k.patches as Obj[]).map((p) => parseAllDocuments(p.patch as string)[0]!.toJS() as Obj);
+  assert.deepEqual(deleted.map((d) => [d.$patch, d.kind, d.metadata.name, d.metadata.namespace]).sort(), [
+    ['delete', 'PodMonitor', podMonitor.metadata.name, podMonitor.metadata.namespace],
+    ['delete', 'PrometheusRule', prometheusRule.metadata.name, prometheusRule.metadata.namespace],
+  ]);
+});
+
+// kubectl's built-in kustomize renders them for real where it is installed
+// (optional: CI does not install it, the checks above stand without it).
+const KUBECTL = ['/usr/bin/kubectl', '/usr/local/bin/kubectl'].find((f) => existsSync(f));
+test('kubectl kustomize renders the base and every overlay', { skip: KUBECTL ? false : 'kubectl not installed (optional)', timeout: 60_000 }, () => {
+  const render = (dir: string): Obj[] => {
+    const out = execFileSync(KUBECTL!, ['kustomize', dir], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    return parseAllDocuments(out).map((d) => d.toJS() as Obj);
+  };
+  const kinds = (objs: Obj[]): string[] => objs.map((o) => o.kind).sort();
+  const base = render(DEPLOY);
+  assert.deepEqual(kinds(base), ['ConfigMap', 'DaemonSet', 'Namespace', 'PodMonitor', 'PrometheusRule', 'ServiceAccount']);
+  const pkg = JSON.parse(read('package.json')) as { version: string };
+  assert.match(base.find((o) => o.kind === 'DaemonSet')!.spec.template.spec.containers[0].image, new RegExp(`:${pkg.version.replace(/\./g, '\\.')}$`));
+  assert.deepEqual(kinds(render(path.join(OVERLAYS, 'no-prometheus-operator'))), ['ConfigMap', 'DaemonSet', 'Namespace', 'ServiceAccount']);
+  for (const [name, dir] of [['crio', '/var/run/crio'], ['k3s', '/run/k3s/containerd']] as const) {
+    const ds = render(path.join(OVERLAYS, name)).find((o) => o.kind === 'DaemonSet')!;
+    const spec = ds.spec.template.spec as Obj;
+    assert.deepEqual(
+      (spec.containers[0].volumeMounts as Obj[]).filter((m) => m.name === 'cri-socket'),
+      [{ name: 'cri-socket', mountPath: dir, readOnly: true }],
+      name,
+    );
+    assert.equal((spec.volumes as Obj[]).find((v) => v.name === 'cri-socket')?.hostPath.path, dir, name);
+  }
 });

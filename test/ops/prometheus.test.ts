@@ -7,21 +7,11 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { startDemo, type DemoEnvironment } from '../../src/demo/environment.ts';
 import type { Daemon } from '../../src/main.ts';
 import { eventually, startTestDaemon } from '../support/daemon.ts';
-import { freePort, requireBinary, stopChild } from './support.ts';
-
-const PROMETHEUS = '/usr/bin/prometheus';
-const PROMTOOL = '/usr/bin/promtool';
-
-interface Series {
-  readonly metric: Record<string, string>;
-  readonly value: [number, string];
-}
+import { PROMETHEUS, PROMTOOL, startPrometheus, type Series } from './prometheus-harness.ts';
+import { requireBinary } from './support.ts';
 
 /** The demo and the daemon, once every sandbox has its pod metadata. */
 async function startMonitoredDemo(t: TestContext): Promise<{ demo: DemoEnvironment; daemon: Daemon }> {
@@ -40,10 +30,8 @@ test('Prometheus scrapes the daemon: relabelled series with pod labels, counter 
   if (!requireBinary(t, PROMETHEUS, 'prometheus')) return;
   const { demo, daemon } = await startMonitoredDemo(t);
 
-  const dir = await mkdtemp(path.join(tmpdir(), 'km-prom-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  await writeFile(
-    path.join(dir, 'prometheus.yml'),
+  const prom = await startPrometheus(
+    t,
     [
       'global:',
       '  scrape_interval: 1s',
@@ -57,38 +45,8 @@ test('Prometheus scrapes the daemon: relabelled series with pod labels, counter 
       '',
     ].join('\n'),
   );
-  const port = await freePort();
-  const api = `http://127.0.0.1:${port}`;
-  const prom = spawn(
-    PROMETHEUS,
-    [
-      `--config.file=${path.join(dir, 'prometheus.yml')}`,
-      `--storage.tsdb.path=${path.join(dir, 'data')}`,
-      `--web.listen-address=127.0.0.1:${port}`,
-      '--log.level=warn',
-    ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
-  let stderr = '';
-  prom.stderr.setEncoding('utf8').on('data', (s: string) => (stderr = (stderr + s).slice(-8000)));
-  // Registered after the temp dir's cleanup, so it runs before it (t.after is LIFO).
-  t.after(async () => {
-    const { killed } = await stopChild(prom, 5000);
-    if (killed) t.diagnostic('prometheus ignored SIGTERM for 5 s and was killed');
-  });
-  const diag = (): string => `\nprometheus stderr:\n${stderr}`;
-
-  await eventually(async () => (await fetch(`${api}/-/ready`)).ok, 20_000, 'prometheus ready').catch((err: Error) => {
-    throw new Error(err.message + diag());
-  });
-
-  const query = async (promql: string): Promise<Series[]> => {
-    const res = await fetch(`${api}/api/v1/query?query=${encodeURIComponent(promql)}`);
-    const body = (await res.json()) as { status: string; error?: string; data: { resultType: string; result: Series[] } };
-    assert.equal(body.status, 'success', `${promql}: ${body.error}`);
-    assert.equal(body.data.resultType, 'vector');
-    return body.data.result;
-  };
+  const diag = (): string => `\nprometheus stderr:\n${prom.stderr()}`;
+  const query = (promql: string): Promise<Series[]> => prom.query(promql);
 
   const ids = demo.ids().sort();
   // Every sandbox's goroutines, with all four labels the daemon adds.
@@ -100,7 +58,7 @@ test('Prometheus scrapes the daemon: relabelled series with pod labels, counter 
   });
 
   // The target is healthy: Prometheus parsed what the daemon served.
-  const targets = (await (await fetch(`${api}/api/v1/targets`)).json()) as { data: { activeTargets: { health: string; lastError: string; scrapeUrl: string }[] } };
+  const targets = (await (await fetch(`${prom.url}/api/v1/targets`)).json()) as { data: { activeTargets: { health: string; lastError: string; scrapeUrl: string }[] } };
   assert.equal(targets.data.activeTargets.length, 1);
   assert.equal(targets.data.activeTargets[0]!.health, 'up', targets.data.activeTargets[0]!.lastError);
   assert.equal(targets.data.activeTargets[0]!.scrapeUrl, `${daemon.url}/metrics`);

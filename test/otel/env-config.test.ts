@@ -1,38 +1,38 @@
-// OTEL_EXPORTER_OTLP_* through the real path: the YAML loader leaves unset
-// otlphttp keys out, the exporter resolves them (file > METRICS variable >
-// generic variable > default), and a real receiver shows where the data went
-// and how it was sent.
+// OTEL_EXPORTER_OTLP_* through the real path: the loader resolves an
+// otlphttp exporter's settings against the environment it is given (file >
+// METRICS variable > generic variable > default), the exporter is built from
+// that as the daemon builds it (a queue in front of the HTTP transport), and
+// a real receiver shows where the data went and how it was sent.
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { defaultFlags } from '../../src/cli/flags.ts';
-import { parseConfig } from '../../src/config/load.ts';
-import type { ExporterConfig } from '../../src/config/types.ts';
-import { createOtlpExporters, type OtlpHttpExporter } from '../../src/otel/exporters.ts';
+import { parseConfig } from '../../src/components.ts';
+import type { QueuedExporter } from '../../src/otel/exporters/exporter.ts';
+import { httpExporter } from './support/exporters.ts';
 import { startReceiver, type Receiver } from './support/receiver.ts';
 import { seqs, tiny, until } from './support/tiny.ts';
 
 type Env = Record<string, string>;
 
-/** One otlphttp exporter from YAML `lines` (under exporters.otlphttp), built with `env`. */
-function exporterFrom(lines: string, env: Env): OtlpHttpExporter {
+/** One otlphttp exporter from YAML `lines` (under exporters.otlphttp), resolved with `env`. */
+function exporterFrom(lines: string, env: Env): QueuedExporter {
   const text = [
     'exporters:',
     '  otlphttp:',
-    ...(lines.trim() === '' ? ['    retry_on_failure: { initial_interval: 20ms, max_interval: 40ms }'] : [lines, '    retry_on_failure: { initial_interval: 20ms, max_interval: 40ms }']),
+    ...(lines.trim() === '' ? [] : [lines]),
+    '    retry_on_failure: { initial_interval: 20ms, max_interval: 40ms }',
     'service:',
     '  pipelines:',
     '    metrics:',
     '      receivers: [kata_monitor]',
     '      exporters: [otlphttp]',
   ].join('\n');
-  // The loader sees the same environment (for ${env:...}) as the exporter.
   const r = parseConfig(text, { flags: defaultFlags(), explicitFlags: new Set(), env });
   if (!r.ok) assert.fail(r.errors.join('\n'));
-  const configs: readonly ExporterConfig[] = r.config.pipelines[0]?.exporters ?? [];
-  const [e] = createOtlpExporters(configs, { env, jitter: 0 });
-  assert.ok(e);
-  return e;
+  const config = r.config.pipelines[0]?.exporters[0];
+  assert.ok(config && config.type === 'otlphttp' && config.protocol === 'http');
+  return httpExporter(config);
 }
 
 /** Base URL of a receiver (what OTEL_EXPORTER_OTLP_ENDPOINT holds). */
@@ -47,13 +47,13 @@ async function withReceivers(n: number, fn: (rs: Receiver[]) => Promise<void>): 
   }
 }
 
-async function deliver(e: OtlpHttpExporter, seq: number): Promise<void> {
+async function deliver(e: QueuedExporter, seq: number): Promise<void> {
   e.export(tiny(seq));
-  assert.equal(await e.forceFlush(3000), true, 'delivered');
+  assert.equal(await e.forceFlush(5000), true, 'delivered');
 }
 
-describe('otlphttp settings: file key > OTEL_EXPORTER_OTLP_METRICS_* > OTEL_EXPORTER_OTLP_* > default', () => {
-  it('endpoint: without one in the file, OTEL_EXPORTER_OTLP_ENDPOINT (+ /v1/metrics) is where data arrives', async () => {
+describe('otlphttp from the environment, on the wire', () => {
+  it('endpoint: without one in the file, OTEL_EXPORTER_OTLP_ENDPOINT (+ /v1/metrics) is where data arrives; protobuf and gzip by default', async () => {
     await withReceivers(1, async ([a]) => {
       const e = exporterFrom('', { OTEL_EXPORTER_OTLP_ENDPOINT: base(a!) });
       try {
@@ -61,9 +61,9 @@ describe('otlphttp settings: file key > OTEL_EXPORTER_OTLP_METRICS_* > OTEL_EXPO
         assert.equal(a!.received.length, 1);
         assert.equal(a!.received[0]?.path, '/v1/metrics');
         assert.deepEqual(seqs(a!.received[0]!.request), [7]);
-        // Defaults for what neither says: protobuf, gzip.
         assert.equal(a!.received[0]?.encoding, 'proto');
         assert.equal(a!.received[0]?.gzip, true);
+        assert.equal(e.status().endpoint, `${base(a!)}/v1/metrics`);
       } finally {
         await e.shutdown(0);
       }
@@ -79,8 +79,14 @@ describe('otlphttp settings: file key > OTEL_EXPORTER_OTLP_METRICS_* > OTEL_EXPO
         await deliver(fromEnv, 1);
         await deliver(fromFile, 2);
         assert.equal(generic!.received.length, 0);
-        assert.deepEqual(metrics!.received.map((r) => [r.path, seqs(r.request)]), [['/custom/path', [1]]]);
-        assert.deepEqual(file!.received.map((r) => [r.path, seqs(r.request)]), [['/v1/metrics', [2]]]);
+        assert.deepEqual(
+          metrics!.received.map((r) => [r.path, seqs(r.request)]),
+          [['/custom/path', [1]]],
+        );
+        assert.deepEqual(
+          file!.received.map((r) => [r.path, seqs(r.request)]),
+          [['/v1/metrics', [2]]],
+        );
       } finally {
         await Promise.all([fromEnv.shutdown(0), fromFile.shutdown(0)]);
       }
@@ -96,7 +102,7 @@ describe('otlphttp settings: file key > OTEL_EXPORTER_OTLP_METRICS_* > OTEL_EXPO
         OTEL_EXPORTER_OTLP_COMPRESSION: 'none',
       };
       const silent = exporterFrom('', env);
-      const explicit = exporterFrom('    encoding: proto\n    compression: gzip', env);
+      const explicit = exporterFrom(`    encoding: proto\n    compression: gzip`, env);
       try {
         await deliver(silent, 1);
         await deliver(explicit, 2);
@@ -118,13 +124,13 @@ describe('otlphttp settings: file key > OTEL_EXPORTER_OTLP_METRICS_* > OTEL_EXPO
       const env = {
         OTEL_EXPORTER_OTLP_ENDPOINT: base(a!),
         OTEL_EXPORTER_OTLP_HEADERS: 'x-a=generic,x-b=generic',
-        OTEL_EXPORTER_OTLP_METRICS_HEADERS: 'x-b=metrics,x-c=metrics%20value',
+        OTEL_EXPORTER_OTLP_METRICS_HEADERS: 'x-b=metrics,x-c=metrics%20value,x-d=metrics%20value',
       };
       const e = exporterFrom('    headers: { x-c: file }', env);
       try {
         await deliver(e, 1);
         const h = a!.received[0]?.headers;
-        assert.deepEqual([h?.['x-a'], h?.['x-b'], h?.['x-c']], ['generic', 'metrics', 'file']);
+        assert.deepEqual([h?.['x-a'], h?.['x-b'], h?.['x-c'], h?.['x-d']], ['generic', 'metrics', 'file', 'metrics value']);
       } finally {
         await e.shutdown(0);
       }
@@ -136,25 +142,22 @@ describe('otlphttp settings: file key > OTEL_EXPORTER_OTLP_METRICS_* > OTEL_EXPO
       a!.behave(() => ({ hang: true }));
       const env = { OTEL_EXPORTER_OTLP_ENDPOINT: base(a!), OTEL_EXPORTER_OTLP_TIMEOUT: '5000', OTEL_EXPORTER_OTLP_METRICS_TIMEOUT: '150' };
       const fromEnv = exporterFrom('', env);
-      const fromFile = exporterFrom('    timeout: 120ms', env);
+      const fromFile = exporterFrom(`    timeout: 120ms`, env);
       try {
-        assert.equal(fromEnv.settings.timeoutMs, 150);
-        assert.equal(fromFile.settings.timeoutMs, 120);
         fromEnv.export(tiny(1));
         fromFile.export(tiny(2));
-        await until(() => fromEnv.status().lastError !== undefined && fromFile.status().lastError !== undefined, 3000, 'both to time out');
-        assert.equal(fromEnv.status().lastError, 'no answer within 150 ms');
-        assert.equal(fromFile.status().lastError, 'no answer within 120 ms');
+        await until(() => fromEnv.status().queue?.lastError !== undefined && fromFile.status().queue?.lastError !== undefined, 5000, 'both to time out');
+        assert.equal(fromEnv.status().queue?.lastError, 'no answer within 150 ms');
+        assert.equal(fromFile.status().queue?.lastError, 'no answer within 120 ms');
       } finally {
         await Promise.all([fromEnv.shutdown(0), fromFile.shutdown(0)]);
       }
     });
   });
 
-  it('with neither file nor environment: http://localhost:4318/v1/metrics, proto, gzip, 10 s', () => {
+  it('with neither file nor environment: http://localhost:4318/v1/metrics', () => {
     const e = exporterFrom('', {});
-    const { url, encoding, compression, timeoutMs } = e.settings;
-    assert.deepEqual({ url, encoding, compression, timeoutMs }, { url: 'http://localhost:4318/v1/metrics', encoding: 'proto', compression: 'gzip', timeoutMs: 10_000 });
+    assert.equal(e.status().endpoint, 'http://localhost:4318/v1/metrics');
     void e.shutdown(0);
   });
 });

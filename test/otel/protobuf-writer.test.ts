@@ -1,10 +1,11 @@
-// The protobuf writer under the OTLP encoder (src/wire/protobuf-writer.ts),
-// checked against protobufjs' writer: same bytes for the same fields.
+// The protobuf writer under the OTLP protobuf sink (src/otel/translate/proto-sink.ts)
+// and the Prometheus protobuf encoder (src/wire/protobuf-writer.ts), checked
+// against protobufjs' writer: same bytes for the same fields.
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import protobuf from 'protobufjs';
-import { ProtobufWriter, WIRE_LEN } from '../../src/wire/protobuf-writer.ts';
+import { ProtobufWriter, WIRE_I64, WIRE_LEN, WIRE_VARINT } from '../../src/wire/protobuf-writer.ts';
 
 const bytes = (w: ProtobufWriter): Buffer => Buffer.from(w.bytes());
 
@@ -31,6 +32,28 @@ describe('ProtobufWriter', () => {
       }
     });
   }
+
+  it('writes varints (int64 two’s complement for negatives), doubles, and counts as fixed64', () => {
+    const ints = [0, 1, 127, 128, 300, 2 ** 31, 2 ** 32 + 5, 2 ** 53 - 1, -1, -300];
+    const w = new ProtobufWriter(4);
+    const ref = protobuf.Writer.create();
+    for (const v of ints) {
+      w.tag(3, WIRE_VARINT);
+      w.varint(v);
+      ref.uint32((3 << 3) | WIRE_VARINT).int64(v);
+    }
+    for (const v of [0, -0, 1.5, -2.25e-300, Infinity, -Infinity, NaN, Number.MAX_VALUE]) {
+      w.tag(4, WIRE_I64);
+      w.double(v);
+      ref.uint32((4 << 3) | WIRE_I64).double(v);
+    }
+    for (const v of [0, 7, 2 ** 32, 2 ** 53 + 2, 2 ** 63]) {
+      w.tag(5, WIRE_I64);
+      w.count(v);
+      ref.uint32((5 << 3) | WIRE_I64).fixed64(BigInt(v).toString() as unknown as number);
+    }
+    assert.ok(bytes(w).equals(Buffer.from(ref.finish())));
+  });
 
   it('writes strings as UTF-8: ASCII, beyond it, astral, and a lone surrogate as U+FFFD', () => {
     for (const s of ['', 'kata_guest_meminfo', 'café', 'x'.repeat(200) + 'é', '\u{1F600} pod', 'a\ud800b']) {

@@ -1,23 +1,31 @@
+// A push on the wire: the walk's requests through an otlphttp exporter (its
+// queue and the real HttpTransport) to a real OTLP/HTTP receiver, which
+// decodes them with protobufjs over proto/ (or as OTLP/JSON), for each
+// encoding and compression.
+
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { OtlpHttpExporter } from '../../src/otel/exporters.ts';
-import type { OtelMetricData, OtelResourceMetrics } from '../../src/otel/model.ts';
+import { packageVersion } from '../../src/package-info.ts';
+import { planOf } from '../../src/otel/processors/plan.ts';
 import { buildResource } from '../../src/otel/resource.ts';
-import { Translator } from '../../src/otel/translate.ts';
-import { BODY_A, BODY_B, scaledBody, snapshot } from './support/fixtures.ts';
+import type { OtlpRequest } from '../../src/otel/requests.ts';
+import { encodeSnapshot, type EncodedPush } from '../../src/otel/translate/encode.ts';
+import { Translator } from '../../src/otel/translate/walk.ts';
+import { BODY_A, BODY_B, snapshot } from './support/fixtures.ts';
+import { httpConfig, httpExporter } from './support/exporters.ts';
 import { attrMap, flatten, startReceiver, type FlatPoint, type Receiver } from './support/receiver.ts';
 
-const RETRY = { enabled: true, initialIntervalMs: 20, maxIntervalMs: 50, maxElapsedMs: 0 };
-const QUEUE = { enabled: true, sizer: 'requests' as const, size: 10, dropPolicy: 'oldest' as const };
 const META = { uid: 'uid-1', name: 'nginx-1', namespace: 'web' };
 const T0 = 1_700_000_000_000;
+const ALL = { proto: true, protoGzip: true, json: true, jsonGzip: true, points: false };
 
-function translation() {
-  const t = new Translator({ resource: buildResource({ instanceId: 'inst-1', hostName: 'node-a', env: { K8S_NODE_NAME: 'worker-1' } }) });
-  t.translate(snapshot(T0, [{ id: 'sb1', body: BODY_A, metadata: META }]));
-  t.translate(snapshot(T0 + 10_000, [{ id: 'sb1', body: BODY_A, metadata: META }]));
-  // B has lower counters than A: a restart, so start times move to T0 + 10 s.
-  return t.translate(snapshot(T0 + 20_000, [{ id: 'sb1', body: BODY_B, metadata: META }]));
+/** The third push of one sandbox: A, A, then B (lower counters: a restart, so start times move to T0 + 10 s). */
+async function thirdPush(): Promise<EncodedPush> {
+  const t = new Translator();
+  const plan = planOf(buildResource({ instanceId: 'inst-1', hostName: 'node-a', env: { K8S_NODE_NAME: 'worker-1' } }), []);
+  await encodeSnapshot(t, snapshot(T0, [{ id: 'sb1', body: BODY_A, metadata: META }]), plan, ALL);
+  await encodeSnapshot(t, snapshot(T0 + 10_000, [{ id: 'sb1', body: BODY_A, metadata: META }]), plan, ALL);
+  return encodeSnapshot(t, snapshot(T0 + 20_000, [{ id: 'sb1', body: BODY_B, metadata: META }]), plan, ALL);
 }
 
 function find(points: FlatPoint[], metric: string, attrs: Record<string, string> = {}): FlatPoint {
@@ -33,17 +41,16 @@ for (const encoding of ['proto', 'json'] as const) {
     describe(`OTLP/HTTP on the wire: ${encoding}, compression ${compression}`, () => {
       let rx: Receiver;
       let points: FlatPoint[];
-      let exporter: OtlpHttpExporter;
-      const tr = translation();
+      let push: EncodedPush;
+      let exporter: ReturnType<typeof httpExporter>;
 
       before(async () => {
         rx = await startReceiver();
-        exporter = new OtlpHttpExporter(
-          { name: 'otlphttp/test', endpoint: rx.url, encoding, compression, headers: { authorization: 'Bearer t0k3n' }, timeoutMs: 2000, retry: RETRY, queue: QUEUE },
-          { env: {} },
-        );
-        assert.equal(exporter.export(tr.resourceMetrics), true);
-        await rx.waitFor(1);
+        push = await thirdPush();
+        exporter = httpExporter(httpConfig(rx.url, { name: 'otlphttp/test', encoding, compression, headers: { authorization: 'Bearer t0k3n' } }));
+        assert.equal(push.requests.length, 1);
+        assert.equal(exporter.export(push.requests[0]!), true);
+        assert.equal(await exporter.forceFlush(2000), true);
         points = flatten(rx.received[0]!.request);
       });
       after(async () => {
@@ -51,16 +58,20 @@ for (const encoding of ['proto', 'json'] as const) {
         await rx.close();
       });
 
-      it('sends the configured content type, encoding and headers', () => {
+      it('sends the content type of its encoding, gzip when it compresses, the configured headers and our user agent', () => {
         const r = rx.received[0]!;
         assert.equal(r.encoding, encoding);
         assert.equal(r.gzip, compression === 'gzip');
         assert.equal(r.headers['authorization'], 'Bearer t0k3n');
         assert.equal(r.headers['content-type'], encoding === 'proto' ? 'application/x-protobuf' : 'application/json');
+        assert.equal(r.headers['user-agent'], `kata-otel-monitor/${packageVersion()}`);
+        assert.equal(r.path, '/v1/metrics');
       });
 
-      it('carries every data point', () => {
-        assert.equal(points.length, tr.dataPoints);
+      it('carries every data point, and counts them as sent', async () => {
+        assert.equal(points.length, push.points);
+        assert.equal(exporter.status().queue?.sentPoints, push.points);
+        assert.equal(exporter.status().queue?.sentBatches, 1);
       });
 
       it('carries the resource and scope', () => {
@@ -139,60 +150,42 @@ for (const encoding of ['proto', 'json'] as const) {
   }
 }
 
-describe('several exporters at once', () => {
-  it('delivers the same data to each, in each one’s encoding', async () => {
-    const [a, b] = await Promise.all([startReceiver(), startReceiver()]);
-    const common = { headers: {}, timeoutMs: 2000, retry: RETRY, queue: QUEUE, compression: 'none' as const };
-    const ea = new OtlpHttpExporter({ name: 'a', endpoint: a.url, encoding: 'proto', ...common }, { env: {} });
-    const eb = new OtlpHttpExporter({ name: 'b', endpoint: b.url, encoding: 'json', ...common }, { env: {} });
+describe('headers', () => {
+  it('the Content-Type is the encoding’s, whatever the configured headers say', async () => {
+    const rx = await startReceiver();
+    const e = httpExporter(httpConfig(rx.url, { encoding: 'json', headers: { 'content-type': 'text/plain', 'Content-Type': 'text/html', 'x-tenant': 'a' } }));
     try {
-      const tr = translation();
-      ea.export(tr.resourceMetrics);
-      eb.export(tr.resourceMetrics);
-      assert.deepEqual(await Promise.all([ea.forceFlush(2000), eb.forceFlush(2000)]), [true, true]);
-      assert.deepEqual(flatten(a.received[0]!.request), flatten(b.received[0]!.request));
-      assert.equal(ea.status().sentPoints, tr.dataPoints);
-      assert.equal(eb.status().sentPoints, tr.dataPoints);
+      e.export((await thirdPush()).requests[0]!);
+      assert.equal(await e.forceFlush(2000), true);
+      assert.equal(rx.received[0]?.headers['content-type'], 'application/json');
+      assert.equal(rx.received[0]?.headers['x-tenant'], 'a');
     } finally {
-      await Promise.all([ea.shutdown(100), eb.shutdown(100)]);
-      await Promise.all([a.close(), b.close()]);
+      await e.shutdown(100);
+      await rx.close();
     }
   });
 });
 
-describe('protobuf encoder: a push of 20 sandboxes', () => {
-  it('decodes to the points its OTLP/JSON carries (2.4 MB: message lengths of 1 to 4 bytes)', async () => {
-    const { encodeProto, encodeJson } = await import('../../src/otel/otlp-encode.ts');
-    const { decodeProto, decodeJson } = await import('./support/receiver.ts');
-    const t = new Translator({ resource: buildResource({ instanceId: 'inst-1', hostName: 'node-a', env: {} }) });
-    const sandboxes = (at: number) =>
-      snapshot(
-        at,
-        Array.from({ length: 20 }, (_, i) => ({ id: `sb${i}`, body: scaledBody(i % 2 ? BODY_B : BODY_A, 1 + i / 10 + at / 1e5), metadata: { ...META, name: `pod-${i}` } })),
-      );
-    t.translate(sandboxes(T0));
-    const tr = t.translate(sandboxes(T0 + 10_000)); // the second push: attributes and labels reused
-    const proto = encodeProto([tr.resourceMetrics]);
-    assert.ok(proto.length > 2_097_152, `${proto.length} bytes`);
-    const points = flatten(decodeProto(proto));
-    assert.equal(points.length, tr.dataPoints);
-    assert.deepEqual(points, flatten(decodeJson(new TextDecoder().decode(encodeJson([tr.resourceMetrics])))));
-    assert.equal(find(points, 'kata_agent_scrape_count', { sandbox_id: 'sb19' }).attrs['cri_name'], 'pod-19');
-  });
-});
-
-describe('protobuf encoder: shared sandbox attributes', () => {
-  it('still encodes exactly the attributes present when a point’s attributes were edited after translation', async () => {
-    const { encodeProto } = await import('../../src/otel/otlp-encode.ts');
-    const { decodeProto } = await import('./support/receiver.ts');
-    const tr = translation();
-    const m = tr.resourceMetrics.scopeMetrics[0]!.metrics.find((x) => x.descriptor.name === 'kata_shim_go_info')!;
-    const p = m.dataPoints[0]!;
-    const edited = { ...p.attributes, extra: 'x', cri_name: 'changed' };
-    delete (edited as Record<string, unknown>)['k8s.pod.uid'];
-    const edited1 = { ...m, dataPoints: [{ ...p, attributes: edited }] } as OtelMetricData;
-    const rm: OtelResourceMetrics = { resource: tr.resourceMetrics.resource, scopeMetrics: [{ scope: { name: 's' }, metrics: [edited1] }] };
-    const got = flatten(decodeProto(encodeProto([rm])))[0]!.attrs;
-    assert.deepEqual(got, Object.fromEntries(Object.entries(edited)));
+describe('several exporters at once', () => {
+  it('delivers the same data to each, in each one’s encoding, from one walk', async () => {
+    const rxs = await Promise.all([startReceiver(), startReceiver(), startReceiver()]);
+    const exporters = [
+      httpExporter(httpConfig(rxs[0]!.url, { name: 'a', encoding: 'proto', compression: 'gzip' })),
+      httpExporter(httpConfig(rxs[1]!.url, { name: 'b', encoding: 'json', compression: 'none' })),
+      httpExporter(httpConfig(rxs[2]!.url, { name: 'c', encoding: 'json', compression: 'gzip' })),
+    ];
+    try {
+      const push = await thirdPush();
+      const request: OtlpRequest = push.requests[0]!;
+      for (const e of exporters) assert.equal(e.export(request), true);
+      assert.deepEqual(await Promise.all(exporters.map((e) => e.forceFlush(2000))), [true, true, true]);
+      const [a, b, c] = rxs.map((r) => flatten(r.received[0]!.request));
+      assert.deepEqual(b, a);
+      assert.deepEqual(c, a);
+      for (const e of exporters) assert.equal(e.status().queue?.sentPoints, push.points);
+    } finally {
+      await Promise.all(exporters.map((e) => e.shutdown(100)));
+      await Promise.all(rxs.map((r) => r.close()));
+    }
   });
 });

@@ -1,21 +1,22 @@
 // The hot path must write what upstream writes: kata-monitor parses each
 // shim body with expfmt, appends the four labels to every metric, renames
 // go_*/process_* families, merges families by name and encodes them with
-// expfmt's text encoder. Our exact parser and Go-compatible encoder (checked
-// byte for byte against the fixtures in test/exposition) model that path;
-// the byte-level relabeller must agree with it exactly.
+// expfmt's text encoder. The model (parseFamilies, Go's parser's result) and
+// the Go-compatible encoder (checked byte for byte against the fixtures in
+// test/exposition) follow that path step by step; the hot path (one scan at
+// scrape time, samples copied from the index at answer time) must agree
+// with it exactly. (Go itself is the referee in
+// test/interop/expfmt-differential.test.ts.)
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { parseText } from '../../src/exposition/parse-text.ts';
+import { parseFamilies } from '../../src/exposition/scan.ts';
 import { encodeText } from '../../src/exposition/encode-text.ts';
 import type { MetricFamily } from '../../src/exposition/model.ts';
-import { relabelShimBody, sandboxLabelText, shimFamilyName } from '../../src/scrape/relabel.ts';
-import { ChunkPool } from '../../src/buffers/chunk-pool.ts';
-import { familyChunks, mergeSnapshot } from '../../src/scrape/merge.ts';
-import type { SandboxScrape, Snapshot } from '../../src/scrape/snapshot.ts';
+import { shimPrefix } from '../../src/scrape/relabel.ts';
 import type { CriMetadata } from '../../src/discovery/registry.ts';
+import { served } from './serve.ts';
 
 const fixture = (name: string): Buffer => readFileSync(new URL(`../fixtures/${name}`, import.meta.url));
 
@@ -35,8 +36,8 @@ function upstream(sandboxes: readonly Sb[]): string {
       { name: 'cri_name', value: sb.meta.name },
       { name: 'cri_namespace', value: sb.meta.namespace },
     ];
-    for (const f of parseText(sb.body.toString('utf8'))) {
-      const name = shimFamilyName(f.name);
+    for (const f of parseFamilies(sb.body)) {
+      const name = shimPrefix(f.name) + f.name;
       const metrics = f.metrics.map((m) => ({ ...m, labels: [...m.labels, ...extra] }));
       const prev = merged.get(name);
       merged.set(name, prev ? { ...prev, metrics: [...prev.metrics, ...metrics] } : { ...f, name, metrics });
@@ -45,21 +46,15 @@ function upstream(sandboxes: readonly Sb[]): string {
   return encodeText([...merged.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)));
 }
 
-/** Ours: index at scrape time, merge, write. */
+/** Ours: scan at scrape time, merge, write. */
 function ours(sandboxes: readonly Sb[]): string {
-  const scrapes: SandboxScrape[] = sandboxes.map((sb) => {
-    const { index, sampleCount } = relabelShimBody(sb.body, sandboxLabelText(sb.id, sb.meta));
-    const entry = { id: sb.id, root: '/run/vc/sbs', metadata: sb.meta, metadataKnown: true, discoveredAt: 0 };
-    return { sandbox: entry, durationMs: 1, at: 0, index, sampleCount };
-  });
-  const snapshot: Snapshot = { startedAt: 0, finishedAt: 0, sandboxes: scrapes };
-  return Buffer.concat([...familyChunks(mergeSnapshot(snapshot).families, new ChunkPool(4096))]).toString('utf8');
+  return served(sandboxes);
 }
 
 const A: Sb = { id: 'a'.repeat(64), meta: { uid: '3f1e-uid', name: 'nginx-1', namespace: 'web' }, body: fixture('shim-metrics-a.prom') };
 const B: Sb = { id: 'b'.repeat(64), meta: { uid: '', name: '', namespace: '' }, body: fixture('shim-metrics-b.prom') };
 
-test('one sandbox: the byte-level relabeller writes exactly what parse → relabel → encode writes', () => {
+test('one sandbox: the hot path writes exactly what parse → relabel → encode writes', () => {
   assert.equal(ours([A]), upstream([A]));
 });
 
@@ -75,4 +70,14 @@ test('label values that need escaping, le and quantile not last, no TYPE lines: 
   );
   const sb: Sb = { id: 'weird"id', meta: { uid: 'u\\1', name: 'line\nbreak', namespace: 'ns' }, body };
   assert.equal(ours([sb]), upstream([sb]));
+});
+
+test('bodies Go would rewrite (blanks, spellings, histogram lines out of order, a missing +Inf bucket): still identical', () => {
+  const body = Buffer.from(
+    '# HELP go_lat Latency.\n# TYPE go_lat histogram\ngo_lat_sum{op="r"}  0.30 1700000000000\ngo_lat_bucket{op="r",le="0.10"} 1\ngo_lat_count{op="r"} 2.0\n' +
+      '# TYPE g gauge\n g{a="1" , } 1e3\ng{a="2"} +Inf\ng{a="3"} -0\n' +
+      '# TYPE q summary\nq_count 5\nq{quantile="0.50"} 3 +7\nq_sum 4\n',
+  );
+  const sb: Sb = { id: 'c'.repeat(64), meta: { uid: 'u', name: 'n', namespace: 'ns' }, body };
+  assert.equal(ours([A, sb]), upstream([A, sb]));
 });

@@ -7,9 +7,12 @@ import { request } from 'node:http';
 import { gunzipSync } from 'node:zlib';
 import { startDemo, type DemoEnvironment } from '../../src/demo/environment.ts';
 import type { Daemon } from '../../src/main.ts';
-import { decodeProtobufDelimited } from '../../src/exposition/encode-protobuf.ts';
-import { parseText } from '../../src/exposition/parse-text.ts';
+import { decodeProtobufDelimited } from '../support/prometheus-protobuf.ts';
+import { parseFamilies } from '../../src/exposition/scan.ts';
+import { makeExporting } from '../../src/otel/exporting.ts';
 import { eventually, startTestDaemon } from '../support/daemon.ts';
+
+const parseText = (text: string) => parseFamilies(Buffer.from(text));
 
 interface Answer {
   readonly status: number;
@@ -147,9 +150,11 @@ describe('kata-monitor endpoints', () => {
     const html = await get(`${daemon.url}/sandboxes`, { Accept: 'text/html,application/xhtml+xml' });
     assert.equal(html.headers['content-type'], 'text/html');
     assert.ok(html.text.startsWith('<h1>Sandbox list</h1>\n<ul>\n'));
+    // Upstream's line per sandbox; ours may name the pod after the id.
     for (const id of ids) {
-      assert.ok(
-        html.text.includes(`<li>${id}: <a href='/debug/pprof/?sandbox=${id}'>pprof</a>, <a href='/metrics?sandbox=${id}'>metrics</a>, <a href='/agent-url?sandbox=${id}'>agent-url</a></li>`),
+      assert.match(
+        html.text,
+        new RegExp(`<li>${id}(?: \\(pod [^)<>]*\\))?: <a href='/debug/pprof/\\?sandbox=${id}'>pprof</a>, <a href='/metrics\\?sandbox=${id}'>metrics</a>, <a href='/agent-url\\?sandbox=${id}'>agent-url</a></li>`),
       );
     }
   });
@@ -185,12 +190,64 @@ describe('kata-monitor endpoints', () => {
     const text = await get(`${daemon.url}/`);
     assert.ok(text.text.startsWith('Available HTTP endpoints:\n/metrics               : Get metrics from sandboxes.\n'));
     assert.match(text.text, /^\/debug\/pprof\/profile   : Golang pprof `\/debug\/pprof\/profile` endpoint for kata runtime shim process\.$/m);
-    // Go's mux: "/" answers every path nobody else claims.
-    assert.equal((await get(`${daemon.url}/no/such/page`)).text, text.text);
     const html = await get(`${daemon.url}/`, { Accept: 'text/html' });
     assert.match(String(html.headers['content-type']), /^text\/html/);
     for (const id of ids) assert.ok(html.text.includes(id));
     assert.ok(html.text.includes("<a href='/metrics'>/metrics</a>"));
+  });
+
+  test('an unknown path answers 404 with the list of endpoints (the index stays at /)', async () => {
+    const index = (await get(`${daemon.url}/`)).text;
+    for (const path of ['/no/such/page', '/metric', '/sandboxes/', '/index.html']) {
+      const r = await get(`${daemon.url}${path}`);
+      assert.equal(r.status, 404, path);
+      assert.match(String(r.headers['content-type']), /^text\/plain/);
+      assert.equal(r.headers['x-content-type-options'], 'nosniff');
+      assert.equal(r.text, `404 page not found: ${path}\n\n${index}`);
+    }
+    // A browser gets the 404 too: the status page is only at /.
+    const html = await get(`${daemon.url}/nothing`, { Accept: 'text/html' });
+    assert.equal(html.status, 404);
+  });
+
+  test('HEAD /metrics answers the headers a GET gets; another method on a served path is 405, not 404', async () => {
+    const head = await fetch(`${daemon.url}/metrics`, { method: 'HEAD' });
+    assert.equal(head.status, 200);
+    assert.match(String(head.headers.get('content-type')), /^text\/plain; version=0\.0\.4/);
+    assert.equal(await head.text(), '');
+    assert.equal((await get(`${daemon.url}/metrics?filter_family=kata_hypervisor_fds`)).status, 200, 'and the daemon answers on');
+    for (const path of ['/metrics', '/', '/sandboxes', `/debug/pprof/heap?sandbox=${ids[0]}`]) {
+      const r = await fetch(`${daemon.url}${path}`, { method: 'POST', body: 'x' });
+      assert.equal(r.status, 405, path);
+      assert.equal(r.headers.get('allow'), 'GET, HEAD');
+      assert.equal(await r.text(), `405 method not allowed: POST ${path.replace(/\?.*/, '')} (use GET)\n`);
+    }
+    assert.equal((await fetch(`${daemon.url}/nothing`, { method: 'POST' })).status, 404);
+  });
+
+  test('/otel/metrics without a prometheus exporter answers 404 saying how to configure one', async () => {
+    const r = await get(`${daemon.url}/otel/metrics`);
+    assert.equal(r.status, 404);
+    assert.match(r.text, /^\/otel\/metrics is served by a prometheus exporter, and none is configured\./);
+    assert.match(r.text, /exporters:\n {2}prometheus: \{ path: \/otel\/metrics \}\n/);
+    assert.match(r.text, /pipelines:\n {4}metrics: \{ receivers: \[kata_monitor\], exporters: \[prometheus\] \}/);
+    assert.ok(!(await get(`${daemon.url}/`)).text.includes('/otel/metrics'), 'the index does not list what is not served');
+  });
+
+  test('/otel/metrics with a prometheus exporter: OpenTelemetry naming, the daemon\'s headers, GET and HEAD only', async () => {
+    const yaml = 'exporters:\n  prometheus: {}\nservice:\n  pipelines:\n    metrics: { receivers: [kata_monitor], exporters: [prometheus] }\n';
+    const withOtel = await startTestDaemon({ roots: demo.roots, runtimeEndpoint: demo.runtimeEndpoint, yaml, exporting: makeExporting({ env: {} }) });
+    try {
+      const r = await get(`${withOtel.url}/otel/metrics`);
+      assert.equal(r.status, 200);
+      assert.equal(r.headers['x-content-type-options'], 'nosniff');
+      assert.match(String(r.headers['content-type']), /^text\/plain/);
+      assert.match(r.text, /^# TYPE kata_monitor_scrape_count_total counter$/m, 'counters gain _total, as exporter-prometheus names them');
+      assert.equal((await fetch(`${withOtel.url}/otel/metrics`, { method: 'POST' })).status, 405);
+      assert.ok((await get(`${withOtel.url}/`)).text.includes('/otel/metrics'), 'the index lists it');
+    } finally {
+      await withOtel.stop();
+    }
   });
 
   test('/healthz and /readyz answer for probes', async () => {

@@ -6,6 +6,23 @@ import { ShimError, shimGet, shimGetText, shimStream } from '../../src/shim/clie
 import { startFakeShim, type FakeShim } from '../../src/demo/fake-shim.ts';
 import { eventually, makeStaleSocket, makeTempDir, openFdCount, rejectsWith, startRawServer } from './helpers.ts';
 
+/**
+ * A web stream's chunks through its reader (a test with lib "dom" in the
+ * program gives ReadableStream the DOM's type, which is not async-iterable).
+ */
+async function* chunksOf(stream: ReadableStream<Uint8Array>): AsyncGenerator<Uint8Array> {
+  const reader = stream.getReader();
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      yield value;
+    }
+  } finally {
+    reader.releaseLock();
+  }
+}
+
 const BODY = '# TYPE kata_shim_fds gauge\nkata_shim_fds 12\n';
 const OPTS = { timeoutMs: 1000, maxBytes: 1 << 20 };
 
@@ -253,7 +270,7 @@ describe('shimStream', { timeout: 30_000 }, () => {
     assert.equal(res.headers['content-type'], 'application/octet-stream');
     let chunks = 0;
     let bytes = 0;
-    for await (const chunk of res.body) {
+    for await (const chunk of chunksOf(res.body)) {
       chunks++;
       bytes += chunk.length;
     }
@@ -265,7 +282,7 @@ describe('shimStream', { timeout: 30_000 }, () => {
     const before = openFdCount();
     const res = await shimStream([shim.socketPath], '/debug/pprof/trace?seconds=1', { timeoutMs: 2000, maxBytes: 2048 });
     const err = await rejectsWith((async () => {
-      for await (const _ of res.body) void _;
+      for await (const _ of chunksOf(res.body)) void _;
     })());
     assert.ok(err instanceof ShimError && err.kind === 'too-large', String(err));
     assert.ok(await eventually(() => openFdCount() <= before));

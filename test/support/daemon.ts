@@ -2,8 +2,7 @@
 // whatever roots and CRI endpoint a test set up (usually startDemo()).
 
 import { defaultFlags, type FlagName, type Flags } from '../../src/cli/flags.ts';
-import { parseConfig } from '../../src/config/load.ts';
-import type { Config } from '../../src/config/types.ts';
+import { parseConfig, type Config } from '../../src/components.ts';
 import { silentLogger, type Logger } from '../../src/log/logger.ts';
 import { startDaemon, type Daemon } from '../../src/main.ts';
 import type { ExportingFactory } from '../../src/export-contract.ts';
@@ -17,7 +16,7 @@ export interface TestDaemonOptions {
   readonly yaml?: string;
   readonly flags?: Partial<Flags>;
   readonly logger?: Logger;
-  readonly exporting?: ExportingFactory;
+  readonly exporting?: ExportingFactory<Config>;
 }
 
 /** Fast timings for tests: CRI lookups and root retries in a few hundred ms. */

@@ -1,10 +1,13 @@
 // Snapshots built from the shim fixtures: plain data shaped like the
-// scraper's output (SandboxScrape with the raw body and the registry entry).
+// scraper's output (a SandboxScrape with the scanned body, or the reason
+// there is none, and the registry entry), scanned as the scraper scans.
 
 import { readFileSync } from 'node:fs';
 import type { CriMetadata, SandboxEntry } from '../../../src/discovery/registry.ts';
+import { ScanError, scanBody } from '../../../src/exposition/scan.ts';
+import { RECEIVER_DEFAULTS } from '../../../src/receiver/config.ts';
+import { shimPrefix } from '../../../src/scrape/relabel.ts';
 import type { SandboxScrape, Snapshot } from '../../../src/scrape/snapshot.ts';
-import { relabelShimBody, sandboxLabelText } from '../../../src/scrape/relabel.ts';
 
 const here = new URL('../../fixtures/', import.meta.url);
 export const BODY_A = readFileSync(new URL('shim-metrics-a.prom', here), 'utf8');
@@ -12,6 +15,7 @@ export const BODY_B = readFileSync(new URL('shim-metrics-b.prom', here), 'utf8')
 
 export interface FakeSandbox {
   readonly id: string;
+  /** Undefined: the shim did not answer. */
   readonly body?: string;
   readonly metadata?: CriMetadata;
 }
@@ -26,20 +30,21 @@ export function sandboxEntry(id: string, metadata?: CriMetadata): SandboxEntry {
   };
 }
 
+/** One sandbox's scrape as the scraper makes it: the scan (with the default limits), or why there is none. */
+export function scrapeOf(s: FakeSandbox, at: number): SandboxScrape {
+  const sandbox = sandboxEntry(s.id, s.metadata);
+  if (s.body === undefined) return { sandbox, durationMs: 1, at, sampleCount: 0, error: { kind: 'connect', message: 'refused' } };
+  try {
+    const scan = scanBody(Buffer.from(s.body), { limits: RECEIVER_DEFAULTS.limits, prefix: shimPrefix });
+    return { sandbox, durationMs: 1, at, scan, sampleCount: scan.samples };
+  } catch (e) {
+    if (!(e instanceof ScanError)) throw e;
+    return { sandbox, durationMs: 1, at, sampleCount: 0, error: { kind: e.reason, message: `malformed metrics body: ${e.message}` } };
+  }
+}
+
 export function snapshot(at: number, sandboxes: readonly FakeSandbox[]): Snapshot {
-  const scrapes = sandboxes.map((s): SandboxScrape => {
-    const sandbox = sandboxEntry(s.id, s.metadata);
-    if (s.body === undefined) return { sandbox, durationMs: 1, at, sampleCount: 0, error: { kind: 'connect', message: 'refused' } };
-    const body = Buffer.from(s.body);
-    // As the scraper does: the index, or why there is none.
-    try {
-      const { index, sampleCount } = relabelShimBody(body, sandboxLabelText(s.id, sandbox.metadata));
-      return { sandbox, durationMs: 1, at, body, index, sampleCount };
-    } catch (e) {
-      return { sandbox, durationMs: 1, at, body, sampleCount: 0, error: { kind: 'malformed', message: e instanceof Error ? e.message : String(e) } };
-    }
-  });
-  return { startedAt: at - 1, finishedAt: at, sandboxes: scrapes };
+  return { startedAt: at - 1, finishedAt: at, reason: 'push', sandboxes: sandboxes.map((s) => scrapeOf(s, at)) };
 }
 
 /** A body with every sample value scaled, so that sandboxes differ. */

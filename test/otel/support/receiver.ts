@@ -80,8 +80,14 @@ export interface Received {
   readonly rawBytes: number;
 }
 
-/** What to answer to the n-th request (0-based); default 200. */
-export type Behaviour = (n: number, req: IncomingMessage) => { status?: number; retryAfter?: string; hang?: boolean; delayMs?: number };
+/**
+ * What to answer to the n-th request (0-based); default 200. `partial`: a
+ * 2xx answer that says so many points were rejected (OTLP partial success).
+ */
+export type Behaviour = (
+  n: number,
+  req: IncomingMessage,
+) => { status?: number; retryAfter?: string; hang?: boolean; delayMs?: number; partial?: { rejectedDataPoints: number; errorMessage: string } };
 
 export interface Receiver {
   readonly url: string;
@@ -170,8 +176,9 @@ export async function startReceiver(behaviour: Behaviour = () => ({}), options: 
             return;
           }
           const json = (req.headers['content-type'] ?? '').startsWith('application/json');
-          if (json) res.writeHead(status, { 'content-type': 'application/json' }).end('{}');
-          else res.writeHead(status, { 'content-type': 'application/x-protobuf' }).end(ResponseType.encode(ResponseType.create({})).finish());
+          const reply = b.partial ? { partialSuccess: { rejectedDataPoints: String(b.partial.rejectedDataPoints), errorMessage: b.partial.errorMessage } } : {};
+          if (json) res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(reply));
+          else res.writeHead(status, { 'content-type': 'application/x-protobuf' }).end(ResponseType.encode(ResponseType.fromObject(reply)).finish());
           const w = waiters;
           waiters = [];
           for (const f of w) f();

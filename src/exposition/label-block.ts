@@ -1,0 +1,58 @@
+// The label block of a canonical sample line (`a="x",b="y"`, no blanks, as
+// Go's encoder writes it): walked pair by pair without building strings.
+
+import { BACKSLASH, QUOTE } from './chars.ts';
+
+/**
+ * Calls `visit` for each label pair of a canonical label block b[s, e):
+ * name [ns, ne), value [vs, ve) as written (escaped: `\\`, `\"`, `\n`),
+ * `escaped` when it holds an escape.
+ */
+export function forEachLabel(
+  b: Buffer,
+  s: number,
+  e: number,
+  visit: (ns: number, ne: number, vs: number, ve: number, escaped: boolean) => void,
+): void {
+  let i = s;
+  // Bounded by e, not only by the bytes sought: a wrong range must end the walk, never spin past the buffer.
+  while (i < e) {
+    const ns = i;
+    while (i < e && b[i] !== 61 /* = */) i++;
+    const ne = i;
+    const vs = i + 2;
+    let escaped = false;
+    i = vs;
+    while (i < e && b[i] !== QUOTE) {
+      if (b[i] === BACKSLASH) {
+        escaped = true;
+        i++;
+      }
+      i++;
+    }
+    visit(ns, ne, vs, i, escaped);
+    i += 2; // the quote and the comma
+  }
+}
+
+/** A label value as written (escaped) → its text. */
+export function unescapeLabelValue(b: Buffer, vs: number, ve: number): string {
+  const raw = b.toString('utf8', vs, ve);
+  return raw.replace(/\\(.)/g, (_, c: string) => (c === 'n' ? '\n' : c));
+}
+
+
+/**
+ * Two 26-bit hashes (FNV-1a, djb2) of b[s, e) in one double, exact: what
+ * identifies a series by its label bytes.
+ */
+export function hashBytes(b: Uint8Array, s: number, e: number): number {
+  let h1 = 0x811c9dc5;
+  let h2 = 5381;
+  for (let k = s; k < e; k++) {
+    const c = b[k]!;
+    h1 = Math.imul(h1 ^ c, 0x01000193);
+    h2 = (Math.imul(h2, 33) + c) | 0;
+  }
+  return (h1 >>> 6) * 0x4000000 + (h2 >>> 6);
+}

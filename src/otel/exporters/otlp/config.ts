@@ -1,0 +1,55 @@
+// The `otlp` exporter (OTLP over gRPC, the collector's default exporter):
+// its keys, defaults and validation (README.md lists them).
+
+import type { ComponentSection, ComponentType } from '../../../config/types.ts';
+import type { Reader } from '../../../config/reader.ts';
+import { storageUse } from '../helper/config.ts';
+import { checkUrl, OTLP_KEYS, otlpVariable, readCommon, type OtlpExporterConfig, type TlsClientConfig } from '../helper/otlp-settings.ts';
+
+/** The OTLP specification's gRPC endpoint, plaintext as the SDKs default it. */
+export const GRPC_DEFAULT_ENDPOINT = 'http://localhost:4317';
+
+export const otlpExporter: ComponentType<OtlpExporterConfig> = {
+  keys: { ...OTLP_KEYS, balancer_name: {} },
+  read(r, s) {
+    const m = s.entries;
+    if (m.has('balancer_name')) r.warn(m.get('balancer_name'), 'ignored: one connection to the endpoint, one request at a time');
+    const common = readCommon(r, s);
+    return { type: 'otlp', name: s.id, protocol: 'grpc', url: grpcUrl(r, s, common.tls) ?? GRPC_DEFAULT_ENDPOINT, encoding: 'proto', ...common };
+  },
+  extensions: (r, c, s) => storageUse(r, c.queue, s.entries),
+};
+
+/**
+ * The gRPC endpoint as http(s)://host:port, where the scheme says plaintext
+ * (http) or TLS (https).
+ *
+ * From the file, as the collector's configgrpc reads it: `host:port` or a
+ * URL whose http:// or https:// prefix is stripped; TLS unless tls.insecure
+ * is set without a tls.ca_file; https:// forces TLS. So http:// alone does
+ * not turn TLS off (the collector's rule, which surprises people: the loader
+ * warns).
+ *
+ * Else OTEL_EXPORTER_OTLP_[METRICS_]ENDPOINT, as the SDKs read it: the
+ * scheme decides (http: plaintext, https: TLS; its path is not used), and a
+ * bare host:port is TLS unless OTEL_EXPORTER_OTLP_[METRICS_]INSECURE=true.
+ * Else undefined (the default).
+ */
+export function grpcUrl(r: Reader, s: ComponentSection, tls: TlsClientConfig): string | undefined {
+  const m = s.entries;
+  const file = r.string(m.get('endpoint'), { nonEmpty: true });
+  const variable = file === undefined ? otlpVariable(s.env, 'ENDPOINT') : undefined;
+  const text = file ?? variable?.value;
+  if (text === undefined) return undefined;
+  const at = file !== undefined ? m.get('endpoint') : s.field;
+  const checked = checkUrl(r, at, text, true, variable ? `endpoint (${variable.key})` : 'endpoint');
+  if (checked === undefined) return undefined;
+  const scheme = /^https?:\/\//.test(checked) ? new URL(checked).protocol : undefined;
+  const host = scheme ? new URL(checked).host : checked;
+  if (variable) return `${scheme ?? (tls.insecure ? 'http:' : 'https:')}//${host}`;
+  const plaintext = scheme !== 'https:' && tls.insecure && tls.caFile === undefined;
+  if (scheme === 'http:' && !plaintext) {
+    r.warn(at, `http:// does not turn TLS off: this exporter speaks TLS to ${host}, as the collector would; set tls.insecure: true for plaintext`);
+  }
+  return `${plaintext ? 'http' : 'https'}://${host}`;
+}

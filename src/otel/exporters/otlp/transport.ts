@@ -1,0 +1,110 @@
+// OTLP over gRPC with @grpc/grpc-js: one unary Export call per attempt,
+// carrying the ExportMetricsServiceRequest bytes the walk encoded (the same
+// as the HTTP exporter sends; grpc-js frames and, with compression gzip,
+// compresses them). Statuses as the OTLP specification says: UNAVAILABLE,
+// ABORTED, CANCELLED, DEADLINE_EXCEEDED, OUT_OF_RANGE, DATA_LOSS retry, as
+// does RESOURCE_EXHAUSTED when the server sends RetryInfo (whose delay is
+// honoured); any other drops the batch.
+
+import { grpcDetail } from '../../../wire/grpc-detail.ts';
+import { gunzipSync } from 'node:zlib';
+import { Client, credentials, Metadata, status as Status, type ChannelCredentials, type ChannelOptions, type ServiceError } from '@grpc/grpc-js';
+import { packageVersion } from '../../../package-info.ts';
+import { partialSuccess, retryInfoDelayMs } from '../helper/answers.ts';
+import type { OtlpExporterConfig } from '../helper/otlp-settings.ts';
+import type { Payload, SendResult, Transport } from '../helper/queue.ts';
+import { readCertificate } from '../otlphttp/transport.ts';
+
+const METHOD = '/opentelemetry.proto.collector.metrics.v1.MetricsService/Export';
+
+const RETRYABLE = new Set<number>([Status.UNAVAILABLE, Status.ABORTED, Status.CANCELLED, Status.DEADLINE_EXCEEDED, Status.OUT_OF_RANGE, Status.DATA_LOSS]);
+
+/** grpc-js's gzip: its compression algorithm number. */
+const GZIP = 2;
+
+export class GrpcTransport implements Transport {
+  readonly endpoint: string;
+  readonly #client: Client;
+  readonly #config: OtlpExporterConfig;
+  /** `headers`, as call metadata (keys lower-cased; a key ending in -bin carries the value's bytes, as grpc-go sends it). */
+  readonly #metadata = new Metadata();
+  #closed = false;
+
+  /** Throws when a certificate file named in the configuration cannot be read. */
+  constructor(config: OtlpExporterConfig) {
+    this.#config = config;
+    this.endpoint = config.url;
+    const url = new URL(config.url);
+    const t = config.tls;
+    const creds: ChannelCredentials =
+      url.protocol === 'http:'
+        ? credentials.createInsecure()
+        : credentials.createSsl(
+            t.caFile === undefined ? null : readCertificate(t.caFile, 'ca_file'),
+            t.keyFile === undefined ? null : readCertificate(t.keyFile, 'key_file'),
+            t.certFile === undefined ? null : readCertificate(t.certFile, 'cert_file'),
+            t.insecureSkipVerify ? { rejectUnauthorized: false, checkServerIdentity: () => undefined } : {},
+          );
+    const options: ChannelOptions = {
+      'grpc.primary_user_agent': `kata-otel-monitor/${packageVersion()}`,
+      ...(config.compression === 'gzip' && { 'grpc.default_compression_algorithm': GZIP }),
+      // grpc-js backs off reconnecting up to 120 s (as grpc-go in the collector): after a long outage
+      // the backend would be back for minutes before the channel tries it again. No longer than the
+      // queue's own retry interval: the first retry after the backend's return finds it.
+      'grpc.max_reconnect_backoff_ms': Math.max(100, config.retry.maxIntervalMs),
+      ...(t.serverNameOverride !== undefined && { 'grpc.ssl_target_name_override': t.serverNameOverride, 'grpc.default_authority': t.serverNameOverride }),
+    };
+    for (const [k, v] of Object.entries(config.headers)) {
+      const key = k.toLowerCase();
+      try {
+        if (key.endsWith('-bin')) this.#metadata.set(key, Buffer.from(v));
+        else this.#metadata.set(key, v);
+      } catch (e) {
+        throw new Error(`headers: "${k}" cannot be sent as gRPC metadata: ${(e as Error).message}`);
+      }
+    }
+    this.#client = new Client(url.host, creds, options);
+  }
+
+  send(payload: Payload): Promise<SendResult> {
+    if (this.#closed) return Promise.resolve({ kind: 'retryable', error: 'exporter shut down' });
+    if (payload.encoding !== 'proto') return Promise.resolve({ kind: 'permanent', error: 'OTLP/gRPC carries protobuf only; a JSON batch cannot be sent' });
+    const metadata = this.#metadata.clone();
+    return new Promise<SendResult>((resolve) => {
+      const deadline = Date.now() + this.#config.timeoutMs;
+      // Batches are queued gzipped (~18 B a point, as for otlphttp): grpc-js takes the protobuf and compresses it itself.
+      const bytes = payload.gzip ? gunzipSync(payload.bytes) : payload.bytes;
+      this.#client.makeUnaryRequest<Uint8Array, Buffer>(
+        METHOD,
+        (b) => Buffer.from(b.buffer, b.byteOffset, b.byteLength),
+        (b) => b,
+        bytes,
+        metadata,
+        { deadline },
+        (err, answer) => resolve(err ? classify(err) : ok(answer)),
+      );
+    });
+  }
+
+  close(): void {
+    this.#closed = true;
+    this.#client.close();
+  }
+}
+
+function ok(answer: Buffer | undefined): SendResult {
+  const partial = answer ? partialSuccess(answer, 'proto') : undefined;
+  return partial ? { kind: 'ok', partial } : { kind: 'ok' };
+}
+
+function classify(err: ServiceError): SendResult {
+  const code = err.code;
+  const name = Status[code] ?? String(code);
+  const detail = err.details ? grpcDetail(err) : '';
+  const error = `gRPC ${name}${detail ? `: ${detail}` : ''}`;
+  const details = err.metadata?.get('grpc-status-details-bin')[0];
+  const retryAfterMs = details instanceof Buffer ? retryInfoDelayMs(details) : undefined;
+  const retryable = RETRYABLE.has(code) || (code === Status.RESOURCE_EXHAUSTED && retryAfterMs !== undefined);
+  if (!retryable) return { kind: 'permanent', error };
+  return retryAfterMs === undefined ? { kind: 'retryable', error } : { kind: 'retryable', error, retryAfterMs };
+}

@@ -1,0 +1,233 @@
+// The file_storage extension: a directory where exporters keep their
+// sending queues, so that neither a backend outage nor a restart of the
+// daemon (a crash or kill -9 included) loses what was queued. Each
+// exporter's queue is a directory of its own; each batch one file, written
+// (to a temporary name, then renamed) before its first attempt and deleted
+// once delivered or dropped, in order of a sequence number in its name.
+//
+// A batch file: "KMQ1", a flags byte (1: OTLP/JSON, 2: gzipped), the data
+// points (uint32), the payload's length (uint32) and CRC-32 (uint32), all
+// big-endian, then the payload as the transport sends it. A file that does
+// not read back whole and intact is set aside (renamed *.corrupt), logged
+// and counted, never sent and never fatal.
+
+import { constants } from 'node:fs';
+import { access, mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
+import path from 'node:path';
+import { crc32 } from 'node:zlib';
+import { silentLogger, type Logger } from '../../../log/logger.ts';
+import type { Encoding } from '../../requests.ts';
+import type { BatchStore, Payload, QueuedBatch } from '../../exporters/helper/queue.ts';
+import type { FileStorageConfig } from './config.ts';
+
+const MAGIC = Buffer.from('KMQ1');
+const HEADER = 17;
+const FLAG_JSON = 1;
+const FLAG_GZIP = 2;
+
+/** A storage that cannot be used: the daemon does not start. */
+export class StorageError extends Error {
+  override readonly name = 'StorageError';
+}
+
+export class FileStorage {
+  readonly config: FileStorageConfig;
+
+  constructor(config: FileStorageConfig) {
+    this.config = config;
+  }
+
+  /** Checks (or creates) the directory: missing or not writable is a start-up error naming it. */
+  async start(): Promise<void> {
+    const { directory, name } = this.config;
+    try {
+      const st = await stat(directory);
+      if (!st.isDirectory()) throw new StorageError(`extension ${name}: ${directory} is not a directory`);
+    } catch (e) {
+      if (e instanceof StorageError) throw e;
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new StorageError(`extension ${name}: cannot use ${directory}: ${(e as Error).message}`);
+      if (!this.config.createDirectory) throw new StorageError(`extension ${name}: directory ${directory} does not exist (create it, or set create_directory: true)`);
+      await mkdir(directory, { recursive: true, mode: this.config.directoryPermissions });
+    }
+    try {
+      await access(directory, constants.W_OK | constants.R_OK | constants.X_OK);
+    } catch {
+      throw new StorageError(`extension ${name}: directory ${directory} is not writable by this process (uid ${process.getuid?.() ?? '?'})`);
+    }
+  }
+
+  /** The queue of one exporter (`owner`: e.g. exporter_otlp_backend_metrics), in the form it sends. */
+  queue(owner: string, form: { readonly encoding: Encoding; readonly gzip: boolean }, logger: Logger = silentLogger): BatchStore {
+    return new DirectoryQueue(this, path.join(this.config.directory, owner.replace(/[^A-Za-z0-9._-]/g, '_')), form, logger);
+  }
+}
+
+class DirectoryQueue implements BatchStore {
+  readonly persistent = true;
+  /** Batch files found unreadable, set aside as *.corrupt. */
+  corrupt = 0;
+  readonly #storage: FileStorage;
+  readonly #dir: string;
+  readonly #form: { readonly encoding: Encoding; readonly gzip: boolean };
+  readonly #log: Logger;
+  #seq = 0;
+  /** Writes happen one after another, in sequence order. */
+  #writing: Promise<unknown> = Promise.resolve();
+  #ready: Promise<void> | undefined;
+
+  constructor(storage: FileStorage, dir: string, form: { readonly encoding: Encoding; readonly gzip: boolean }, logger: Logger) {
+    this.#storage = storage;
+    this.#dir = dir;
+    this.#form = form;
+    this.#log = logger;
+  }
+
+  #open(): Promise<void> {
+    this.#ready ??= (async () => {
+      if (this.#storage.config.recreate) await rm(this.#dir, { recursive: true, force: true });
+      await mkdir(this.#dir, { recursive: true, mode: this.#storage.config.directoryPermissions });
+    })();
+    return this.#ready;
+  }
+
+  sizeOf(request: { bytes(encoding: Encoding, gzip: boolean): Uint8Array }): number {
+    return request.bytes(this.#form.encoding, this.#form.gzip).length;
+  }
+
+  /** Settles once what was added is written and what was discarded is deleted. */
+  async flush(): Promise<void> {
+    await this.#writing;
+  }
+
+  /** Runs `op` after every write and deletion asked for before it (one chain: the order on disk is the order asked). */
+  #chain<T>(op: () => Promise<T>): Promise<T> {
+    const done = this.#writing.then(op);
+    this.#writing = done.catch(() => undefined);
+    return done;
+  }
+
+  add(request: { readonly points: number; bytes(encoding: Encoding, gzip: boolean): Uint8Array }): QueuedBatch {
+    const { encoding, gzip } = this.#form;
+    const payload = request.bytes(encoding, gzip);
+    const file = path.join(this.#dir, `${String(++this.#seq).padStart(12, '0')}.batch`);
+    const write = this.#chain(async () => {
+      await this.#open();
+      await writeBatch(file, request.points, { bytes: payload, encoding, gzip }, this.#storage.config.fsync);
+    });
+    write.catch((e: unknown) => this.#log.error('OTLP batch could not be written to storage', { file, error: e instanceof Error ? e.message : String(e) }));
+    // Only the file holds the bytes once written: the queue's memory follows its metadata, not its payloads.
+    return this.#batch(file, request.points, payload.length, write);
+  }
+
+  async restore(): Promise<readonly QueuedBatch[]> {
+    await this.#open();
+    const names = (await readdir(this.#dir)).sort();
+    const out: QueuedBatch[] = [];
+    for (const name of names) {
+      const file = path.join(this.#dir, name);
+      if (name.endsWith('.tmp')) {
+        await unlink(file).catch(() => undefined); // a write cut short: the batch never made it to the queue
+        continue;
+      }
+      if (!name.endsWith('.batch')) continue;
+      const seq = Number(name.slice(0, -'.batch'.length));
+      if (Number.isSafeInteger(seq)) this.#seq = Math.max(this.#seq, seq);
+      try {
+        // The header and the file's size: a batch cut short shows here; its checksum is checked when it is sent.
+        const { points, length } = await readHeader(file);
+        out.push(this.#batch(file, points, length, Promise.resolve()));
+      } catch (e) {
+        await this.#setAside(file, e);
+      }
+    }
+    if (out.length > 0) this.#log.info('OTLP queue restored from storage', { directory: this.#dir, batches: out.length });
+    return out;
+  }
+
+  #batch(file: string, points: number, bytes: number, stored: Promise<void>): QueuedBatch {
+    return {
+      points,
+      bytes,
+      stored,
+      payload: async () => {
+        try {
+          return (await readBatch(file)).payload;
+        } catch (e) {
+          await this.#setAside(file, e);
+          throw e;
+        }
+      },
+      discard: () => {
+        void this.#chain(() => unlink(file).catch(() => undefined));
+      },
+    };
+  }
+
+  async #setAside(file: string, why: unknown): Promise<void> {
+    this.corrupt++;
+    this.#log.warn('OTLP batch file unreadable: set aside, not sent', { file, error: why instanceof Error ? why.message : String(why) });
+    await rename(file, `${file}.corrupt`).catch(() => undefined);
+  }
+}
+
+async function writeBatch(file: string, points: number, payload: Payload, fsync: boolean): Promise<void> {
+  const header = Buffer.alloc(HEADER);
+  MAGIC.copy(header, 0);
+  header[4] = (payload.encoding === 'json' ? FLAG_JSON : 0) | (payload.gzip ? FLAG_GZIP : 0);
+  header.writeUInt32BE(points, 5);
+  header.writeUInt32BE(payload.bytes.length, 9);
+  header.writeUInt32BE(crc32(payload.bytes), 13);
+  const tmp = `${file}.tmp`;
+  const fh = await open(tmp, 'w', 0o640);
+  try {
+    try {
+      await fh.writev([header, payload.bytes]);
+      if (fsync) await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, file);
+    if (fsync) await syncDirectory(path.dirname(file));
+  } catch (e) {
+    await unlink(tmp).catch(() => undefined); // a full disk keeps no half-written batch
+    throw e;
+  }
+}
+
+/** The rename itself reaches the disk only when the directory is synced: without it a power loss can forget the newest batch. */
+async function syncDirectory(dir: string): Promise<void> {
+  const fh = await open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+/** A batch file's points and payload length, checked against the file's size (no payload read). */
+async function readHeader(file: string): Promise<{ readonly points: number; readonly length: number }> {
+  const fh = await open(file, 'r');
+  try {
+    const header = Buffer.alloc(HEADER);
+    const { bytesRead } = await fh.read(header, 0, HEADER, 0);
+    if (bytesRead < HEADER || !header.subarray(0, 4).equals(MAGIC)) throw new Error(`${file}: not a batch file`);
+    const length = header.readUInt32BE(9);
+    const size = (await fh.stat()).size;
+    if (size !== HEADER + length) throw new Error(`${file}: truncated (${size - HEADER} of ${length} bytes)`);
+    return { points: header.readUInt32BE(5), length };
+  } finally {
+    await fh.close();
+  }
+}
+
+async function readBatch(file: string): Promise<{ readonly points: number; readonly payload: Payload }> {
+  const data = await readFile(file);
+  if (data.length < HEADER || !data.subarray(0, 4).equals(MAGIC)) throw new Error(`${file}: not a batch file`);
+  const flags = data[4]!;
+  const points = data.readUInt32BE(5);
+  const length = data.readUInt32BE(9);
+  if (data.length !== HEADER + length) throw new Error(`${file}: truncated (${data.length - HEADER} of ${length} bytes)`);
+  const bytes = data.subarray(HEADER);
+  if (crc32(bytes) !== data.readUInt32BE(13)) throw new Error(`${file}: checksum mismatch`);
+  return { points, payload: { bytes, encoding: flags & FLAG_JSON ? 'json' : 'proto', gzip: (flags & FLAG_GZIP) !== 0 } };
+}

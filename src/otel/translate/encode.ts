@@ -1,0 +1,76 @@
+// One walk, every form a push needs: the sinks the exporters asked for are
+// written at once (the walk calls each in turn) and their batches zipped
+// into requests.
+
+import type { Snapshot } from '../../scrape/snapshot.ts';
+import { OtlpRequest, SCOPE, type Forms, type Scope } from '../requests.ts';
+import { JsonSink } from './json-sink.ts';
+import { PointsSink } from './points-sink.ts';
+import { ProtoSink } from './proto-sink.ts';
+import type { MetricHead, OtlpSink, SandboxAttributes } from './sink.ts';
+import type { Plan, Translator } from './walk.ts';
+
+export interface EncodedPush {
+  readonly requests: readonly OtlpRequest[];
+  readonly points: number;
+  readonly errors: readonly string[];
+}
+
+export async function encodeSnapshot(translator: Translator, snapshot: Snapshot, plan: Plan, forms: Forms, scope: Scope = SCOPE): Promise<EncodedPush> {
+  const proto = forms.proto || forms.protoGzip ? new ProtoSink(plan.resource, scope, { proto: forms.proto, gzip: forms.protoGzip }) : undefined;
+  const json = forms.json || forms.jsonGzip ? new JsonSink(plan.resource, scope, { json: forms.json, gzip: forms.jsonGzip }) : undefined;
+  const points = forms.points ? new PointsSink(plan.resource, scope) : undefined;
+  const sinks = [proto, json, points].filter((s) => s !== undefined);
+  const walked = await translator.translate(snapshot, plan, sinks.length === 1 ? sinks[0]! : new FanSink(sinks));
+  const p = proto?.finish();
+  const j = json?.finish();
+  const o = points?.finish();
+  const n = p?.length ?? j?.length ?? o?.length ?? 0;
+  const requests: OtlpRequest[] = [];
+  for (let k = 0; k < n; k++) {
+    const pk = p?.[k];
+    const jk = j?.[k];
+    requests.push(
+      new OtlpRequest(pk?.points ?? jk?.points ?? countPoints(o?.[k]), {
+        ...(pk?.proto && { proto: pk.proto }),
+        ...(pk?.gzip && { protoGzip: pk.gzip }),
+        ...(jk?.json && { json: jk.json }),
+        ...(jk?.gzip && { jsonGzip: jk.gzip }),
+        ...(o?.[k] && { objects: o[k] }),
+      }),
+    );
+  }
+  return { requests, points: walked.points, errors: walked.errors };
+}
+
+function countPoints(rm: ReturnType<PointsSink['finish']>[number] | undefined): number {
+  let n = 0;
+  for (const sm of rm?.scopeMetrics ?? []) for (const m of sm.metrics) n += m.dataPoints.length;
+  return n;
+}
+
+/** Several sinks written as one. */
+class FanSink implements OtlpSink {
+  readonly #sinks: readonly OtlpSink[];
+  constructor(sinks: readonly OtlpSink[]) {
+    this.#sinks = sinks;
+  }
+  begin(m: MetricHead): void {
+    for (const s of this.#sinks) s.begin(m);
+  }
+  number(b: Buffer, ls: number, le: number, sb: SandboxAttributes, startMs: number, timeMs: number, value: number, vs: number, ve: number): void {
+    for (const s of this.#sinks) s.number(b, ls, le, sb, startMs, timeMs, value, vs, ve);
+  }
+  histogram(b: Buffer, ls: number, le: number, sb: SandboxAttributes, startMs: number, timeMs: number, count: number, sum: number, bounds: readonly number[], counts: readonly number[], n: number): void {
+    for (const s of this.#sinks) s.histogram(b, ls, le, sb, startMs, timeMs, count, sum, bounds, counts, n);
+  }
+  summary(b: Buffer, ls: number, le: number, sb: SandboxAttributes, startMs: number, timeMs: number, count: number, sum: number, quantiles: readonly number[], values: readonly number[], n: number): void {
+    for (const s of this.#sinks) s.summary(b, ls, le, sb, startMs, timeMs, count, sum, quantiles, values, n);
+  }
+  end(): void {
+    for (const s of this.#sinks) s.end();
+  }
+  cut(): void {
+    for (const s of this.#sinks) s.cut();
+  }
+}
