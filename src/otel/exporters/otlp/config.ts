@@ -24,11 +24,12 @@ export const otlpExporter: ComponentType<OtlpExporterConfig> = {
  * The gRPC endpoint as http(s)://host:port, where the scheme says plaintext
  * (http) or TLS (https).
  *
- * From the file, as the collector's configgrpc reads it: `host:port` or a
- * URL whose http:// or https:// prefix is stripped; TLS unless tls.insecure
- * is set without a tls.ca_file; https:// forces TLS. So http:// alone does
- * not turn TLS off (the collector's rule, which surprises people: the loader
- * warns).
+ * From the file: a URL's scheme decides (http:// plaintext, https:// TLS),
+ * as the SDKs read an endpoint; `host:port` is TLS unless tls.insecure is set
+ * without a tls.ca_file, as the collector's configgrpc reads it. (The
+ * collector itself also speaks TLS to an http:// endpoint unless
+ * tls.insecure: a collector config for plaintext sets both, which means the
+ * same here.)
  *
  * Else OTEL_EXPORTER_OTLP_[METRICS_]ENDPOINT, as the SDKs read it: the
  * scheme decides (http: plaintext, https: TLS; its path is not used), and a
@@ -47,9 +48,6 @@ export function grpcUrl(r: Reader, s: ComponentSection, tls: TlsClientConfig): s
   const scheme = /^https?:\/\//.test(checked) ? new URL(checked).protocol : undefined;
   const host = scheme ? new URL(checked).host : checked;
   if (variable) return `${scheme ?? (tls.insecure ? 'http:' : 'https:')}//${host}`;
-  const plaintext = scheme !== 'https:' && tls.insecure && tls.caFile === undefined;
-  if (scheme === 'http:' && !plaintext) {
-    r.warn(at, `http:// does not turn TLS off: this exporter speaks TLS to ${host}, as the collector would; set tls.insecure: true for plaintext`);
-  }
+  const plaintext = scheme === 'http:' || (scheme === undefined && tls.insecure && tls.caFile === undefined);
   return `${plaintext ? 'http' : 'https'}://${host}`;
 }
