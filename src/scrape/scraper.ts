@@ -78,13 +78,16 @@ export class Scraper implements SnapshotSource {
    */
   startIdleLoop(intervalMs: number): void {
     this.stopIdleLoop();
+    // The first one an interval after start, as any later one: discovery and CRI have had their time.
+    const since = Math.max(this.#lastStartedAt, Date.now());
     const tick = (): void => {
-      const wait = this.#lastStartedAt + intervalMs - Date.now();
+      const wait = Math.max(this.#lastStartedAt, since) + intervalMs - Date.now();
       if (wait <= 0) void this.read(() => undefined, 'idle').catch(() => undefined);
       this.#idle = setTimeout(tick, Math.max(wait, 0) + (wait <= 0 ? intervalMs : 0));
       this.#idle.unref();
     };
-    tick();
+    this.#idle = setTimeout(tick, intervalMs);
+    this.#idle.unref();
   }
 
   stopIdleLoop(): void {
