@@ -248,6 +248,41 @@ describe('export queue: bounds and drop policies', () => {
     assert.deepEqual(delivered(rx), [4, 5, 6]);
   });
 
+  it('a batch dropped for room while its payload is read for an attempt (a persistent store reads it from disk) is not sent as well', async () => {
+    const rx = await startReceiver(() => ({}));
+    // The memory store, but the first batch's payload waits (as a file being read) until the test opens the gate.
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    const memory = memoryStore({ encoding: 'proto', gzip: false });
+    let first = true;
+    let reading = false;
+    const store = {
+      ...memory,
+      add: (request: Parameters<typeof memory.add>[0]) => {
+        const batch = memory.add(request);
+        if (!first) return batch;
+        first = false;
+        return { ...batch, payload: async () => ((reading = true), await gate, batch.payload()) };
+      },
+    };
+    const config = httpConfig(rx.url, { timeoutMs: 1000, queue: { size: 1 }, retry: {}, compression: 'none', encoding: 'proto' });
+    const q = new ExportQueue({ queue: config.queue, retry: config.retry, store, transport: new HttpTransport(config), jitter: 0 });
+    try {
+      assert.equal(q.enqueue(tiny(1)), true);
+      await until(() => reading, 5000, "the first batch's payload being read");
+      assert.equal(q.enqueue(tiny(2)), true, 'room made: the oldest waiting batch goes');
+      open();
+      assert.equal(await q.forceFlush(5000), true);
+      assert.deepEqual(delivered(rx), [2]);
+      const s = q.status();
+      assert.deepEqual([s.sentBatches, s.droppedBatches.overflow, s.droppedBatches.storage], [1, 1, 0], 'each batch counted once');
+    } finally {
+      open();
+      await q.shutdown(0);
+      await rx.close();
+    }
+  });
+
   it('with drop policy "newest" keeps what it holds and refuses new batches', async () => {
     await using env = await setup(() => ({ status: 503 }), { queue: { size: 2, dropPolicy: 'newest' }, retry: { initialIntervalMs: 500, maxIntervalMs: 500 } });
     const { q } = env;

@@ -330,11 +330,14 @@ export class ExportQueue {
       await batch.stored;
       payload = await batch.payload();
     } catch (e) {
+      if (!this.#items.includes(item)) return; // dropped meanwhile (a persistent store deleted its file): counted then
       this.#remove(item);
       this.#log.error('OTLP batch not stored, or unreadable from its storage', { error: e instanceof Error ? e.message : String(e), points: batch.points });
       this.#drop(batch, 'storage');
       return;
     }
+    // Dropped for room while its payload was read: it counts as dropped, and is not sent as well.
+    if (!this.#items.includes(item)) return;
     item.firstAttemptAt ??= this.#now();
     this.#inFlight = item;
     let result: SendResult;
