@@ -3,6 +3,7 @@
 // flags set too: a flag given on the command line wins over the file, which
 // wins over the default. See README.md beside this file for every key.
 
+import { EndpointError, parseRuntimeEndpoint } from '../cri/endpoint.ts';
 import type { ComponentSection } from '../config/types.ts';
 import { optional, required, type Field, type KeyTree, type Reader } from '../config/reader.ts';
 import type { ScanLimits } from '../exposition/scan.ts';
@@ -196,14 +197,15 @@ export function listenAddressProblem(value: string): string | undefined {
   return undefined;
 }
 
-/** unix:///path, tcp://host:port, or a bare path (a unix socket, as upstream). */
+/** What the CRI client would refuse (cri/endpoint.ts is the one grammar), said at load. */
 export function runtimeEndpointProblem(value: string): string | undefined {
   if (value.trim() === '') return 'the runtime endpoint must not be empty';
-  const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//.exec(value);
-  if (!scheme) return undefined;
-  const rest = value.slice(scheme[0].length);
-  if (scheme[1] === 'unix') return rest.startsWith('/') ? undefined : `invalid runtime endpoint "${value}": unix:// needs an absolute path`;
-  if (scheme[1] === 'tcp') return /^[^/]+:\d+\/?$/.test(rest) ? undefined : `invalid runtime endpoint "${value}": tcp:// needs host:port`;
-  return `invalid runtime endpoint "${value}": protocol "${scheme[1]}" not supported (use unix:// or tcp://)`;
+  try {
+    parseRuntimeEndpoint(value);
+    return undefined;
+  } catch (e) {
+    if (!(e instanceof EndpointError)) throw e;
+    return e.message.startsWith('invalid runtime endpoint') ? e.message : `invalid runtime endpoint "${value}": ${e.message} (use unix:// or tcp://)`;
+  }
 }
 

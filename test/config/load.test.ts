@@ -91,6 +91,17 @@ describe('loadConfig', () => {
         'config error: flag -runtime-endpoint: invalid runtime endpoint "http://x": protocol "http" not supported (use unix:// or tcp://)',
       ]);
     });
+
+    it('judges the runtime endpoint as the CRI client will: what it refuses is refused at load, what it takes is taken', () => {
+      for (const bad of ['foo:bar', 'unix:/x', 'unix:///a%zz']) {
+        const errors = loadErrors(undefined as unknown as string, { argv: [`-runtime-endpoint=${bad}`] });
+        assert.equal(errors.length, 1, bad);
+        assert.match(errors[0]!, new RegExp(`^config error: flag -runtime-endpoint: invalid runtime endpoint "${bad.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}": `));
+      }
+      for (const good of ['UNIX:///x', 'Tcp://h:1', 'tcp://h:1/x']) {
+        assert.equal(loadOk(undefined as unknown as string, { argv: [`-runtime-endpoint=${good}`] }).config.receiver.cri.runtimeEndpoint, good);
+      }
+    });
   });
 
   describe('a file', () => {
