@@ -950,7 +950,8 @@ class Scanner {
     if (!this.#model) return undefined;
     let m = this.#metric!;
     if (f.type === 'summary' || f.type === 'histogram') {
-      const key = (f.type === 'summary' ? 's' : 'h') + signature(this.#sig!);
+      // No map yet (a '{' line whose name is inside the braces, after a line that made none): Go reads its nil map as empty.
+      const key = (f.type === 'summary' ? 's' : 'h') + (this.#sig ? signature(this.#sig) : '');
       const had = this.#groups.get(key);
       if (had) m = this.#metric = had;
       else {

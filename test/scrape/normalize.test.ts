@@ -109,6 +109,16 @@ const REWRITTEN: readonly (readonly [string, string, string])[] = [
   ['a quoted label name', 'x{"a.b"="c"} 1\n', `# TYPE x untyped\nx{a_b="c",${S}} 1\n`],
   ['the name inside the braces', '{x,a="1"} 1\n', `# TYPE x untyped\nx{a="1",${S}} 1\n`],
   [
+    "a histogram's name inside the braces after a line without labels (Go reads the grouping map it never made as empty)",
+    '# TYPE h histogram\ng 1\n{h,le="1"} 1\n',
+    `# TYPE g untyped\ng{${S}} 1\n# TYPE h histogram\nh_bucket{${S},le="1"} 1\nh_bucket{${S},le="+Inf"} 0\nh_sum{${S}} 0\nh_count{${S}} 0\n`,
+  ],
+  [
+    "a histogram's name alone inside the braces after two TYPE lines",
+    '# TYPE h histogram\n# TYPE g gauge\n{h} 1\n',
+    `# TYPE h histogram\nh_bucket{${S},le="+Inf"} 0\nh_sum{${S}} 0\nh_count{${S}} 0\n`,
+  ],
+  [
     'a histogram without its +Inf bucket',
     '# TYPE h histogram\nh_bucket{le="1"} 1\nh_sum 2\nh_count 1\n',
     `# TYPE h histogram\nh_bucket{${S},le="1"} 1\nh_bucket{${S},le="+Inf"} 1\nh_sum{${S}} 2\nh_count{${S}} 1\n`,
