@@ -6,8 +6,8 @@
 // or a command fails at run time.
 
 import { readFileSync } from 'node:fs';
-import { formatVersion, parseFlags, type Command, type Flags } from './cli/flags.ts';
-import { commandLogger, runCommand } from './cli/commands.ts';
+import { formatVersion, parseFlags, type Command } from './cli/flags.ts';
+import { reportedByCommand, runCommand } from './cli/commands.ts';
 import { loadConfig, type Config } from './components.ts';
 import { createLogger, DEFAULT_RATE_LIMIT, type Logger } from './log/logger.ts';
 import { jsonLine, textLine } from './log/format.ts';
@@ -46,11 +46,14 @@ export async function runCli(io: CliIo, signals: NodeJS.EventEmitter = process):
     return 2;
   }
   const config = loaded.config;
+  // A command reports the CRI runtime and failed sandboxes itself; -log-level shows the daemon's lines about them too.
+  const quiet = command !== undefined && !parsed.explicit.has('log-level');
   const logger = createLogger({
-    level: command ? (parsed.explicit.has('log-level') ? config.telemetry.logs.level : 'warn') : config.telemetry.logs.level,
+    level: quiet ? 'warn' : config.telemetry.logs.level,
     format: config.telemetry.logs.encoding,
     write: io.stderr,
     rateLimit: DEFAULT_RATE_LIMIT,
+    drop: quiet ? reportedByCommand : undefined,
   }).child({ name: 'kata-monitor', pid: process.pid });
   // The daemon logs them; a command prints them as it prints errors, one a line.
   for (const w of loaded.warnings) {
@@ -62,9 +65,7 @@ export async function runCli(io: CliIo, signals: NodeJS.EventEmitter = process):
     io.stdout(`${flags.config}: valid (${config.pipelines.length} pipeline(s), ${exporters.size} exporter(s), ${config.extensions.length} extension(s), ${loaded.warnings.length} warning(s))\n`);
     return 0;
   }
-  // A command reports the CRI runtime and failed sandboxes itself; -log-level shows the daemon's lines about them too.
-  const forCommand = parsed.explicit.has('log-level') ? logger : commandLogger(logger);
-  return withDemo(config, logger, command, io, (cfg, demo) => (command ? runCommand(command, cfg, flags, io, forCommand) : runDaemon(cfg, logger, io, signals, demo)));
+  return withDemo(config, logger, command, io, (cfg, demo) => (command ? runCommand(command, cfg, flags, io, logger) : runDaemon(cfg, logger, io, signals, demo)));
 }
 
 /** Runs `run` on the config, against the simulated host when -demo (started and stopped around it). */
@@ -132,5 +133,3 @@ export async function runProcess(argv: readonly string[]): Promise<void> {
   // Whatever a library left open (a gRPC reconnect timer…) must not keep a stopped process alive.
   setTimeout(() => process.exit(code), 2000).unref();
 }
-
-export type { Flags };

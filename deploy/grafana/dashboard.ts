@@ -44,8 +44,11 @@ interface Target {
   readonly table?: boolean;
 }
 
+type PanelType = 'timeseries' | 'stat' | 'state-timeline' | 'table';
+
+/** Unset: type 'timeseries', h 8, w the row's w. */
 interface PanelSpec {
-  readonly type: 'timeseries' | 'stat' | 'state-timeline' | 'table';
+  readonly type?: PanelType;
   readonly title: string;
   readonly description: string;
   readonly targets: readonly Target[];
@@ -73,6 +76,8 @@ interface PanelSpec {
 interface RowSpec {
   readonly title: string;
   readonly collapsed: boolean;
+  /** Width of its panels that set none (default 12). */
+  readonly w?: number;
   readonly panels: readonly PanelSpec[];
 }
 
@@ -205,7 +210,6 @@ export const ROWS: readonly RowSpec[] = [
           { matcher: { id: 'byName', options: 'scraped' }, properties: [{ id: 'mappings', value: UP_DOWN }, { id: 'custom.cellOptions', value: { type: 'color-text' } }] },
         ],
         w: 24,
-        h: 8,
       },
     ],
   },
@@ -219,18 +223,13 @@ export const ROWS: readonly RowSpec[] = [
         description: "Whether each sandbox's shim answered kata-monitor's metrics request (kata_monitor_sandbox_scrape_up).",
         targets: [{ expr: `kata_monitor_sandbox_scrape_up${sb()}`, legend: POD }],
         mappings: UP_DOWN,
-        w: 12,
-        h: 8,
       },
       {
-        type: 'timeseries',
         title: 'Scrape failures per sandbox and reason',
         description: 'Failed metrics requests to each shim, by reason: no-socket (no shim-monitor.sock), connect, timeout (slower than shim.timeout), too-large (over shim.max_body_bytes), closed, status (not 200), malformed (not Prometheus text), and the *_limit reasons.',
         targets: [{ expr: `sum by (node, ${BY_POD}, reason) (rate(kata_monitor_sandbox_scrape_errors_count${sb()}[${RATE}]))`, legend: `${POD} {{reason}}` }],
         unit: 'cps',
         noValue: 'no failed scrape',
-        w: 12,
-        h: 8,
       },
       {
         type: 'table',
@@ -239,7 +238,6 @@ export const ROWS: readonly RowSpec[] = [
         targets: [{ expr: `kata_monitor_sandbox_scrape_up${sb()} == 0`, table: true }],
         transformations: [organize({}, ['Value'])],
         noValue: 'every sandbox answered',
-        w: 12,
         h: 6,
       },
       {
@@ -250,26 +248,19 @@ export const ROWS: readonly RowSpec[] = [
         transformations: [organize({ Value: 'failures' })],
         decimals: 0,
         noValue: 'no failed scrape in the time range',
-        w: 12,
         h: 6,
       },
       {
-        type: 'timeseries',
         title: 'Shim answer time per sandbox',
         description: 'How long the last metrics request to each shim took (kata_monitor_sandbox_scrape_duration_seconds). A shim slower than shim.timeout (3 s) fails with reason timeout.',
         targets: [{ expr: `kata_monitor_sandbox_scrape_duration_seconds${sb()}`, legend: POD }],
         unit: 's',
-        w: 12,
-        h: 8,
       },
       {
-        type: 'timeseries',
         title: 'Samples per sandbox',
         description: 'Samples each shim returned in its last answer (kata_monitor_sandbox_scrape_samples): series the sandbox adds to every Prometheus scrape.',
         targets: [{ expr: `kata_monitor_sandbox_scrape_samples${sb()}`, legend: POD }],
         unit: 'short',
-        w: 12,
-        h: 8,
       },
     ],
   },
@@ -278,16 +269,13 @@ export const ROWS: readonly RowSpec[] = [
     collapsed: false,
     panels: [
       {
-        type: 'timeseries',
         title: '/metrics answer time',
         description: 'Quantiles of the time kata-monitor takes to answer /metrics, shims included (kata_monitor_scrape_durations_histogram_milliseconds). The highest bucket is 512 ms: slower answers show as 512. Compare with the scrape timeout.',
         targets: quantiles('kata_monitor_scrape_durations_histogram_milliseconds', d(), 'node, ', '{{node}}'),
         unit: 'ms',
         w: 8,
-        h: 8,
       },
       {
-        type: 'timeseries',
         title: 'Requests and failed sandbox scrapes',
         description: '/metrics requests answered (kata_monitor_scrape_count) and failed shim requests within them (kata_monitor_scrape_failed_count), per second.',
         targets: [
@@ -296,10 +284,8 @@ export const ROWS: readonly RowSpec[] = [
         ],
         unit: 'reqps',
         w: 8,
-        h: 8,
       },
       {
-        type: 'timeseries',
         title: 'Sandboxes per node',
         description: 'Kata sandboxes kata-monitor found on each node (kata_monitor_running_shim_count) and those still waiting for their pod metadata from the CRI runtime (kata_monitor_sandboxes_pending_metadata).',
         targets: [
@@ -308,7 +294,6 @@ export const ROWS: readonly RowSpec[] = [
         ],
         unit: 'short',
         w: 8,
-        h: 8,
       },
       {
         type: 'state-timeline',
@@ -316,7 +301,6 @@ export const ROWS: readonly RowSpec[] = [
         description: "Whether kata-monitor's last ListPodSandbox call to the node's container runtime succeeded (kata_monitor_cri_up).",
         targets: [{ expr: `kata_monitor_cri_up${d()}`, legend: '{{node}}' }],
         mappings: UP_DOWN,
-        w: 12,
         h: 6,
       },
       {
@@ -325,11 +309,9 @@ export const ROWS: readonly RowSpec[] = [
         description: 'Whether Prometheus could scrape each kata-monitor (up).',
         targets: [{ expr: `up${d()}`, legend: '{{node}}' }],
         mappings: UP_DOWN,
-        w: 12,
         h: 6,
       },
       {
-        type: 'timeseries',
         title: 'kata-monitor CPU',
         description: "CPU used by each kata-monitor process, in cores (kata_monitor_process_cpu_seconds_total). The line is the DaemonSet's limit (200m).",
         targets: [{ expr: `rate(kata_monitor_process_cpu_seconds_total${d()}[${RATE}])`, legend: '{{node}}' }],
@@ -339,10 +321,8 @@ export const ROWS: readonly RowSpec[] = [
         thresholdStyle: 'dashed',
         min: 0,
         w: 6,
-        h: 8,
       },
       {
-        type: 'timeseries',
         title: 'kata-monitor memory (RSS)',
         description: "Resident memory of each kata-monitor process (kata_monitor_process_resident_memory_bytes). The line is the DaemonSet's limit (300Mi).",
         targets: [{ expr: `kata_monitor_process_resident_memory_bytes${d()}`, legend: '{{node}}' }],
@@ -351,20 +331,16 @@ export const ROWS: readonly RowSpec[] = [
         thresholdStyle: 'dashed',
         min: 0,
         w: 6,
-        h: 8,
       },
       {
-        type: 'timeseries',
         title: 'kata-monitor open files',
         description: 'Open file descriptors of each kata-monitor process (kata_monitor_process_open_fds), a share of its limit.',
         targets: [{ expr: `kata_monitor_process_open_fds${d()} / kata_monitor_process_max_fds${d()}`, legend: '{{node}}' }],
         unit: 'percentunit',
         min: 0,
         w: 6,
-        h: 8,
       },
       {
-        type: 'timeseries',
         title: 'Prometheus scrape of kata-monitor',
         description: 'How long Prometheus took to scrape each kata-monitor (scrape_duration_seconds) — it must stay under the scrape timeout — and restarts of the daemon (changes of kata_monitor_process_start_time_seconds).',
         targets: [
@@ -374,16 +350,15 @@ export const ROWS: readonly RowSpec[] = [
         unit: 's',
         overrides: [{ matcher: { id: 'byRegexp', options: '^restarts.*' }, properties: [{ id: 'unit', value: 'short' }, { id: 'custom.axisPlacement', value: 'right' }] }],
         w: 6,
-        h: 8,
       },
     ],
   },
   {
     title: 'OTLP push',
     collapsed: true,
+    w: 8,
     panels: [
       {
-        type: 'timeseries',
         title: 'Queue fill',
         description: 'How full each exporter\'s sending queue is: batches over capacity (sizer: requests) or points over capacity (sizer: items). When full, batches are dropped; above 80 % for 5 minutes, KataMonitorOTLPQueueNearlyFull fires.',
         targets: [
@@ -397,11 +372,8 @@ export const ROWS: readonly RowSpec[] = [
         max: 1,
         thresholds: [[0.8, 'red']],
         thresholdStyle: 'dashed',
-        w: 8,
-        h: 8,
       },
       {
-        type: 'timeseries',
         title: 'Queue depth and capacity (batches)',
         description: 'Batches waiting in each exporter\'s queue (the one being sent included) and, for a queue counted in batches (sizer: requests), its capacity.',
         targets: [
@@ -409,11 +381,8 @@ export const ROWS: readonly RowSpec[] = [
           { expr: `kata_monitor_otlp_queue_capacity_batches${d()} > 0`, legend: 'capacity {{node}} {{exporter}}' },
         ],
         unit: 'short',
-        w: 8,
-        h: 8,
       },
       {
-        type: 'timeseries',
         title: 'Queue depth and capacity (points)',
         description: 'Data points in the batches waiting in each exporter\'s queue and, for a queue counted in points (sizer: items), its capacity.',
         targets: [
@@ -421,11 +390,8 @@ export const ROWS: readonly RowSpec[] = [
           { expr: `kata_monitor_otlp_queue_capacity_points${d()} > 0`, legend: 'capacity {{node}} {{exporter}}' },
         ],
         unit: 'short',
-        w: 8,
-        h: 8,
       },
       {
-        type: 'timeseries',
         title: 'Sent',
         description: 'Data points and batches the backends accepted, per second, all selected nodes together.',
         targets: [
@@ -433,20 +399,14 @@ export const ROWS: readonly RowSpec[] = [
           { expr: `sum by (exporter, pipeline) (rate(kata_monitor_otlp_sent_batches_total${d()}[${RATE}]))`, legend: 'batches {{exporter}} ({{pipeline}})' },
         ],
         unit: 'cps',
-        w: 8,
-        h: 8,
       },
       {
-        type: 'timeseries',
         title: 'Failed sends',
         description: 'OTLP requests that failed (every retry counts), per second. Failures are retried while the batch stays queued; kata-monitor\'s log has the errors.',
         targets: [{ expr: `sum by (node, exporter) (rate(kata_monitor_otlp_failed_sends_total${d()}[${RATE}]))`, legend: '{{node}} {{exporter}}' }],
         unit: 'reqps',
-        w: 8,
-        h: 8,
       },
       {
-        type: 'timeseries',
         title: 'Dropped, by reason',
         description: 'Data points and batches given up on, per second: overflow (queue full), rejected (a permanent error from the backend), expired (retried beyond max_elapsed_time), retry_disabled, shutdown. Dropped data never reaches the backend.',
         targets: [
@@ -454,11 +414,8 @@ export const ROWS: readonly RowSpec[] = [
           { expr: `sum by (exporter, reason) (rate(kata_monitor_otlp_dropped_batches_total${d()}[${RATE}]))`, legend: 'batches {{exporter}} {{reason}}' },
         ],
         unit: 'cps',
-        w: 8,
-        h: 8,
       },
       {
-        type: 'timeseries',
         title: 'Since the last accepted batch',
         description: 'Time since each exporter\'s backend last accepted a batch (kata_monitor_otlp_last_success_timestamp_seconds); an exporter that never succeeded has no line. Grows by the push interval between pushes.',
         targets: [{ expr: `time() - (kata_monitor_otlp_last_success_timestamp_seconds${d()} > 0)`, legend: '{{node}} {{exporter}}' }],
@@ -472,9 +429,9 @@ export const ROWS: readonly RowSpec[] = [
   {
     title: 'Guest (inside the VM)',
     collapsed: false,
+    w: 8,
     panels: [
       {
-        type: 'timeseries',
         title: 'Guest CPU busy',
         description: 'Share of the guest\'s CPU time not idle or waiting for I/O, all vCPUs together (kata_guest_cpu_time, cpu="total"; guest/guest_nice are left out, the kernel counts them in user too).',
         targets: [
@@ -486,11 +443,8 @@ export const ROWS: readonly RowSpec[] = [
         unit: 'percentunit',
         min: 0,
         max: 1,
-        w: 8,
-        h: 8,
       },
       {
-        type: 'timeseries',
         title: 'Guest CPU by mode',
         description: 'Share of the guest\'s CPU time spent in each mode other than idle (user, system, iowait, steal: time the host did not run the vCPUs, …).',
         targets: [
@@ -502,31 +456,22 @@ export const ROWS: readonly RowSpec[] = [
         unit: 'percentunit',
         min: 0,
         stack: true,
-        w: 8,
-        h: 8,
       },
       {
-        type: 'timeseries',
         title: 'Guest load per vCPU',
         description: 'The guest\'s 1-minute load average divided by its online vCPUs: above 1, tasks wait for a CPU.',
         targets: [{ expr: `sum by (${BY_POD}) (kata_guest_load${sb('item="load1"')}) / ${vcpus}`, legend: POD }],
         unit: 'short',
         min: 0,
-        w: 8,
-        h: 8,
       },
       {
-        type: 'timeseries',
         title: 'Guest load average',
         description: 'The guest kernel\'s 1, 5 and 15 minute load averages (kata_guest_load).',
         targets: [{ expr: `kata_guest_load${sb('item=~"load1|load5|load15"')}`, legend: `${POD} {{item}}` }],
         unit: 'short',
         min: 0,
-        w: 8,
-        h: 8,
       },
       {
-        type: 'timeseries',
         title: 'Guest vCPUs and tasks',
         description: 'Online vCPUs (CPU hot-plug follows the containers\' limits) and the guest\'s runnable and total tasks (kata_guest_tasks cur and max).',
         targets: [
@@ -535,11 +480,8 @@ export const ROWS: readonly RowSpec[] = [
         ],
         unit: 'short',
         min: 0,
-        w: 8,
-        h: 8,
       },
       {
-        type: 'timeseries',
         title: 'Guest OOM kills and major page faults',
         description: 'Processes the guest kernel killed for lack of memory (kata_guest_vm_stat oom_kill, increase) and major page faults per second (pgmajfault): a guest short of memory reads pages back from disk.',
         targets: [
@@ -548,11 +490,8 @@ export const ROWS: readonly RowSpec[] = [
         ],
         unit: 'short',
         min: 0,
-        w: 8,
-        h: 8,
       },
       {
-        type: 'timeseries',
         title: 'Guest memory used',
         description: 'Guest memory in use: MemTotal − MemAvailable (kata_guest_meminfo). Memory hot-plug follows the containers\' limits.',
         targets: [
@@ -564,11 +503,8 @@ export const ROWS: readonly RowSpec[] = [
         ],
         unit: 'bytes',
         min: 0,
-        w: 8,
-        h: 8,
       },
       {
-        type: 'timeseries',
         title: 'Guest memory available',
         description: 'MemAvailable over MemTotal in the guest: near 0 the guest reclaims cache, swaps if it can, and then OOM-kills.',
         targets: [
@@ -581,11 +517,8 @@ export const ROWS: readonly RowSpec[] = [
         min: 0,
         max: 1,
         thresholds: [[0.1, 'red']],
-        w: 8,
-        h: 8,
       },
       {
-        type: 'timeseries',
         title: 'Guest memory by kind',
         description: 'Where the guest\'s memory goes (kata_guest_meminfo): anonymous pages (processes), page cache, buffers, shared memory (tmpfs), slab, page tables, kernel stacks, free.',
         targets: [
@@ -596,11 +529,8 @@ export const ROWS: readonly RowSpec[] = [
         ],
         unit: 'bytes',
         min: 0,
-        w: 8,
-        h: 8,
       },
       {
-        type: 'timeseries',
         title: 'Guest network traffic',
         description: 'Bytes per second received and sent by the guest\'s interfaces (kata_guest_netdev_stat), loopback left out.',
         targets: [
@@ -610,10 +540,8 @@ export const ROWS: readonly RowSpec[] = [
         unit: 'Bps',
         min: 0,
         w: 12,
-        h: 8,
       },
       {
-        type: 'timeseries',
         title: 'Guest network errors and drops',
         description: 'Packets per second the guest\'s interfaces dropped or got errors on, by direction (kata_guest_netdev_stat *_errs, *_drop).',
         targets: [
@@ -625,10 +553,8 @@ export const ROWS: readonly RowSpec[] = [
         unit: 'pps',
         min: 0,
         w: 12,
-        h: 8,
       },
       {
-        type: 'timeseries',
         title: 'Guest disk throughput',
         description: 'Bytes per second read and written by the guest\'s block devices (kata_guest_diskstat sectors × 512). Partitions are counted in their disk too.',
         targets: [
@@ -637,58 +563,44 @@ export const ROWS: readonly RowSpec[] = [
         ],
         unit: 'Bps',
         min: 0,
-        w: 8,
-        h: 8,
       },
       {
-        type: 'timeseries',
         title: 'Guest disk operations',
         description: 'Reads and writes completed per second by the guest\'s block devices (kata_guest_diskstat reads, writes).',
         targets: [{ expr: `sum by (${BY_POD}, disk, item) (rate(kata_guest_diskstat${sb('item=~"reads|writes"')}[${RATE}]))`, legend: `${POD} {{disk}} {{item}}` }],
         unit: 'iops',
         min: 0,
-        w: 8,
-        h: 8,
       },
       {
-        type: 'timeseries',
         title: 'Guest disk busy',
         description: 'Share of time each guest block device had I/O in flight (kata_guest_diskstat time_in_progress, milliseconds per second).',
         targets: [{ expr: `sum by (${BY_POD}, disk) (rate(kata_guest_diskstat${sb('item="time_in_progress"')}[${RATE}])) / 1000`, legend: `${POD} {{disk}}` }],
         unit: 'percentunit',
         min: 0,
-        w: 8,
-        h: 8,
       },
     ],
   },
   {
     title: 'Hypervisor (the VMM process on the host)',
     collapsed: true,
+    w: 8,
     panels: [
       {
-        type: 'timeseries',
         title: 'Hypervisor CPU',
         description: 'CPU used by the hypervisor process (QEMU, Cloud Hypervisor, Firecracker, Dragonball): the vCPUs\' work plus the device emulation, in cores (kata_hypervisor_proc_stat utime + stime, clock ticks of 1/100 s).',
         targets: [{ expr: `sum by (${BY_POD}) (rate(kata_hypervisor_proc_stat${sb('item=~"utime|stime"')}[${RATE}])) / 100`, legend: POD }],
         unit: 'short',
         axisLabel: 'cores',
         min: 0,
-        w: 8,
-        h: 8,
       },
       {
-        type: 'timeseries',
         title: 'Hypervisor memory (RSS)',
         description: 'Resident memory of the hypervisor process on the host (kata_hypervisor_proc_status vmrss): the guest\'s touched memory plus the VMM\'s own.',
         targets: [{ expr: `kata_hypervisor_proc_status${sb('item="vmrss"')}`, legend: POD }],
         unit: 'bytes',
         min: 0,
-        w: 8,
-        h: 8,
       },
       {
-        type: 'timeseries',
         title: 'Hypervisor threads and open files',
         description: 'Threads (kata_hypervisor_threads) and open file descriptors (kata_hypervisor_fds) of the hypervisor process.',
         targets: [
@@ -697,11 +609,8 @@ export const ROWS: readonly RowSpec[] = [
         ],
         unit: 'short',
         min: 0,
-        w: 8,
-        h: 8,
       },
       {
-        type: 'timeseries',
         title: 'Hypervisor network traffic (host side)',
         description: 'Bytes per second through the interfaces of the pod\'s network namespace on the host (kata_hypervisor_netdev): the pod\'s veth and the tap device that the VM uses carry the same traffic.',
         targets: [
@@ -710,21 +619,15 @@ export const ROWS: readonly RowSpec[] = [
         ],
         unit: 'Bps',
         min: 0,
-        w: 8,
-        h: 8,
       },
       {
-        type: 'timeseries',
         title: 'Hypervisor storage I/O',
         description: 'Bytes per second the hypervisor process read from and wrote to storage on the host (kata_hypervisor_io_stat readbytes, writebytes): the guest\'s disk I/O that is not virtio-fs.',
         targets: [{ expr: `sum by (${BY_POD}, item) (rate(kata_hypervisor_io_stat${sb('item=~"readbytes|writebytes"')}[${RATE}]))`, legend: `${POD} {{item}}` }],
         unit: 'Bps',
         min: 0,
-        w: 8,
-        h: 8,
       },
       {
-        type: 'timeseries',
         title: 'Hypervisor context switches',
         description: 'Voluntary and involuntary context switches of the hypervisor process per second (kata_hypervisor_proc_status): many involuntary ones mean its vCPU threads compete for host CPUs.',
         targets: [
@@ -735,17 +638,15 @@ export const ROWS: readonly RowSpec[] = [
         ],
         unit: 'cps',
         min: 0,
-        w: 8,
-        h: 8,
       },
     ],
   },
   {
     title: 'Shim (containerd-shim-kata-v2)',
     collapsed: true,
+    w: 8,
     panels: [
       {
-        type: 'timeseries',
         title: 'Shim memory',
         description: 'Resident memory of each sandbox\'s shim process (kata_shim_process_resident_memory_bytes) and the Go heap in use within it (kata_shim_go_memstats_heap_inuse_bytes).',
         targets: [
@@ -754,22 +655,16 @@ export const ROWS: readonly RowSpec[] = [
         ],
         unit: 'bytes',
         min: 0,
-        w: 8,
-        h: 8,
       },
       {
-        type: 'timeseries',
         title: 'Shim CPU',
         description: 'CPU used by each shim process, in cores (kata_shim_process_cpu_seconds_total).',
         targets: [{ expr: `rate(kata_shim_process_cpu_seconds_total${sb()}[${RATE}])`, legend: POD }],
         unit: 'short',
         axisLabel: 'cores',
         min: 0,
-        w: 8,
-        h: 8,
       },
       {
-        type: 'timeseries',
         title: 'Pod overhead',
         description: 'The pod overhead the shim measures: the sandbox\'s CPU (percent of a CPU) and memory on the host beyond what its containers use (kata_shim_pod_overhead_cpu, kata_shim_pod_overhead_memory_in_bytes). Compare with the RuntimeClass overhead.',
         targets: [
@@ -779,31 +674,22 @@ export const ROWS: readonly RowSpec[] = [
         unit: 'bytes',
         overrides: [{ matcher: { id: 'byRegexp', options: '.* CPU %$' }, properties: [{ id: 'unit', value: 'percent' }, { id: 'custom.axisPlacement', value: 'right' }] }],
         min: 0,
-        w: 8,
-        h: 8,
       },
       {
-        type: 'timeseries',
         title: 'Shim API latency (p99) by call',
         description: '99th percentile of the time the shim takes to serve containerd\'s calls (create, start, exec, wait, state, …), selected sandboxes together (kata_shim_rpc_durations_histogram_milliseconds).',
         targets: quantiles('kata_shim_rpc_durations_histogram_milliseconds', sb(), 'action, ', '{{action}}', [0.99]),
         unit: 'ms',
         min: 0,
-        w: 8,
-        h: 8,
       },
       {
-        type: 'timeseries',
         title: 'Shim → agent RPC latency (p99) by call',
         description: '99th percentile of the shim\'s ttRPC calls to the kata-agent in the guest (kata_shim_agent_rpc_durations_histogram_milliseconds), selected sandboxes together: slow ones point at a busy guest or a slow VM exit path.',
         targets: quantiles('kata_shim_agent_rpc_durations_histogram_milliseconds', sb(), 'action, ', '{{action}}', [0.99]),
         unit: 'ms',
         min: 0,
-        w: 8,
-        h: 8,
       },
       {
-        type: 'timeseries',
         title: 'Shim and agent calls per second',
         description: 'Calls per second served by the shims (containerd → shim) and made to the agents (shim → agent), by call, selected sandboxes together.',
         targets: [
@@ -812,11 +698,8 @@ export const ROWS: readonly RowSpec[] = [
         ],
         unit: 'reqps',
         min: 0,
-        w: 8,
-        h: 8,
       },
       {
-        type: 'timeseries',
         title: 'Shim goroutines, threads and open files',
         description: 'Goroutines (kata_shim_go_goroutines), OS threads (kata_shim_threads) and open file descriptors (kata_shim_fds) of each shim: a steady climb is a leak.',
         targets: [
@@ -827,64 +710,51 @@ export const ROWS: readonly RowSpec[] = [
         unit: 'short',
         min: 0,
         w: 24,
-        h: 8,
       },
     ],
   },
   {
     title: 'Agent (kata-agent in the guest)',
     collapsed: true,
+    w: 8,
     panels: [
       {
-        type: 'timeseries',
         title: 'Agent memory (RSS)',
         description: 'Resident memory of the kata-agent process in each guest (kata_agent_process_resident_memory_bytes).',
         targets: [{ expr: `kata_agent_process_resident_memory_bytes${sb()}`, legend: POD }],
         unit: 'bytes',
         min: 0,
-        w: 8,
-        h: 8,
       },
       {
-        type: 'timeseries',
         title: 'Agent CPU',
         description: 'CPU used by the kata-agent in each guest, in guest cores (kata_agent_process_cpu_seconds_total).',
         targets: [{ expr: `rate(kata_agent_process_cpu_seconds_total${sb()}[${RATE}])`, legend: POD }],
         unit: 'short',
         axisLabel: 'cores',
         min: 0,
-        w: 8,
-        h: 8,
       },
       {
-        type: 'timeseries',
         title: 'Agent open files',
         description: 'Open file descriptors of the kata-agent (kata_agent_process_open_fds): it holds some for every container process and stream.',
         targets: [{ expr: `kata_agent_process_open_fds${sb()}`, legend: POD }],
         unit: 'short',
         min: 0,
-        w: 8,
-        h: 8,
       },
       {
-        type: 'timeseries',
         title: 'Agent I/O',
         description: 'Bytes per second the kata-agent process read from and wrote to storage in the guest (kata_agent_io_stat read_bytes, write_bytes).',
         targets: [{ expr: `sum by (${BY_POD}, item) (rate(kata_agent_io_stat${sb('item=~"read_bytes|write_bytes"')}[${RATE}]))`, legend: `${POD} {{item}}` }],
         unit: 'Bps',
         min: 0,
         w: 12,
-        h: 8,
       },
       {
-        type: 'timeseries',
         title: 'Agent metrics requests',
         description: 'How often each agent was asked for its metrics (kata_agent_scrape_count): once per shim scrape, so it follows kata-monitor\'s request rate; a flat line while the shim is scraped means the agent does not answer.',
         targets: [{ expr: `rate(kata_agent_scrape_count${sb()}[${RATE}])`, legend: POD }],
         unit: 'reqps',
         min: 0,
         w: 12,
-        h: 8,
       },
     ],
   },
@@ -892,7 +762,7 @@ export const ROWS: readonly RowSpec[] = [
 
 // ---- JSON model -----------------------------------------------------------------
 
-function fieldConfig(p: PanelSpec): Obj {
+function fieldConfig(p: PanelSpec, type: PanelType): Obj {
   const defaults: Obj = {};
   if (p.unit) defaults.unit = p.unit;
   if (p.min !== undefined) defaults.min = p.min;
@@ -904,8 +774,8 @@ function fieldConfig(p: PanelSpec): Obj {
     mode: 'absolute',
     steps: [{ color: 'green', value: null }, ...(p.thresholds ?? []).map(([value, color]) => ({ color, value }))],
   };
-  defaults.color = { mode: p.type === 'stat' || p.type === 'state-timeline' || p.type === 'table' ? 'thresholds' : 'palette-classic' };
-  if (p.type === 'timeseries') {
+  defaults.color = { mode: type === 'timeseries' ? 'palette-classic' : 'thresholds' };
+  if (type === 'timeseries') {
     defaults.custom = {
       drawStyle: 'line',
       lineWidth: 1,
@@ -917,16 +787,16 @@ function fieldConfig(p: PanelSpec): Obj {
       stacking: { mode: p.stack ? 'normal' : 'none', group: 'A' },
       thresholdsStyle: { mode: p.thresholdStyle ?? 'off' },
     };
-  } else if (p.type === 'state-timeline') {
+  } else if (type === 'state-timeline') {
     defaults.custom = { fillOpacity: 80, lineWidth: 0 };
-  } else if (p.type === 'table') {
+  } else if (type === 'table') {
     defaults.custom = { align: 'auto', cellOptions: { type: 'auto' }, inspect: false };
   }
   return { defaults, overrides: p.overrides ?? [] };
 }
 
-function options(p: PanelSpec): Obj {
-  switch (p.type) {
+function options(p: PanelSpec, type: PanelType): Obj {
+  switch (type) {
     case 'stat':
       return {
         reduceOptions: { calcs: ['lastNotNull'], fields: '', values: false },
@@ -1003,7 +873,8 @@ export function buildDashboard(): Obj {
     let x = 0;
     let lineHeight = 0;
     for (const p of row.panels) {
-      const w = p.w ?? 12;
+      const type = p.type ?? 'timeseries';
+      const w = p.w ?? row.w ?? 12;
       const h = p.h ?? 8;
       if (x + w > 24) {
         y += lineHeight;
@@ -1011,14 +882,14 @@ export function buildDashboard(): Obj {
         lineHeight = 0;
       }
       children.push({
-        type: p.type,
+        type,
         id: ++id,
         title: p.title,
         description: p.description,
         datasource: DATASOURCE,
         gridPos: { h, w, x, y },
-        fieldConfig: fieldConfig(p),
-        options: options(p),
+        fieldConfig: fieldConfig(p, type),
+        options: options(p, type),
         targets: targets(p),
         ...(p.transformations ? { transformations: p.transformations } : {}),
       });

@@ -94,25 +94,10 @@ function reportFailures(sandboxes: readonly SandboxScrape[], io: CommandIo): num
 }
 
 /**
- * The logger a one-shot command gives the receiver: the command says itself
- * when the CRI runtime does not answer and which sandboxes failed, in its
- * own words, so the daemon's lines about them (worded for a daemon: "retrying
- * every 5 s") are left out; every other line passes.
+ * The daemon's lines a one-shot command leaves out (its logger's `drop`): the
+ * command says itself when the CRI runtime does not answer and which
+ * sandboxes failed, in its own words, so the daemon's lines about them
+ * (worded for a daemon: "retrying every 5 s") would repeat it.
  */
-export function commandLogger(logger: Logger, bound: LogFields = {}): Logger {
-  const reported = (level: LogLevel, fields: LogFields): boolean => (level === 'warn' || level === 'error') && (fields['source'] === 'cri' || fields['source'] === 'scrape');
-  const log = (level: LogLevel, msg: string, fields: LogFields = {}): void => {
-    if (!reported(level, { ...bound, ...fields })) logger.log(level, msg, fields);
-  };
-  return {
-    level: logger.level,
-    enabled: (level) => logger.enabled(level),
-    log,
-    trace: (msg, fields) => log('trace', msg, fields),
-    debug: (msg, fields) => log('debug', msg, fields),
-    info: (msg, fields) => log('info', msg, fields),
-    warn: (msg, fields) => log('warn', msg, fields),
-    error: (msg, fields) => log('error', msg, fields),
-    child: (fields) => commandLogger(logger.child(fields), { ...bound, ...fields }),
-  };
-}
+export const reportedByCommand = (level: LogLevel, fields: LogFields): boolean =>
+  (level === 'warn' || level === 'error') && (fields['source'] === 'cri' || fields['source'] === 'scrape');

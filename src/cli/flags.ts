@@ -10,20 +10,13 @@
 // A command word first (`metrics`, `sandboxes`, `validate`) runs that
 // one-shot command with the same flags plus its own; without one, the daemon.
 
+import type { ServiceFlags } from '../config/load.ts';
 import { goQuote } from '../log/format.ts';
-import { parseLogLevel, type LogFormat, type LogLevel } from '../log/logger.ts';
-import { DEFAULT_LISTEN_ADDRESS, DEFAULT_RUNTIME_ENDPOINT, DEFAULT_SANDBOX_ROOTS } from '../receiver/config.ts';
+import { parseLogLevel } from '../log/logger.ts';
+import { DEFAULT_LISTEN_ADDRESS, DEFAULT_RUNTIME_ENDPOINT, DEFAULT_SANDBOX_ROOTS, type ReceiverFlagName, type ReceiverFlags } from '../receiver/config.ts';
 
-export interface Flags {
-  readonly listenAddress: string;
-  readonly runtimeEndpoint: string;
-  readonly logLevel: LogLevel;
-  readonly logFormat: LogFormat;
-  readonly sandboxRoots: readonly string[];
-  /** Path of the YAML file; none: defaults + flags, as upstream. */
-  readonly config?: string;
-  readonly demo: boolean;
-  readonly openMetrics: boolean;
+/** The service's and the receiver's flags, and the commands' own. */
+export interface Flags extends ServiceFlags, ReceiverFlags {
   /** `metrics`: one sandbox's body as its shim serves it. */
   readonly sandbox?: string;
   /** `metrics`: only the sandbox families starting with one of these prefixes. */
@@ -43,19 +36,7 @@ export const COMMANDS: Readonly<Record<Command, string>> = {
   validate: 'Check a configuration file (-config FILE) as the daemon would; exit 2 on errors.',
 };
 
-export type FlagName =
-  | 'listen-address'
-  | 'runtime-endpoint'
-  | 'log-level'
-  | 'log-format'
-  | 'sandbox-root'
-  | 'config'
-  | 'demo'
-  | 'openmetrics'
-  | 'sandbox'
-  | 'filter-family'
-  | 'format'
-  | 'o';
+export type FlagName = ReceiverFlagName | 'log-level' | 'log-format' | 'config' | 'sandbox' | 'filter-family' | 'format' | 'o';
 
 export type ParseResult =
   | { readonly kind: 'run'; readonly command?: Command; readonly flags: Flags; readonly explicit: ReadonlySet<FlagName> }
@@ -76,8 +57,8 @@ interface FlagSpec {
   readonly bool?: boolean;
   /** Only for this command. */
   readonly command?: Command;
-  /** Returns an error text, Go-style, or nothing. */
-  set(flags: Mutable, value: string, state: { rootsGiven: boolean }): string | undefined;
+  /** Returns an error text, Go-style, or nothing. `given`: the flags set before this one. */
+  set(flags: Mutable, value: string, given: ReadonlySet<FlagName>): string | undefined;
 }
 
 const SPECS: readonly FlagSpec[] = [
@@ -196,10 +177,9 @@ const SPECS: readonly FlagSpec[] = [
     typeName: 'DIR',
     defaultText: DEFAULT_SANDBOX_ROOTS.join(' and '),
     usage: 'A directory holding one directory per sandbox; repeat the flag for several (the first given replaces the defaults).',
-    set: (f, v, state) => {
+    set: (f, v, given) => {
       if (v === '') return 'empty directory';
-      f.sandboxRoots = state.rootsGiven ? [...f.sandboxRoots, v] : [v];
-      state.rootsGiven = true;
+      f.sandboxRoots = given.has('sandbox-root') ? [...f.sandboxRoots, v] : [v];
       return undefined;
     },
   },
@@ -231,7 +211,6 @@ export function parseFlags(argv: readonly string[], programName = 'kata-monitor'
 
   const flags: Mutable = { ...defaultFlags() };
   const explicit = new Set<FlagName>();
-  const state = { rootsGiven: false };
   const fail = (message: string): ParseResult => ({ kind: 'error', message, usage: usage(programName, command), exitCode: 2 });
 
   let i = command ? 1 : 0;
@@ -261,7 +240,7 @@ export function parseFlags(argv: readonly string[], programName = 'kata-monitor'
       return fail(`flag provided but not defined: -${name}`);
     }
     if (spec.bool) {
-      const err = spec.set(flags, value ?? 'true', state);
+      const err = spec.set(flags, value ?? 'true', explicit);
       if (err) return fail(`invalid boolean value "${value}" for -${name}: ${err}`);
     } else {
       if (value === undefined) {
@@ -269,7 +248,7 @@ export function parseFlags(argv: readonly string[], programName = 'kata-monitor'
         value = argv[i] ?? '';
         i++;
       }
-      const err = spec.set(flags, value, state);
+      const err = spec.set(flags, value, explicit);
       if (err) return fail(`invalid value ${goQuote(value)} for flag -${name}: ${err}`);
     }
     explicit.add(spec.name);

@@ -8,7 +8,7 @@
 import { LineCounter, parseDocument } from 'yaml';
 import { parseLogLevel, type LogFormat, type LogLevel } from '../log/logger.ts';
 import type { Env } from './env.ts';
-import { Reader, suggest, type Entries, type Field, type KeyTree } from './reader.ts';
+import { Reader, suggest, type Entries, type Field, type KeyTree, leaf } from './reader.ts';
 import type { ComponentSection, ComponentType, PipelineConfig, ServiceConfig, TelemetryConfig } from './types.ts';
 
 /** Flags the service itself reads; the receiver's come along as `F`. */
@@ -44,7 +44,6 @@ export interface Registry<F extends ServiceFlags, R, P, E, X> {
 
 export type LoadResult<C> = { readonly ok: true; readonly config: C; readonly warnings: string[] } | { readonly ok: false; readonly errors: string[] };
 
-const leaf = {} as const satisfies KeyTree;
 const PIPELINE_KEYS = { receivers: leaf, processors: leaf, exporters: leaf } satisfies KeyTree;
 const TOP_KEYS = { receivers: leaf, processors: leaf, exporters: leaf, extensions: leaf, service: leaf } satisfies KeyTree;
 const SERVICE_KEYS = {

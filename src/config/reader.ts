@@ -13,6 +13,9 @@ export interface KeyTree {
   readonly [key: string]: KeyTree;
 }
 
+/** A key without sub-keys, in a KeyTree. */
+export const leaf = {} as const satisfies KeyTree;
+
 /** One value in the document: where it is and its node (null: absent or null). */
 export interface Field {
   readonly path: string;
@@ -61,9 +64,8 @@ export class Reader {
   }
 
   isNull(field: Field): boolean {
-    const n = field.node;
-    if (n === null) return true;
-    return isScalar(n) && n.type === Scalar.PLAIN && ['', '~', 'null', 'Null', 'NULL'].includes(String(n.value));
+    const t = plainText(field.node);
+    return field.node === null || (t !== undefined && NULLS.includes(t));
   }
 
   /**
@@ -103,7 +105,8 @@ export class Reader {
         continue;
       }
       const value = this.#resolve(pair.value as YamlNode | null);
-      entries.set(key, { path, line: value && !isNullScalar(value) ? this.lineOf(value) : keyLine, node: value });
+      // An empty value (`key:`) takes its key's line.
+      entries.set(key, { path, line: value && plainText(value) !== '' ? this.lineOf(value) : keyLine, node: value });
     }
     return result;
   }
@@ -180,10 +183,9 @@ export class Reader {
   bool(field: Field): boolean | undefined {
     const s = this.#nonBlank(field);
     if (s === undefined) return undefined;
-    if (/^(true|True|TRUE)$/.test(s)) return true;
-    if (/^(false|False|FALSE)$/.test(s)) return false;
-    this.error(field, `invalid boolean "${s}" (expected true or false)`);
-    return undefined;
+    const b = parseBool(s);
+    if (b === undefined) this.error(field, `invalid boolean "${s}" (expected true or false)`);
+    return b;
   }
 
   int(field: Field, min: number, max = Number.MAX_SAFE_INTEGER): number | undefined {
@@ -200,7 +202,7 @@ export class Reader {
   number(field: Field, min: number, max: number): number | undefined {
     const s = this.#nonBlank(field);
     if (s === undefined) return undefined;
-    if (!/^[+-]?(\d+|\d*\.\d+|\d+\.\d*)([eE][-+]?\d+)?$/.test(s)) {
+    if (!NUMBER.test(s)) {
       this.error(field, `invalid number "${s}"`);
       return undefined;
     }
@@ -235,11 +237,8 @@ export class Reader {
   scalar(field: Field): string | number | boolean | undefined {
     const s = this.text(field);
     if (s === undefined) return undefined;
-    if (!isScalar(field.node) || field.node.type !== Scalar.PLAIN) return s;
-    if (/^(true|True|TRUE)$/.test(s)) return true;
-    if (/^(false|False|FALSE)$/.test(s)) return false;
-    if (/^[-+]?(\d+|\d*\.\d+|\d+\.\d*)([eE][-+]?\d+)?$/.test(s)) return Number(s);
-    return s;
+    if (plainText(field.node) === undefined) return s;
+    return parseBool(s) ?? (NUMBER.test(s) ? Number(s) : s);
   }
 
   // An empty result after substitution (`${env:X:-}`) means "use the default",
@@ -273,8 +272,19 @@ export function join(path: string, key: string): string {
   return path === '' ? key : `${path}.${key}`;
 }
 
-function isNullScalar(n: YamlNode): boolean {
-  return isScalar(n) && n.type === Scalar.PLAIN && String(n.value) === '';
+const NULLS = ['', '~', 'null', 'Null', 'NULL'];
+const NUMBER = /^[+-]?(\d+|\d*\.\d+|\d+\.\d*)([eE][-+]?\d+)?$/;
+
+/** A plain (unquoted) scalar's text; undefined for any other node. */
+function plainText(n: YamlNode | null): string | undefined {
+  return isScalar(n) && n.type === Scalar.PLAIN ? String(n.value) : undefined;
+}
+
+/** YAML 1.2 core schema's booleans. */
+function parseBool(s: string): boolean | undefined {
+  if (/^(true|True|TRUE)$/.test(s)) return true;
+  if (/^(false|False|FALSE)$/.test(s)) return false;
+  return undefined;
 }
 
 function describe(node: YamlNode | null): string {

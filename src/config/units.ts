@@ -41,15 +41,6 @@ export function parseDuration(text: string): Parsed<number> {
   return { ok: true, value: sign * total };
 }
 
-/** Milliseconds → the shortest Go-style duration, for messages and docs. */
-export function formatDuration(ms: number): string {
-  if (ms === 0) return '0s';
-  if (ms % 3_600_000 === 0) return `${ms / 3_600_000}h`;
-  if (ms % 60_000 === 0) return `${ms / 60_000}m`;
-  if (ms % 1000 === 0) return `${ms / 1000}s`;
-  return `${ms}ms`;
-}
-
 const SIZE_UNIT: Readonly<Record<string, number>> = {
   b: 1,
   k: 1e3,

@@ -89,10 +89,6 @@ export class FakeCriServer {
     return `tcp://127.0.0.1:${this.#tcpPort}`;
   }
 
-  get running(): boolean {
-    return this.#server !== undefined;
-  }
-
   setPods(pods: readonly FakePod[]): void {
     const now = BigInt(Date.now()) * 1_000_000n;
     this.#pods = pods.map((p) => ({

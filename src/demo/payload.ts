@@ -79,8 +79,7 @@ function loadTemplate(name: FixtureName): Template {
 // Gauges that do not move in a real shim: build info, limits, start times.
 const CONSTANT_GAUGE = /(_info|_start_time_seconds|_max_fds|_max_bytes|_last_gc_time_seconds)$/;
 
-/** Exported for tests. */
-export function parseTemplate(text: string): Template {
+function parseTemplate(text: string): Template {
   const parts: string[] = [];
   const slots: Slot[] = [];
   const groups = new Map<string, number>();

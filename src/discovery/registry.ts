@@ -115,11 +115,6 @@ export class SandboxRegistry extends EventEmitter<RegistryEvents> {
     this.emit('metadata', next);
   }
 
-  /** Ids still waiting for CRI metadata. */
-  pendingMetadata(): string[] {
-    return this.list().filter((e) => !e.metadataKnown).map((e) => e.id);
-  }
-
   #set(entry: SandboxEntry): void {
     this.#entries.set(entry.id, entry);
     this.#sorted = undefined;

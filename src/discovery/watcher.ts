@@ -57,8 +57,6 @@ export interface RootStatus {
 }
 
 export interface SandboxWatcherEvents {
-  /** A root is watched and its initial sync done. */
-  attached: [root: string];
   /** A root went away; its sandboxes were removed from the registry. */
   detached: [root: string];
 }
@@ -228,7 +226,6 @@ export class SandboxWatcher extends EventEmitter<SandboxWatcherEvents> {
     else this.#log.debug('watching sandbox root', { root: s.root, sandboxes: s.ids.size });
     s.reason = undefined;
     s.synced = true;
-    this.emit('attached', s.root);
   }
 
   #missing(s: RootState, err: unknown): void {

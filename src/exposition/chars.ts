@@ -3,7 +3,6 @@
 
 export const TAB = 9;
 export const NL = 10;
-export const CR = 13;
 export const SP = 32;
 export const QUOTE = 34;
 export const HASH = 35;

@@ -81,7 +81,8 @@ function writeMetric(w: ProtobufWriter, m: Metric, scalarTag: number): void {
   }
   if (m.timestampMs !== undefined) {
     w.byte(0x30); // timestamp_ms = 6
-    w.varint(typeof m.timestampMs === 'bigint' ? m.timestampMs : Math.trunc(m.timestampMs)); // int64: negatives as two's complement
+    if (typeof m.timestampMs === 'bigint') w.varintBig(m.timestampMs);
+    else w.varint(Math.trunc(m.timestampMs)); // int64: negatives as two's complement
   }
   if (m.kind === 'histogram') {
     w.byte(0x3a); // histogram = 7

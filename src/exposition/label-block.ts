@@ -35,6 +35,23 @@ export function forEachLabel(
   }
 }
 
+// A block walked without a callback, for the loops that write every label of
+// every point (the OTLP sinks): a name runs from i to labelNameEnd (the `=`),
+// its value from 2 bytes on to labelValueEnd (the closing quote), and the
+// next pair starts 2 bytes after that. Bounded by e, as forEachLabel is.
+
+/** Where the label name starting at b[i] ends. */
+export function labelNameEnd(b: Buffer, i: number, e: number): number {
+  while (i < e && b[i] !== 61 /* = */) i++;
+  return i;
+}
+
+/** Where the label value starting at b[i] ends, escapes skipped. */
+export function labelValueEnd(b: Buffer, i: number, e: number): number {
+  while (i < e && b[i] !== QUOTE) i += b[i] === BACKSLASH ? 2 : 1;
+  return i;
+}
+
 /** A label value as written (escaped) → its text. */
 export function unescapeLabelValue(b: Buffer, vs: number, ve: number): string {
   const raw = b.toString('utf8', vs, ve);

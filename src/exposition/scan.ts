@@ -76,7 +76,6 @@ interface Fam {
   help: Buffer | undefined;
   /** Records of its samples, as [from, to) pairs of record indices. */
   readonly segs: number[];
-  count: number;
   /** Histograms and summaries: the series being checked for Go's layout, and the series seen. */
   open: OpenSeries | undefined;
   seen: Set<number> | undefined;
@@ -164,7 +163,7 @@ export interface FamilyHead {
 export interface ScannedBody {
   /** The body, or Go's re-encoding of it when it was not canonical. */
   readonly body: Buffer;
-  /** REC int32 per sample, or (nearly always) NARROW uint16: see narrowed(). */
+  /** REC int32 per sample, or (nearly always) NARROW uint16: see NARROW. */
   readonly rec: Int32Array | Uint16Array;
   /** The body's families, sorted by final name. */
   readonly heads: readonly FamilyHead[];
@@ -301,7 +300,9 @@ class Scanner {
   #openFam: Fam | undefined;
   #openStart = 0;
   #samples = 0;
-  // Names recently resolved to a family (Go's setOrCreateCurrentMF), cleared by any comment line.
+  // The name last resolved to a family (Go's setOrCreateCurrentMF). Never cleared: a name's family
+  // never changes once found (types are set once, before samples, and a name that resolved to its
+  // base is never created as a family).
   #cacheStart = -1;
   #cacheEnd = -1;
   #cacheFam: Fam | undefined;
@@ -402,7 +403,7 @@ class Scanner {
       return e + 1;
     }
     const name = b.toString('latin1', ns, ne);
-    const f: Fam = { name, nameStart: ns, nameEnd: ne, type: TYPES.get(b.toString('latin1', p, e).toUpperCase()), sibling: false, help: this.#pendingHelp, segs: [], count: 0, open: undefined, seen: undefined, metrics: undefined };
+    const f: Fam = { name, nameStart: ns, nameEnd: ne, type: TYPES.get(b.toString('latin1', p, e).toUpperCase()), sibling: false, help: this.#pendingHelp, segs: [], open: undefined, seen: undefined, metrics: undefined };
     this.#pendingHelp = undefined;
     this.#order.push(f);
     this.#cur = f;
@@ -523,33 +524,13 @@ class Scanner {
   }
 
   /**
-   * Go's setOrCreateCurrentMF for the name just read from p. Most names are
-   * the previous one, or the current family's with a _bucket/_sum/_count
-   * suffix: those are found by comparing bytes, without a string. (A name's
-   * family never changes once found: types are set once, before samples, and
-   * a name that resolved to its base is never created as a family.)
+   * Go's setOrCreateCurrentMF for the name just read from p (#sampleName has
+   * tried the fast paths already; HELP/TYPE lines are too rare for them).
    */
   #family(p: number): Fam {
-    const q = this.#end;
     if (this.#quoted) return this.#resolve(this.#text!, -1, -1);
-    const b = this.#b;
-    if (this.#cacheFam !== undefined && q - p === this.#cacheEnd - this.#cacheStart && sameRun(this.#v, b, this.#cacheStart, p, q - p)) {
-      this.#role = this.#cacheRole;
-      return (this.#cur = this.#cacheFam);
-    }
-    const f = this.#cur;
-    if (f !== undefined && f.nameStart >= 0 && !f.sibling) {
-      const fl = f.nameEnd - f.nameStart;
-      if (q - p >= fl && sameRun(this.#v, b, f.nameStart, p, fl)) {
-        const role = suffixRole(b, f, p + fl, q);
-        if (role >= 0) {
-          this.#role = role;
-          this.#remember(p, q, f);
-          return f;
-        }
-      }
-    }
-    const fam = this.#resolve(b.toString('latin1', p, q), p, q);
+    const q = this.#end;
+    const fam = this.#resolve(this.#b.toString('latin1', p, q), p, q);
     this.#remember(p, q, fam);
     return fam;
   }
@@ -656,7 +637,7 @@ class Scanner {
         return (this.#cur = f);
       }
     }
-    f = { name, nameStart: start, nameEnd: end, type: undefined, sibling: false, help: undefined, segs: [], count: 0, open: undefined, seen: undefined, metrics: this.#model ? [] : undefined };
+    f = { name, nameStart: start, nameEnd: end, type: undefined, sibling: false, help: undefined, segs: [], open: undefined, seen: undefined, metrics: this.#model ? [] : undefined };
     this.#fams.set(name, f);
     this.#order.push(f);
     if (this.#suffixed.has(name)) f.sibling = true;
@@ -1102,7 +1083,6 @@ class Scanner {
       rec[at + R_TE] = ts < 0 ? 0 : te;
     }
     this.#r = r + 1;
-    f.count++;
   }
 
   /** Switches the index to 32-bit records, those written so far included. */
@@ -1182,11 +1162,10 @@ class Scanner {
   /** Record mode's result; `prefixOf` gets each family's name and its place among the body's families. */
   finish(prefixOf: ((name: string, k: number) => string) | undefined, normalized: boolean): ScannedBody {
     if (this.#openFam) this.#openFam.segs.push(this.#openStart, this.#r);
-    for (const f of this.#order) if (f.open && f.open.stage !== 2) throw new ScanError(0, 'internal error: an incomplete series in canonical text');
     const kept: { readonly head: FamilyHead; readonly f: Fam; readonly seen: number }[] = [];
     for (let k = 0; k < this.#order.length; k++) {
       const f = this.#order[k]!;
-      if (f.count === 0) continue; // Go drops families without samples
+      if (f.segs.length === 0) continue; // Go drops families without samples
       const prefix = prefixOf?.(f.name, k) ?? '';
       kept.push({ head: familyHead(prefix, f.name, f.help, f.type as MetricType), f, seen: kept.length });
     }

@@ -44,6 +44,8 @@ export interface LoggerOptions {
    * lines are never held back. Off when absent.
    */
   rateLimit?: RateLimitOptions;
+  /** Lines to leave out, judged on their level and all their fields (before the rate limit). */
+  drop?: (level: LogLevel, fields: LogFields) => boolean;
 }
 
 /** What the daemon uses: one line per repeated message per minute. */
@@ -63,6 +65,7 @@ function build(options: LoggerOptions, limiter: RateLimiter | undefined, base: L
   const emit = (lvl: LogLevel, msg: string, fields?: LogFields): void => {
     if (RANK[lvl] < min) return;
     let all = fields ? { ...base, ...fields } : base;
+    if (options.drop?.(lvl, all)) return;
     const time = now();
     if (limiter && RANK[lvl] < RANK.fatal) {
       const verdict = limiter.check(lvl, msg, all, time.getTime());

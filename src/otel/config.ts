@@ -9,7 +9,10 @@ import { otlpExporter } from './exporters/otlp/config.ts';
 import { otlphttpExporter } from './exporters/otlphttp/config.ts';
 import { prometheusExporter, type PrometheusConfig } from './exporters/prometheus/config.ts';
 import { fileStorageExtension, type FileStorageConfig } from './extensions/file_storage/config.ts';
-import { PROCESSOR_TYPES, type ProcessorConfig } from './processors/plan.ts';
+import { batchProcessor } from './processors/batch/config.ts';
+import { filterProcessor } from './processors/filter/config.ts';
+import type { ProcessorConfig } from './processors/plan.ts';
+import { resourceProcessor } from './processors/resource/config.ts';
 import type { Field, Reader } from '../config/reader.ts';
 
 export type { ProcessorConfig } from './processors/plan.ts';
@@ -17,7 +20,7 @@ export type ExporterConfig = OtlpExporterConfig | DebugConfig | FileConfig | Pro
 export type ExtensionConfig = FileStorageConfig;
 export type OtelPipelineConfig = PipelineConfig<ProcessorConfig, ExporterConfig>;
 
-export const PROCESSORS: Readonly<Record<string, ComponentType<ProcessorConfig>>> = PROCESSOR_TYPES;
+export const PROCESSORS: Readonly<Record<string, ComponentType<ProcessorConfig>>> = { filter: filterProcessor, resource: resourceProcessor, batch: batchProcessor };
 
 export const EXPORTERS: Readonly<Record<string, ComponentType<ExporterConfig>>> = {
   otlp: otlpExporter,
@@ -38,13 +41,14 @@ export function checkExporters(r: Reader, exporters: readonly { readonly config:
   const paths = new Map<string, string>();
   const files = new Map<string, string>();
   for (const { config, field, pipelines } of exporters) {
-    if ((config.type === 'prometheus' || config.type === 'file') && pipelines > 1) {
+    if (config.type !== 'prometheus' && config.type !== 'file') continue;
+    if (pipelines > 1) {
       r.error(field, `listed in ${pipelines} pipelines: a ${config.type} exporter serves one pipeline; define one per pipeline (e.g. ${config.type}/other with its own path)`);
     }
-    const [taken, key] = config.type === 'prometheus' ? [paths, config.path] : config.type === 'file' ? [files, config.path] : [undefined, ''];
-    if (!taken) continue;
-    const other = taken.get(key);
-    if (other) r.error(field, `${config.type === 'prometheus' ? 'path' : 'file'} "${key}" is already ${config.type === 'prometheus' ? 'served' : 'written'} by exporter "${other}"`);
-    taken.set(key, config.name);
+    const served = config.type === 'prometheus';
+    const taken = served ? paths : files;
+    const other = taken.get(config.path);
+    if (other) r.error(field, served ? `path "${config.path}" is already served by exporter "${other}"` : `file "${config.path}" is already written by exporter "${other}"`);
+    taken.set(config.path, config.name);
   }
 }

@@ -65,7 +65,6 @@ function build({ config, source, selfMetrics, logger }: Parameters<ExportingFact
     const exporters: Exporter[] = [];
     for (const e of p.exporters) {
       if (e.type === 'prometheus') {
-        if (routes.some((r) => r.path === e.path)) continue;
         const ep = createPrometheusEndpoint({ producer: snapshotProducer(source, translator, plan), resource: plan.resource });
         endpoints.push(ep);
         routes.push({ path: e.path, desc: 'Metrics in OpenTelemetry Prometheus naming (exporter-prometheus)', handler: ep.handle });
@@ -122,7 +121,7 @@ function otlpExporter(e: OtlpExporterConfig, pipeline: string, logger: Logger, s
     config: e,
     pipeline,
     transport,
-    ...(storage && { store: storage.queue(owner, { encoding: e.encoding, gzip: e.compression === 'gzip' }, logger) }),
+    ...(storage && { store: (form) => storage.queue(owner, form, logger) }),
     logger,
     ...(options.now && { now: options.now }),
     ...(options.jitter !== undefined && { jitter: options.jitter }),
@@ -132,13 +131,12 @@ function otlpExporter(e: OtlpExporterConfig, pipeline: string, logger: Logger, s
 /** A status page row, without its history. */
 function row(s: ExporterStatus): Omit<ExporterRow, 'history'> {
   const q = s.queue;
-  const unit = q?.sizer === 'items' ? 'points' : q?.sizer === 'bytes' ? 'bytes' : 'batches';
   return {
     name: `${s.pipeline}/${s.id}`,
     endpoint: s.endpoint,
-    queueDepth: q ? (q.sizer === 'items' ? q.queuedPoints : q.sizer === 'bytes' ? q.queuedBytes : q.depth) : 0,
+    queueDepth: q?.used ?? 0,
     queueCapacity: q?.capacity ?? 0,
-    queueUnit: unit,
+    queueUnit: q?.sizer === 'items' ? 'points' : q?.sizer === 'bytes' ? 'bytes' : 'batches',
     persistent: q?.persistent ?? false,
     sentPoints: q?.sentPoints ?? s.written?.points ?? 0,
     failedSends: q?.failedSends ?? s.written?.failures ?? 0,

@@ -104,7 +104,6 @@ export class Pipeline {
       const pushed = await source.read((snapshot) => encodeSnapshot(translator, snapshot, plan, this.#forms), 'push');
       errors.push(...pushed.errors);
       for (const r of pushed.requests) {
-        if (r.points === 0) continue;
         dataPoints += r.points;
         requests++;
         for (const e of this.exporters) e.export(r);

@@ -84,9 +84,4 @@ export class OtlpRequest {
     if (!this.#objects) throw new Error('internal error: no object form of this OTLP request was made');
     return this.#objects;
   }
-
-  /** The bytes it holds, in all its forms. */
-  get size(): number {
-    return (this.#proto?.length ?? 0) + (this.#protoGzip?.length ?? 0) + (this.#json?.length ?? 0) + (this.#jsonGzip?.length ?? 0);
-  }
 }

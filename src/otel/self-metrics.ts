@@ -8,42 +8,45 @@ import type { ExporterStatus } from './exporters/exporter.ts';
 import { DROP_REASONS, type QueueStatus } from './exporters/helper/queue.ts';
 
 export function exporterFamilies(statuses: readonly ExporterStatus[]): MetricFamily[] {
-  const labels = (s: ExporterStatus): Label[] => [
+  return [...queueFamilies(statuses), ...writtenFamilies(statuses)];
+}
+
+function labelsOf(s: ExporterStatus): Label[] {
+  return [
     { name: 'exporter', value: s.id },
     { name: 'pipeline', value: s.pipeline },
   ];
-  return [...queueFamilies(statuses, labels), ...writtenFamilies(statuses, labels)];
 }
 
-function writtenFamilies(statuses: readonly ExporterStatus[], labels: (s: ExporterStatus) => Label[]): MetricFamily[] {
-  const writers = statuses.filter((s): s is ExporterStatus & { written: NonNullable<ExporterStatus['written']> } => s.written !== undefined);
-  if (writers.length === 0) return [];
-  const per = (name: string, help: string, value: (w: NonNullable<ExporterStatus['written']>) => number): MetricFamily => ({
-    name,
-    help,
-    type: 'counter',
-    metrics: writers.map((s): Metric => ({ kind: 'scalar', labels: labels(s), value: value(s.written) })),
-  });
-  return [
-    per('kata_monitor_otlp_written_points_total', 'Data points the debug and file exporters wrote.', (w) => w.points),
-    per('kata_monitor_otlp_write_failures_total', 'Requests the debug and file exporters failed to write (a full disk, a removed directory).', (w) => w.failures),
-  ];
-}
-
-function queueFamilies(statuses: readonly ExporterStatus[], labels: (s: ExporterStatus) => Label[]): MetricFamily[] {
-  const queued = statuses.filter((s): s is ExporterStatus & { queue: QueueStatus } => s.queue !== undefined);
-  if (queued.length === 0) return [];
-  const per = (name: string, help: string, type: 'gauge' | 'counter', value: (q: QueueStatus) => number): MetricFamily => ({
+/** Makes families of one series per exporter of `of`, valued from what `part` picks of its status. */
+function perExporter<S extends ExporterStatus, P>(of: readonly S[], part: (s: S) => P): (name: string, help: string, type: 'gauge' | 'counter', value: (p: P) => number) => MetricFamily {
+  return (name, help, type, value) => ({
     name,
     help,
     type,
-    metrics: queued.map((s): Metric => ({ kind: 'scalar', labels: labels(s), value: value(s.queue) })),
+    metrics: of.map((s): Metric => ({ kind: 'scalar', labels: labelsOf(s), value: value(part(s)) })),
   });
+}
+
+function writtenFamilies(statuses: readonly ExporterStatus[]): MetricFamily[] {
+  const writers = statuses.filter((s): s is ExporterStatus & { written: NonNullable<ExporterStatus['written']> } => s.written !== undefined);
+  if (writers.length === 0) return [];
+  const per = perExporter(writers, (s) => s.written);
+  return [
+    per('kata_monitor_otlp_written_points_total', 'Data points the debug and file exporters wrote.', 'counter', (w) => w.points),
+    per('kata_monitor_otlp_write_failures_total', 'Requests the debug and file exporters failed to write (a full disk, a removed directory).', 'counter', (w) => w.failures),
+  ];
+}
+
+function queueFamilies(statuses: readonly ExporterStatus[]): MetricFamily[] {
+  const queued = statuses.filter((s): s is ExporterStatus & { queue: QueueStatus } => s.queue !== undefined);
+  if (queued.length === 0) return [];
+  const per = perExporter(queued, (s) => s.queue);
   const byReason = (name: string, help: string, pick: (q: QueueStatus) => Readonly<Record<string, number>>): MetricFamily => ({
     name,
     help,
     type: 'counter',
-    metrics: queued.flatMap((s) => DROP_REASONS.map((reason): Metric => ({ kind: 'scalar', labels: [...labels(s), { name: 'reason', value: reason }], value: pick(s.queue)[reason] ?? 0 }))),
+    metrics: queued.flatMap((s) => DROP_REASONS.map((reason): Metric => ({ kind: 'scalar', labels: [...labelsOf(s), { name: 'reason', value: reason }], value: pick(s.queue)[reason] ?? 0 }))),
   });
   return [
     per('kata_monitor_otlp_queue_batches', 'OTLP batches waiting to be sent (including the one in flight).', 'gauge', (q) => q.depth),

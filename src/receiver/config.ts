@@ -5,9 +5,9 @@
 
 import { EndpointError, parseRuntimeEndpoint } from '../cri/endpoint.ts';
 import type { ComponentSection } from '../config/types.ts';
-import { optional, required, type Field, type KeyTree, type Reader } from '../config/reader.ts';
+import { optional, required, type Field, type KeyTree, type Reader, leaf } from '../config/reader.ts';
 import type { ScanLimits } from '../exposition/scan.ts';
-import type { AuthConfig, ServerConfig, TlsConfig } from '../server/config.ts';
+import { splitHostPort, type AuthConfig, type ServerConfig, type TlsConfig } from '../server/config.ts';
 import type { ShimConfig } from '../shim/client.ts';
 import type { CriConfig } from '../cri/client.ts';
 import type { DiscoveryConfig } from '../discovery/watcher.ts';
@@ -58,7 +58,6 @@ export interface ReceiverFlags {
 
 export type ReceiverFlagName = 'listen-address' | 'runtime-endpoint' | 'sandbox-root' | 'openmetrics' | 'demo';
 
-const leaf = {} as const satisfies KeyTree;
 
 export const RECEIVER_KEYS = {
   listen_address: leaf,
@@ -190,10 +189,10 @@ function check(r: Reader, field: Field, flag: ReceiverFlagName, problem: string 
   else r.error(field, problem);
 }
 
-/** host:port as Go's net.Listen takes it: ":8090", "0.0.0.0:8090", "[::1]:8090". */
+/** What the server would refuse (server/config.ts is the one grammar), said at load. */
 export function listenAddressProblem(value: string): string | undefined {
-  const m = /^(\[[0-9A-Fa-f:.%a-zA-Z]+\]|[^:[\]]*):(\d{1,5})$/.exec(value);
-  if (!m || Number(m[2]) > 65535) return `invalid listen address "${value}" (expected host:port, e.g. 127.0.0.1:8090 or :8090)`;
+  const hostPort = splitHostPort(value);
+  if (!hostPort || hostPort.port > 65535) return `invalid listen address "${value}" (expected host:port, e.g. 127.0.0.1:8090 or :8090)`;
   return undefined;
 }
 

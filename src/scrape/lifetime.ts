@@ -29,7 +29,6 @@ export function releaseSnapshot(snapshot: Snapshot): void {
     const scan = sb.scan;
     if (!scan) continue;
     freeNow(scan.rec.buffer);
-    freeNow(scan.runs.buffer);
     releaseBody(scan.body);
   }
   nudgeGc();

@@ -9,26 +9,22 @@ import { writeSamples } from '../exposition/samples.ts';
 import { ChunkPool } from '../buffers/chunk-pool.ts';
 import { ChunkWriter } from '../buffers/chunk-writer.ts';
 import { sandboxLabelText } from './relabel.ts';
-import type { SandboxScrape, Snapshot } from './snapshot.ts';
+import type { Snapshot } from './snapshot.ts';
 
 /** One sandbox's body in a merge: its scan, and the labels its samples get. */
 export interface MergeSource {
-  readonly scrape: SandboxScrape;
   readonly scan: ScannedBody;
   /** sandboxLabelText() of the sandbox. */
   readonly labels: Buffer;
 }
 
 export interface MergedFamily {
-  readonly name: string;
-  readonly type: MetricType;
   /** The first sandbox's HELP/TYPE lines. */
   readonly head: FamilyHead;
   /** The snapshot's sources, shared by every family of one merge. */
   readonly srcs: readonly MergeSource[];
   /** Sample runs, sandbox after sandbox, as (index into srcs, index into its heads, from, to). */
   readonly parts: readonly number[];
-  readonly sampleCount: number;
 }
 
 export interface MergeResult {
@@ -43,13 +39,13 @@ export function mergeSnapshot(snapshot: Snapshot): MergeResult {
   const hit = cache.get(snapshot);
   if (hit) return hit;
   const srcs: MergeSource[] = [];
-  const byName = new Map<string, { name: string; type: MetricType; head: FamilyHead; srcs: MergeSource[]; parts: number[]; sampleCount: number }>();
+  const byName = new Map<string, { head: FamilyHead; srcs: MergeSource[]; parts: number[] }>();
   const conflicts: { family: string; sandboxId: string; type: MetricType; expected: MetricType }[] = [];
   for (const sb of snapshot.sandboxes) {
     const scan = sb.scan;
     if (!scan) continue;
     const s = srcs.length;
-    srcs.push({ scrape: sb, scan, labels: sandboxLabelText(sb.sandbox.id, sb.sandbox.metadata) });
+    srcs.push({ scan, labels: sandboxLabelText(sb.sandbox.id, sb.sandbox.metadata) });
     const { heads, runs } = scan;
     for (let j = 0; j < runs.length; j += 3) {
       const k = runs[j]!;
@@ -58,19 +54,18 @@ export function mergeSnapshot(snapshot: Snapshot): MergeResult {
       const to = runs[j + 2]!;
       const m = byName.get(head.name);
       if (!m) {
-        byName.set(head.name, { name: head.name, type: head.type, head, srcs, parts: [s, k, from, to], sampleCount: to - from });
-      } else if (m.type !== head.type) {
+        byName.set(head.name, { head, srcs, parts: [s, k, from, to] });
+      } else if (m.head.type !== head.type) {
         // Go's encoder would refuse the mixed family and cut the response short.
         // Reported once per family and sandbox, however many runs it has.
         const last = conflicts[conflicts.length - 1];
-        if (!last || last.family !== head.name || last.sandboxId !== sb.sandbox.id) conflicts.push({ family: head.name, sandboxId: sb.sandbox.id, type: head.type, expected: m.type });
+        if (!last || last.family !== head.name || last.sandboxId !== sb.sandbox.id) conflicts.push({ family: head.name, sandboxId: sb.sandbox.id, type: head.type, expected: m.head.type });
       } else {
         m.parts.push(s, k, from, to);
-        m.sampleCount += to - from;
       }
     }
   }
-  const families = [...byName.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const families = [...byName.values()].sort((a, b) => (a.head.name < b.head.name ? -1 : a.head.name > b.head.name ? 1 : 0));
   const result: MergeResult = { families, conflicts };
   cache.set(snapshot, result);
   return result;
@@ -83,7 +78,7 @@ export function mergeSnapshot(snapshot: Snapshot): MergeResult {
  */
 export function selectFamilies(families: readonly MergedFamily[], prefixes: readonly string[] | undefined): readonly MergedFamily[] {
   if (!prefixes || prefixes.length === 0) return families;
-  return families.filter((f) => prefixes.some((p) => f.name.startsWith(p)));
+  return families.filter((f) => prefixes.some((p) => f.head.name.startsWith(p)));
 }
 
 /** The relabelled text of the given families, in pool buffers (give them back when sent). */

@@ -4,6 +4,7 @@
 
 import type { CriMetadata } from '../discovery/registry.ts';
 import { escapeLabelValue } from '../exposition/encode-text.ts';
+import type { Label } from '../exposition/model.ts';
 
 export const SHIM_PREFIX = 'kata_shim_';
 
@@ -12,10 +13,17 @@ export function shimPrefix(name: string): string {
   return name.startsWith('go_') || name.startsWith('process_') ? SHIM_PREFIX : '';
 }
 
+/** The four sandbox labels, in upstream's order. */
+export function sandboxLabels(id: string, meta: CriMetadata): Label[] {
+  return [
+    { name: 'sandbox_id', value: id },
+    { name: 'cri_uid', value: meta.uid },
+    { name: 'cri_name', value: meta.name },
+    { name: 'cri_namespace', value: meta.namespace },
+  ];
+}
+
 /** `sandbox_id="…",cri_uid="…",cri_name="…",cri_namespace="…"`, escaped, as bytes. */
 export function sandboxLabelText(id: string, meta: CriMetadata): Buffer {
-  return Buffer.from(
-    `sandbox_id="${escapeLabelValue(id)}",cri_uid="${escapeLabelValue(meta.uid)}",` +
-      `cri_name="${escapeLabelValue(meta.name)}",cri_namespace="${escapeLabelValue(meta.namespace)}"`,
-  );
+  return Buffer.from(sandboxLabels(id, meta).map((l) => `${l.name}="${escapeLabelValue(l.value)}"`).join(','));
 }

@@ -6,7 +6,8 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import type { Label, Metric, MetricFamily } from '../exposition/model.ts';
 import { packageVersion } from '../package-info.ts';
-import type { SandboxScrape, ScrapeErrorKind, Snapshot } from './snapshot.ts';
+import { sandboxLabels } from './relabel.ts';
+import type { ScrapeErrorKind, Snapshot } from './snapshot.ts';
 
 /** Upstream: prometheus.ExponentialBuckets(1, 2, 10). */
 export const SCRAPE_DURATION_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512] as const;
@@ -84,17 +85,12 @@ export class SelfMetrics {
     const out: MetricFamily[] = [];
     if (!snap || snap.sandboxes.length === 0) return out;
     // The sandbox families' four labels, so that an alert on a failing scrape names the pod.
-    const labelsOf = (sb: SandboxScrape): Label[] => [
-      { name: 'sandbox_id', value: sb.sandbox.id },
-      { name: 'cri_uid', value: sb.sandbox.metadata.uid },
-      { name: 'cri_name', value: sb.sandbox.metadata.name },
-      { name: 'cri_namespace', value: sb.sandbox.metadata.namespace },
-    ];
+    const labels = snap.sandboxes.map((sb) => sandboxLabels(sb.sandbox.id, sb.sandbox.metadata));
     const errors: Metric[] = [];
-    for (const sb of snap.sandboxes) {
+    for (const [i, sb] of snap.sandboxes.entries()) {
       const kinds = this.#errors.get(sb.sandbox.id);
       if (!kinds) continue;
-      for (const [kind, n] of [...kinds].sort(([a], [b]) => (a < b ? -1 : 1))) errors.push(scalar([...labelsOf(sb), { name: 'reason', value: kind }], n));
+      for (const [kind, n] of [...kinds].sort(([a], [b]) => (a < b ? -1 : 1))) errors.push(scalar([...labels[i]!, { name: 'reason', value: kind }], n));
     }
     if (errors.length > 0) out.push({ name: 'kata_monitor_sandbox_scrape_errors_count', help: 'Failed scrapes of the sandbox by cause.', type: 'counter', metrics: errors });
     out.push(
@@ -102,19 +98,19 @@ export class SelfMetrics {
         name: 'kata_monitor_sandbox_scrape_duration_seconds',
         help: 'Duration of the last metrics request to the sandbox shim.',
         type: 'gauge',
-        metrics: snap.sandboxes.map((sb) => scalar(labelsOf(sb), sb.durationMs / 1000)),
+        metrics: snap.sandboxes.map((sb, i) => scalar(labels[i]!, sb.durationMs / 1000)),
       },
       {
         name: 'kata_monitor_sandbox_scrape_samples',
         help: 'Samples the sandbox shim returned in the last scrape.',
         type: 'gauge',
-        metrics: snap.sandboxes.map((sb) => scalar(labelsOf(sb), sb.sampleCount)),
+        metrics: snap.sandboxes.map((sb, i) => scalar(labels[i]!, sb.sampleCount)),
       },
       {
         name: 'kata_monitor_sandbox_scrape_up',
         help: '1 if the last metrics request to the sandbox shim succeeded, 0 otherwise.',
         type: 'gauge',
-        metrics: snap.sandboxes.map((sb) => scalar(labelsOf(sb), sb.error ? 0 : 1)),
+        metrics: snap.sandboxes.map((sb, i) => scalar(labels[i]!, sb.error ? 0 : 1)),
       },
     );
     return out;

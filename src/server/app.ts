@@ -33,11 +33,10 @@ export function createApp(deps: AppDeps): Hono<{ Bindings: HttpBindings }> {
   const app = new Hono<{ Bindings: HttpBindings }>();
   const endpoints = endpointsOf(deps);
 
-  // Set before the handler: responses built with c.body()/c.text() carry it;
-  // /metrics and the proxy set it themselves on what they send.
+  // On every Response, onError's included (/metrics writes its own answer to the socket and sets it there).
   app.use('*', async (c, next) => {
-    c.header('X-Content-Type-Options', 'nosniff');
     await next();
+    c.res.headers.set('X-Content-Type-Options', 'nosniff');
   });
 
   // Probes stay open: the kubelet cannot present credentials.
@@ -111,11 +110,7 @@ export function createApp(deps: AppDeps): Hono<{ Bindings: HttpBindings }> {
   app.get('/debug/pprof/*', debug);
 
   for (const r of deps.extraRoutes ?? []) {
-    app.get(r.path, async (c) => {
-      const res = await r.handler(c.req.raw);
-      res.headers.set('X-Content-Type-Options', 'nosniff');
-      return res;
-    });
+    app.get(r.path, (c) => r.handler(c.req.raw));
   }
 
   // The OTel-named pull endpoint, when no prometheus exporter serves it: say how to turn it on.
@@ -152,7 +147,6 @@ export function createApp(deps: AppDeps): Hono<{ Bindings: HttpBindings }> {
     if (err instanceof HTTPException) {
       const res = err.getResponse();
       const headers = new Headers(res.headers);
-      headers.set('X-Content-Type-Options', 'nosniff');
       if (!headers.has('Content-Type')) headers.set('Content-Type', TEXT);
       return new Response(res.body, { status: res.status, headers });
     }

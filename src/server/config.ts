@@ -20,3 +20,13 @@ export interface ServerConfig {
   /** zlib level for gzip answers (1 fastest … 9 smallest). */
   readonly gzipLevel: number;
 }
+
+/**
+ * host:port as Go's net.Listen takes it: ":8090", "0.0.0.0:8090", "[::1]:8090";
+ * undefined when it is not. The port is not checked against 65535.
+ */
+export function splitHostPort(addr: string): { host: string; port: number } | undefined {
+  const m = /^(?:\[([0-9A-Za-z:.%]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(addr);
+  // Go: an empty host listens on every interface.
+  return m ? { host: m[1] ?? (m[2] || '0.0.0.0'), port: Number(m[3]) } : undefined;
+}

@@ -8,7 +8,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import { createAdaptorServer } from '@hono/node-server';
 import type { Hono } from 'hono';
 import type { HttpBindings } from '@hono/node-server';
-import type { ServerConfig } from './config.ts';
+import { splitHostPort, type ServerConfig } from './config.ts';
 
 export class ListenError extends Error {
   override readonly name = 'ListenError';
@@ -23,17 +23,11 @@ export interface RunningServer {
   close(graceMs?: number): Promise<void>;
 }
 
-export function splitHostPort(addr: string): { host: string; port: number } {
-  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(addr);
-  if (!m) throw new ListenError(`invalid listen address ${JSON.stringify(addr)}: expected host:port, e.g. 127.0.0.1:8090`);
-  const port = Number(m[3]);
-  if (port > 65535) throw new ListenError(`invalid listen address ${JSON.stringify(addr)}: port out of range`);
-  // Go: an empty host listens on every interface.
-  return { host: m[1] ?? (m[2] === '' ? '0.0.0.0' : m[2]!), port };
-}
-
 export async function listen(app: Hono<{ Bindings: HttpBindings }>, cfg: ServerConfig): Promise<RunningServer> {
-  const { host, port } = splitHostPort(cfg.listenAddress);
+  const hostPort = splitHostPort(cfg.listenAddress);
+  if (!hostPort) throw new ListenError(`invalid listen address ${JSON.stringify(cfg.listenAddress)}: expected host:port, e.g. 127.0.0.1:8090`);
+  const { host, port } = hostPort;
+  if (port > 65535) throw new ListenError(`invalid listen address ${JSON.stringify(cfg.listenAddress)}: port out of range`);
   let server: Server;
   if (cfg.tls) {
     let key: Buffer;

@@ -50,6 +50,14 @@ export class ProtobufReader {
     return new TextDecoder().decode(this.bytes());
   }
 
+  /** Each length-delimited `field` in what is left, as a reader of its own; other fields are skipped. */
+  *messages(field: number): Generator<ProtobufReader> {
+    for (let f = this.next(); f; f = this.next()) {
+      if (f.field === field && f.wire === WIRE_LEN) yield new ProtobufReader(this.bytes());
+      else this.skip(f.wire);
+    }
+  }
+
   /** Skips a field's value of the given wire type. */
   skip(wire: number): void {
     if (wire === WIRE_VARINT) this.varint();

@@ -50,42 +50,36 @@ export class ProtobufWriter {
   }
 
   /** A varint of an integral double: exact for non-negatives up to 2^64; negatives as 64-bit two's complement (int64). */
-  varint(v: number | bigint): void {
+  varint(v: number): void {
+    if (!(v >= 0)) return this.varintBig(BigInt(Math.trunc(v))); // NaN too: BigInt throws, as it always did
     this.ensure(10);
     const buf = this.buf;
-    if (typeof v === 'bigint') {
-      let big = BigInt.asUintN(64, v);
-      while (big > 127n) {
-        buf[this.pos++] = Number(big & 127n) | 128;
-        big >>= 7n;
+    let p = this.pos;
+    if (v <= 0xffffffff) {
+      while (v > 127) {
+        buf[p++] = (v & 127) | 128;
+        v >>>= 7;
       }
-      buf[this.pos++] = Number(big);
-      return;
-    }
-    if (v >= 0) {
-      let p = this.pos;
-      if (v <= 0xffffffff) {
-        while (v > 127) {
-          buf[p++] = (v & 127) | 128;
-          v >>>= 7;
-        }
-      } else {
-        // The divisions are by powers of two: exact.
-        while (v > 127) {
-          buf[p++] = (v % 128) | 128;
-          v = Math.floor(v / 128);
-        }
+    } else {
+      // The divisions are by powers of two: exact.
+      while (v > 127) {
+        buf[p++] = (v % 128) | 128;
+        v = Math.floor(v / 128);
       }
-      buf[p++] = v;
-      this.pos = p;
-      return;
     }
-    let big = BigInt.asUintN(64, BigInt(Math.trunc(v)));
+    buf[p++] = v;
+    this.pos = p;
+  }
+
+  /** An int64 varint from a bigint (a timestamp read as one): negatives as 64-bit two's complement. */
+  varintBig(v: bigint): void {
+    this.ensure(10);
+    let big = BigInt.asUintN(64, v);
     while (big > 127n) {
-      buf[this.pos++] = Number(big & 127n) | 128;
+      this.buf[this.pos++] = Number(big & 127n) | 128;
       big >>= 7n;
     }
-    buf[this.pos++] = Number(big);
+    this.buf[this.pos++] = Number(big);
   }
 
   /** uint64 from a model count: truncated, clamped to [0, 2^64-1]. */
@@ -194,6 +188,6 @@ export class ProtobufWriter {
 }
 
 /** Bytes of the varint of a length (below 2^32). */
-function varintSize(n: number): number {
+export function varintSize(n: number): number {
   return n < 0x80 ? 1 : n < 0x4000 ? 2 : n < 0x200000 ? 3 : n < 0x10000000 ? 4 : 5;
 }

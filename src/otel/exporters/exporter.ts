@@ -6,7 +6,7 @@
 import type { Logger } from '../../log/logger.ts';
 import { formsOf, type Forms, type OtlpRequest } from '../requests.ts';
 import type { OtlpExporterConfig } from './helper/otlp-settings.ts';
-import { ExportQueue, memoryStore, type BatchStore, type QueueStatus, type Transport } from './helper/queue.ts';
+import { ExportQueue, memoryStore, type BatchStore, type QueueForm, type QueueStatus, type Transport } from './helper/queue.ts';
 
 /** One exporter's state, for the self metrics and the status page. */
 export interface ExporterStatus {
@@ -39,8 +39,8 @@ export interface QueuedExporterOptions {
   readonly config: OtlpExporterConfig;
   readonly pipeline: string;
   readonly transport: Transport;
-  /** Where batches wait: a file_storage queue, else memory. */
-  readonly store?: BatchStore;
+  /** Where batches wait, in the form given: a file_storage queue, else memory. */
+  readonly store?: (form: QueueForm) => BatchStore;
   readonly logger: Logger;
   readonly now?: () => number;
   /** Overrides the retry randomisation (tests: 0). */
@@ -58,13 +58,13 @@ export class QueuedExporter implements Exporter {
     this.id = o.config.name;
     this.pipeline = o.pipeline;
     // Queued gzipped when compressing (~18 B a point instead of ~350): what lets a queue ride out an outage in little memory.
-    const form = { encoding: o.config.encoding, gzip: o.config.compression === 'gzip' };
+    const form: QueueForm = { encoding: o.config.encoding, gzip: o.config.compression === 'gzip' };
     this.forms = formsOf(form);
-    this.#endpoint = o.transport.endpoint;
+    this.#endpoint = o.config.url;
     this.#queue = new ExportQueue({
       queue: o.config.queue,
       retry: o.config.retry,
-      store: o.store ?? memoryStore(form),
+      store: (o.store ?? memoryStore)(form),
       transport: o.transport,
       logger: o.logger,
       ...(o.now && { now: o.now }),

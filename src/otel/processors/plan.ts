@@ -6,13 +6,11 @@
 
 import type { Resource } from '@opentelemetry/resources';
 import type { Plan } from '../translate/walk.ts';
-import { batchProcessor, type BatchConfig } from './batch/config.ts';
-import { filterProcessor, keepsName, type FilterConfig } from './filter/config.ts';
-import { editResource, resourceProcessor, type ResourceConfig } from './resource/config.ts';
+import type { BatchConfig } from './batch/config.ts';
+import { keepsName, type FilterConfig } from './filter/config.ts';
+import { editResource, type ResourceConfig } from './resource/config.ts';
 
 export type ProcessorConfig = FilterConfig | ResourceConfig | BatchConfig;
-
-export const PROCESSOR_TYPES = { filter: filterProcessor, resource: resourceProcessor, batch: batchProcessor };
 
 export function planOf(resource: Resource, processors: readonly ProcessorConfig[]): Plan {
   const filters: FilterConfig[] = [];

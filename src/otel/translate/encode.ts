@@ -3,7 +3,7 @@
 // into requests.
 
 import type { Snapshot } from '../../scrape/snapshot.ts';
-import { OtlpRequest, SCOPE, type Forms, type Scope } from '../requests.ts';
+import { OtlpRequest, type Forms } from '../requests.ts';
 import { JsonSink } from './json-sink.ts';
 import { PointsSink } from './points-sink.ts';
 import { ProtoSink } from './proto-sink.ts';
@@ -16,10 +16,10 @@ export interface EncodedPush {
   readonly errors: readonly string[];
 }
 
-export async function encodeSnapshot(translator: Translator, snapshot: Snapshot, plan: Plan, forms: Forms, scope: Scope = SCOPE): Promise<EncodedPush> {
-  const proto = forms.proto || forms.protoGzip ? new ProtoSink(plan.resource, scope, { proto: forms.proto, gzip: forms.protoGzip }) : undefined;
-  const json = forms.json || forms.jsonGzip ? new JsonSink(plan.resource, scope, { json: forms.json, gzip: forms.jsonGzip }) : undefined;
-  const points = forms.points ? new PointsSink(plan.resource, scope) : undefined;
+export async function encodeSnapshot(translator: Translator, snapshot: Snapshot, plan: Plan, forms: Forms): Promise<EncodedPush> {
+  const proto = forms.proto || forms.protoGzip ? new ProtoSink(plan.resource, { plain: forms.proto, gzip: forms.protoGzip }) : undefined;
+  const json = forms.json || forms.jsonGzip ? new JsonSink(plan.resource, { plain: forms.json, gzip: forms.jsonGzip }) : undefined;
+  const points = forms.points ? new PointsSink(plan.resource) : undefined;
   const sinks = [proto, json, points].filter((s) => s !== undefined);
   const walked = await translator.translate(snapshot, plan, sinks.length === 1 ? sinks[0]! : new FanSink(sinks));
   const p = proto?.finish();
@@ -31,22 +31,17 @@ export async function encodeSnapshot(translator: Translator, snapshot: Snapshot,
     const pk = p?.[k];
     const jk = j?.[k];
     requests.push(
-      new OtlpRequest(pk?.points ?? jk?.points ?? countPoints(o?.[k]), {
-        ...(pk?.proto && { proto: pk.proto }),
+      // Every sink makes one request per batch of the walk.
+      new OtlpRequest(walked.batches[k]!, {
+        ...(pk?.plain && { proto: pk.plain }),
         ...(pk?.gzip && { protoGzip: pk.gzip }),
-        ...(jk?.json && { json: jk.json }),
+        ...(jk?.plain && { json: jk.plain }),
         ...(jk?.gzip && { jsonGzip: jk.gzip }),
         ...(o?.[k] && { objects: o[k] }),
       }),
     );
   }
-  return { requests, points: walked.points, errors: walked.errors };
-}
-
-function countPoints(rm: ReturnType<PointsSink['finish']>[number] | undefined): number {
-  let n = 0;
-  for (const sm of rm?.scopeMetrics ?? []) for (const m of sm.metrics) n += m.dataPoints.length;
-  return n;
+  return { requests, points: walked.batches.reduce((a, b) => a + b, 0), errors: walked.errors };
 }
 
 /** Several sinks written as one. */

@@ -10,17 +10,12 @@
 // and gauge and sum values, come from the body as they are; other integral
 // numbers (counts) are written digit by digit rather than through a string.
 
-import { gzipSync } from 'node:zlib';
 import type { Resource } from '@opentelemetry/resources';
 import type { AttributeValue } from '@opentelemetry/api';
-import { GZIP_LEVEL, type Scope } from '../requests.ts';
+import { labelNameEnd, labelValueEnd, unescapeLabelValue } from '../../exposition/label-block.ts';
+import { SCOPE } from '../requests.ts';
+import { RequestBuffers, type ClosedRequest } from './request-buffers.ts';
 import { isOurLabel, type MetricHead, type OtlpSink, type SandboxAttributes } from './sink.ts';
-
-export interface JsonRequest {
-  readonly points: number;
-  readonly json?: Uint8Array;
-  readonly gzip?: Uint8Array;
-}
 
 const ascii = (s: string): Uint8Array => Buffer.from(s, 'latin1');
 
@@ -55,27 +50,14 @@ const REQUEST_END = ascii(']}]}]}');
 const COMMA = 44;
 const QUOTE = 34;
 
-/**
- * Pushes are alike: a request starts in a buffer the size of the largest of
- * the last push (the last request of a push is usually the smallest), so
- * that it is neither grown nor copied out of a buffer it barely fills.
- */
-let sizeHint = 256 * 1024;
-
 export class JsonSink implements OtlpSink {
-  readonly #forms: { readonly json: boolean; readonly gzip: boolean };
-  readonly #requests: JsonRequest[] = [];
+  readonly #out: RequestBuffers<ByteWriter>;
   readonly #head: Uint8Array;
   readonly #blocks = new WeakMap<SandboxAttributes, Uint8Array>();
   readonly #times = new Map<number, Uint8Array>();
   #lastMs = NaN;
   #lastTime: Uint8Array = NAN;
   #w: ByteWriter | undefined;
-  /** A writer whose bytes were not handed out: the next request is written in it. */
-  #spare: ByteWriter | undefined;
-  #points = 0;
-  /** The largest request of this push so far, with 5 % to spare. */
-  #largest = 0;
   #metric: { readonly head: Uint8Array; readonly tail: Uint8Array } | undefined;
   /** Points of the open metric in this request (0: the metric is not open here yet). */
   #inMetric = 0;
@@ -84,13 +66,13 @@ export class JsonSink implements OtlpSink {
   #bounds: number[] = [];
   #boundsJson: Uint8Array = new Uint8Array(0);
 
-  constructor(resource: Resource, scope: Scope, forms: { readonly json: boolean; readonly gzip: boolean }) {
-    this.#forms = forms;
+  constructor(resource: Resource, forms: { readonly plain: boolean; readonly gzip: boolean }) {
+    this.#out = new RequestBuffers('json', forms, (size) => new ByteWriter(size));
     const attrs = Object.entries(resource.attributes)
       .filter((e): e is [string, AttributeValue] => e[1] !== undefined)
       .map(([k, v]) => keyValue(k, v))
       .join(',');
-    const scopeJson = scope.version ? { name: scope.name, version: scope.version } : { name: scope.name };
+    const scopeJson = SCOPE.version ? { name: SCOPE.name, version: SCOPE.version } : { name: SCOPE.name };
     this.#head = Buffer.from(`{"resourceMetrics":[{"resource":{"attributes":[${attrs}]},"scopeMetrics":[{"scope":${JSON.stringify(scopeJson)},"metrics":[`);
   }
 
@@ -113,10 +95,7 @@ export class JsonSink implements OtlpSink {
 
   histogram(b: Buffer, ls: number, le: number, sb: SandboxAttributes, startMs: number, timeMs: number, count: number, sum: number, bounds: readonly number[], counts: readonly number[], n: number): void {
     const w = this.#point(b, ls, le, sb, startMs, timeMs);
-    w.put(COUNT);
-    w.uint(count);
-    w.put(SUM);
-    w.double(sum);
+    countSum(w, count, sum);
     w.put(BUCKET_COUNTS);
     for (let j = 0; j <= n; j++) {
       if (j > 0) w.byte(COMMA);
@@ -132,10 +111,7 @@ export class JsonSink implements OtlpSink {
 
   summary(b: Buffer, ls: number, le: number, sb: SandboxAttributes, startMs: number, timeMs: number, count: number, sum: number, quantiles: readonly number[], values: readonly number[], n: number): void {
     const w = this.#point(b, ls, le, sb, startMs, timeMs);
-    w.put(COUNT);
-    w.uint(count);
-    w.put(SUM);
-    w.double(sum);
+    countSum(w, count, sum);
     w.put(QUANTILE_VALUES);
     for (let j = 0; j < n; j++) {
       if (j > 0) w.byte(COMMA);
@@ -160,40 +136,21 @@ export class JsonSink implements OtlpSink {
     if (!w) return;
     this.end();
     w.put(REQUEST_END);
-    this.#largest = Math.max(this.#largest, Math.ceil(w.pos * 1.05));
-    const text = w.bytes();
-    const gzip = this.#forms.gzip ? gzipSync(text, { level: GZIP_LEVEL }) : undefined;
-    let json: Uint8Array | undefined;
-    // Kept gzipped only, the text is done with: its buffer serves the next request.
-    this.#spare = w;
-    if (this.#forms.json) {
-      // Handed out as it is when it fills most of its buffer; else copied, so the spare room is not kept alive.
-      if (w.pos >= w.capacity * 0.75) {
-        json = text;
-        this.#spare = undefined;
-      } else {
-        json = Buffer.from(text);
-      }
-    }
-    this.#requests.push({ points: this.#points, ...(json && { json }), ...(gzip && { gzip }) });
+    this.#out.close(w);
     this.#w = undefined;
   }
 
-  finish(): JsonRequest[] {
+  finish(): ClosedRequest[] {
     this.cut();
-    if (this.#largest > 0) sizeHint = Math.max(64 * 1024, this.#largest);
-    return this.#requests;
+    return this.#out.finish();
   }
 
   /** Opens the request and the metric as needed, writes a point's attributes and times; the caller adds the rest. */
   #point(b: Buffer, ls: number, le: number, sb: SandboxAttributes, startMs: number, timeMs: number): ByteWriter {
     let w = this.#w;
     if (!w) {
-      w = this.#w = this.#spare ?? new ByteWriter(Math.max(sizeHint, this.#largest));
-      this.#spare = undefined;
-      w.pos = 0;
+      w = this.#w = this.#out.open();
       w.put(this.#head);
-      this.#points = 0;
       this.#metrics = 0;
     }
     if (this.#inMetric === 0) {
@@ -203,7 +160,6 @@ export class JsonSink implements OtlpSink {
       w.byte(COMMA);
     }
     this.#inMetric++;
-    this.#points++;
     w.put(POINT_OPEN);
     const labelled = ls < le && writeLabels(w, b, ls, le);
     const block = this.#block(sb);
@@ -261,13 +217,10 @@ function writeLabels(w: ByteWriter, b: Buffer, s: number, e: number): boolean {
   let i = s;
   while (i < e) {
     const ns = i;
-    while (b[i] !== 61 /* = */) i++;
-    const ne = i;
-    const vs = i + 2;
-    i = vs;
-    while (b[i] !== QUOTE) i += b[i] === 92 /* \ */ ? 2 : 1;
-    const ve = i;
-    i += 2; // the quote and the comma
+    const ne = labelNameEnd(b, ns, e);
+    const vs = ne + 2;
+    const ve = labelValueEnd(b, vs, e);
+    i = ve + 2; // the quote and the comma
     if (isOurLabel(b, ns, ne)) continue;
     w.put(first ? KEY_FIRST : KEY_NEXT);
     first = false;
@@ -275,12 +228,19 @@ function writeLabels(w: ByteWriter, b: Buffer, s: number, e: number): boolean {
     w.put(KEY_VALUE);
     if (!w.copyText(b, vs, ve)) {
       // A control character (a tab, say) is written raw in the text format but escaped in JSON.
-      const text = JSON.stringify(b.toString('utf8', vs, ve).replace(/\\(.)/g, (_, c: string) => (c === 'n' ? '\n' : c)));
-      w.raw(Buffer.from(text.slice(1, -1)));
+      w.raw(Buffer.from(JSON.stringify(unescapeLabelValue(b, vs, ve)).slice(1, -1)));
     }
     w.put(VALUE_END);
   }
   return !first;
+}
+
+/** A histogram's or summary's count and sum. */
+function countSum(w: ByteWriter, count: number, sum: number): void {
+  w.put(COUNT);
+  w.uint(count);
+  w.put(SUM);
+  w.double(sum);
 }
 
 function isDigit(c: number): boolean {
@@ -303,21 +263,18 @@ const POW10 = Array.from({ length: 16 }, (_, k) => 10 ** k);
 
 /** Bytes appended to one growing buffer. */
 class ByteWriter {
-  #buf: Buffer;
+  buf: Buffer;
   pos = 0;
   constructor(size: number) {
-    this.#buf = Buffer.allocUnsafe(size);
-  }
-  get capacity(): number {
-    return this.#buf.length;
+    this.buf = Buffer.allocUnsafe(size);
   }
   #room(n: number): Buffer {
-    if (this.pos + n > this.#buf.length) {
-      const grown = Buffer.allocUnsafe(Math.max(this.#buf.length * 2, this.pos + n));
-      this.#buf.copy(grown, 0, 0, this.pos);
-      this.#buf = grown;
+    if (this.pos + n > this.buf.length) {
+      const grown = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + n));
+      this.buf.copy(grown, 0, 0, this.pos);
+      this.buf = grown;
     }
-    return this.#buf;
+    return this.buf;
   }
   byte(c: number): void {
     this.#room(1)[this.pos++] = c;
@@ -390,6 +347,6 @@ class ByteWriter {
     } while (v > 0);
   }
   bytes(): Buffer {
-    return this.#buf.subarray(0, this.pos);
+    return this.buf.subarray(0, this.pos);
   }
 }

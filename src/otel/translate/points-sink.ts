@@ -10,7 +10,7 @@ import { millisToHrTime } from '@opentelemetry/core';
 import type { Resource } from '@opentelemetry/resources';
 import { AggregationTemporality, DataPointType, type DataPoint, type MetricData, type MetricDescriptor, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { unescapeLabelValue } from '../../exposition/label-block.ts';
-import type { Scope } from '../requests.ts';
+import { SCOPE, type Scope } from '../requests.ts';
 import { pointLabels, type MetricHead, type OtlpSink, type SandboxAttributes } from './sink.ts';
 
 export const SUMMARY_POINT_TYPE = 'summary';
@@ -55,7 +55,6 @@ interface Open {
 
 export class PointsSink implements OtlpSink {
   readonly #resource: Resource;
-  readonly #scope: Scope;
   readonly #requests: OtelResourceMetrics[] = [];
   readonly #times = new Map<number, HrTime>();
   readonly #templates = new WeakMap<SandboxAttributes, Attributes>();
@@ -66,9 +65,8 @@ export class PointsSink implements OtlpSink {
   #head: MetricHead | undefined;
   #open: Open | undefined;
 
-  constructor(resource: Resource, scope: Scope) {
+  constructor(resource: Resource) {
     this.#resource = resource;
-    this.#scope = scope;
   }
 
   begin(m: MetricHead): void {
@@ -117,7 +115,7 @@ export class PointsSink implements OtlpSink {
   cut(): void {
     this.end();
     if (!this.#metrics) return;
-    this.#requests.push({ resource: this.#resource, scopeMetrics: [{ scope: this.#scope, metrics: this.#metrics }] });
+    this.#requests.push({ resource: this.#resource, scopeMetrics: [{ scope: SCOPE, metrics: this.#metrics }] });
     this.#metrics = undefined;
   }
 

@@ -5,20 +5,13 @@
 // gzipped (level 1) as they are closed when the exporters want that, and
 // only the forms asked for are kept.
 
-import { gzipSync } from 'node:zlib';
 import type { Resource } from '@opentelemetry/resources';
 import type { AttributeValue } from '@opentelemetry/api';
-import { ProtobufWriter, WIRE_I64, WIRE_LEN, WIRE_VARINT } from '../../wire/protobuf-writer.ts';
-import { unescapeLabelValue } from '../../exposition/label-block.ts';
-import { GZIP_LEVEL, type Scope } from '../requests.ts';
+import { ProtobufWriter, varintSize, WIRE_I64, WIRE_LEN, WIRE_VARINT } from '../../wire/protobuf-writer.ts';
+import { labelNameEnd, labelValueEnd, unescapeLabelValue } from '../../exposition/label-block.ts';
+import { SCOPE } from '../requests.ts';
+import { RequestBuffers, type ClosedRequest } from './request-buffers.ts';
 import { isOurLabel, type MetricHead, type MetricKind, type OtlpSink, type SandboxAttributes } from './sink.ts';
-
-/** One closed request: plain and/or gzipped protobuf, and its data points. */
-export interface ProtoRequest {
-  readonly points: number;
-  readonly proto?: Uint8Array;
-  readonly gzip?: Uint8Array;
-}
 
 // Bytes reserved for the length of each kind of message, what it usually
 // needs (a wrong guess costs moving that message's content): the request-wide
@@ -27,37 +20,31 @@ const LEN_OUTER = 4;
 const LEN_METRIC = 3;
 const LEN_POINT = 2;
 
-const DATA_FIELD: Readonly<Record<MetricKind, number>> = { gauge: 5, sum: 7, histogram: 9, summary: 11 };
-
-/**
- * Pushes are alike: a request starts in a buffer the size of the largest of
- * the last push (the last request of a push is usually the smallest), so
- * that it is neither grown nor copied out of a buffer it barely fills.
- */
-let sizeHint = 256 * 1024;
+/** Per kind: the Metric field of its data, and what follows its points (aggregation_temporality CUMULATIVE, is_monotonic true). */
+const KIND: Readonly<Record<MetricKind, { readonly field: number; readonly tail: Uint8Array }>> = {
+  gauge: { field: 5, tail: new Uint8Array(0) },
+  sum: { field: 7, tail: Uint8Array.of((2 << 3) | WIRE_VARINT, 2, (3 << 3) | WIRE_VARINT, 1) },
+  histogram: { field: 9, tail: Uint8Array.of((2 << 3) | WIRE_VARINT, 2) },
+  summary: { field: 11, tail: new Uint8Array(0) },
+};
 
 export class ProtoSink implements OtlpSink {
-  readonly #forms: { readonly proto: boolean; readonly gzip: boolean };
-  readonly #requests: ProtoRequest[] = [];
+  readonly #out: RequestBuffers<ProtobufWriter>;
   readonly #resource: Uint8Array;
   readonly #scope: Uint8Array;
   /** Each sandbox's attributes as KeyValues of fields 7 and 9. */
   readonly #blocks = new WeakMap<SandboxAttributes, { readonly f7: Uint8Array; readonly f9: Uint8Array }>();
   readonly #times = new Map<number, [number, number]>();
   #w: ProtobufWriter | undefined;
-  /** A writer whose bytes were not handed out: the next request is written in it. */
-  #spare: ProtobufWriter | undefined;
   #rmMark = 0;
   #smMark = 0;
-  #points = 0;
-  /** The largest request of this push so far, with 5 % to spare. */
-  #largest = 0;
   #metric: { readonly head: Uint8Array; readonly field: number; readonly tail: Uint8Array } | undefined;
   #metricMark = -1;
   #dataMark = -1;
+  #pointMark = 0;
 
-  constructor(resource: Resource, scope: Scope, forms: { readonly proto: boolean; readonly gzip: boolean }) {
-    this.#forms = forms;
+  constructor(resource: Resource, forms: { readonly plain: boolean; readonly gzip: boolean }) {
+    this.#out = new RequestBuffers('proto', forms, (size) => new ProtobufWriter(size));
     this.#resource = bytesOf((w) => {
       const m = w.open(1);
       for (const [k, v] of Object.entries(resource.attributes)) if (v !== undefined) writeKeyValue(w, 1, k, v);
@@ -66,10 +53,10 @@ export class ProtoSink implements OtlpSink {
     this.#scope = bytesOf((w) => {
       const m = w.open(1);
       w.tag(1, WIRE_LEN);
-      w.string(scope.name);
-      if (scope.version) {
+      w.string(SCOPE.name);
+      if (SCOPE.version) {
         w.tag(2, WIRE_LEN);
-        w.string(scope.version);
+        w.string(SCOPE.version);
       }
       w.end(m);
     });
@@ -77,44 +64,27 @@ export class ProtoSink implements OtlpSink {
 
   begin(m: MetricHead): void {
     this.end();
-    const h = new ProtobufWriter(128);
-    h.tag(1, WIRE_LEN);
-    h.string(m.name);
-    if (m.description) {
-      h.tag(2, WIRE_LEN);
-      h.string(m.description);
-    }
-    const t = new ProtobufWriter(8);
-    if (m.kind === 'sum' || m.kind === 'histogram') {
-      t.tag(2, WIRE_VARINT);
-      t.varint(2); // AGGREGATION_TEMPORALITY_CUMULATIVE
-    }
-    if (m.kind === 'sum') {
-      t.tag(3, WIRE_VARINT);
-      t.varint(1); // is_monotonic
-    }
-    this.#metric = { head: h.bytes(), field: DATA_FIELD[m.kind], tail: t.bytes() };
+    const head = bytesOf((h) => {
+      h.tag(1, WIRE_LEN);
+      h.string(m.name);
+      if (m.description) {
+        h.tag(2, WIRE_LEN);
+        h.string(m.description);
+      }
+    });
+    this.#metric = { head, ...KIND[m.kind] };
   }
 
   number(b: Buffer, ls: number, le: number, sb: SandboxAttributes, startMs: number, timeMs: number, value: number, _vs?: number, _ve?: number): void {
-    const w = this.#point();
-    const mark = w.open(1, LEN_POINT);
-    this.#stamps(w, startMs, timeMs);
+    const w = this.#point(startMs, timeMs);
     w.tag(4, WIRE_I64);
     w.double(value);
-    writeLabels(w, 7, b, ls, le);
-    w.raw(this.#block(sb).f7);
-    w.end(mark, LEN_POINT);
+    this.#pointEnd(w, 7, b, ls, le, sb);
   }
 
   histogram(b: Buffer, ls: number, le: number, sb: SandboxAttributes, startMs: number, timeMs: number, count: number, sum: number, bounds: readonly number[], counts: readonly number[], n: number): void {
-    const w = this.#point();
-    const mark = w.open(1, LEN_POINT);
-    this.#stamps(w, startMs, timeMs);
-    w.tag(4, WIRE_I64);
-    w.count(count);
-    w.tag(5, WIRE_I64);
-    w.double(sum);
+    const w = this.#point(startMs, timeMs);
+    countSum(w, count, sum);
     const c = w.open(6);
     for (let j = 0; j <= n; j++) w.count(counts[j]!);
     w.end(c);
@@ -123,19 +93,12 @@ export class ProtoSink implements OtlpSink {
       for (let j = 0; j < n; j++) w.double(bounds[j]!);
       w.end(e);
     }
-    writeLabels(w, 9, b, ls, le);
-    w.raw(this.#block(sb).f9);
-    w.end(mark, LEN_POINT);
+    this.#pointEnd(w, 9, b, ls, le, sb);
   }
 
   summary(b: Buffer, ls: number, le: number, sb: SandboxAttributes, startMs: number, timeMs: number, count: number, sum: number, quantiles: readonly number[], values: readonly number[], n: number): void {
-    const w = this.#point();
-    const mark = w.open(1, LEN_POINT);
-    this.#stamps(w, startMs, timeMs);
-    w.tag(4, WIRE_I64);
-    w.count(count);
-    w.tag(5, WIRE_I64);
-    w.double(sum);
+    const w = this.#point(startMs, timeMs);
+    countSum(w, count, sum);
     for (let j = 0; j < n; j++) {
       const q = w.open(6);
       w.tag(1, WIRE_I64);
@@ -144,9 +107,7 @@ export class ProtoSink implements OtlpSink {
       w.double(values[j]!);
       w.end(q);
     }
-    writeLabels(w, 7, b, ls, le);
-    w.raw(this.#block(sb).f7);
-    w.end(mark, LEN_POINT);
+    this.#pointEnd(w, 7, b, ls, le, sb);
   }
 
   end(): void {
@@ -164,43 +125,29 @@ export class ProtoSink implements OtlpSink {
     this.end();
     w.end(this.#smMark, LEN_OUTER);
     w.end(this.#rmMark, LEN_OUTER);
-    this.#largest = Math.max(this.#largest, Math.ceil(w.pos * 1.05));
-    const raw = w.buf.subarray(0, w.pos);
-    const gzip = this.#forms.gzip ? gzipSync(raw, { level: GZIP_LEVEL }) : undefined;
-    let proto: Uint8Array | undefined;
-    // Kept gzipped only, the protobuf is done with: its buffer serves the next request.
-    this.#spare = w;
-    if (this.#forms.proto) {
-      if (w.pos >= w.buf.length * 0.75) {
-        proto = raw;
-        this.#spare = undefined;
-      } else {
-        proto = w.buf.slice(0, w.pos);
-      }
-    }
-    this.#requests.push({ points: this.#points, ...(proto && { proto }), ...(gzip && { gzip }) });
+    this.#out.close(w);
     this.#w = undefined;
   }
 
   /** Closes the last request; the requests written. */
-  finish(): ProtoRequest[] {
+  finish(): ClosedRequest[] {
     this.cut();
-    if (this.#largest > 0) sizeHint = Math.max(64 * 1024, this.#largest);
-    return this.#requests;
+    return this.#out.finish();
   }
 
-  /** The writer to put one data point on (field 1 of the metric's data), the request and metric opened as needed. */
-  #point(): ProtobufWriter {
+  /**
+   * Opens a data point (field 1 of the metric's data), the request and
+   * metric as needed, and writes its times; the caller writes its value,
+   * then #pointEnd().
+   */
+  #point(startMs: number, timeMs: number): ProtobufWriter {
     let w = this.#w;
     if (!w) {
-      w = this.#w = this.#spare ?? new ProtobufWriter(Math.max(sizeHint, this.#largest));
-      this.#spare = undefined;
-      w.pos = 0;
+      w = this.#w = this.#out.open();
       this.#rmMark = w.open(1, LEN_OUTER);
       w.raw(this.#resource);
       this.#smMark = w.open(2, LEN_OUTER);
       w.raw(this.#scope);
-      this.#points = 0;
     }
     if (this.#metricMark < 0) {
       const m = this.#metric!;
@@ -208,17 +155,22 @@ export class ProtoSink implements OtlpSink {
       w.raw(m.head);
       this.#dataMark = w.open(m.field, LEN_METRIC);
     }
-    this.#points++;
-    return w;
-  }
-
-  #stamps(w: ProtobufWriter, startMs: number, timeMs: number): void {
+    this.#pointMark = w.open(1, LEN_POINT);
     const s = this.#nanos(startMs);
     w.tag(2, WIRE_I64);
     w.fixed64(s[0], s[1]);
     const t = this.#nanos(timeMs);
     w.tag(3, WIRE_I64);
     w.fixed64(t[0], t[1]);
+    return w;
+  }
+
+  /** Writes the point's attributes (KeyValues of `field`, 7 or 9) and closes it. */
+  #pointEnd(w: ProtobufWriter, field: 7 | 9, b: Buffer, ls: number, le: number, sb: SandboxAttributes): void {
+    writeLabels(w, field, b, ls, le);
+    const block = this.#block(sb);
+    w.raw(field === 7 ? block.f7 : block.f9);
+    w.end(this.#pointMark, LEN_POINT);
   }
 
   /** Nanoseconds since epoch of a time in ms, as fixed64's two 32-bit words. */
@@ -241,6 +193,14 @@ export class ProtoSink implements OtlpSink {
     }
     return b;
   }
+}
+
+/** A histogram's or summary's count (4) and sum (5). */
+function countSum(w: ProtobufWriter, count: number, sum: number): void {
+  w.tag(4, WIRE_I64);
+  w.count(count);
+  w.tag(5, WIRE_I64);
+  w.double(sum);
 }
 
 /** A KeyValue of `field`: key and an AnyValue. */
@@ -282,30 +242,17 @@ function writeLabels(w: ProtobufWriter, field: number, b: Buffer, s: number, e: 
   let i = s;
   while (i < e) {
     const ns = i;
-    while (b[i] !== 61 /* = */) i++;
-    const ne = i;
-    const vs = i + 2;
-    i = vs;
-    let escaped = false;
-    while (b[i] !== 34 /* " */) {
-      if (b[i] === 92 /* \ */) {
-        escaped = true;
-        i++;
-      }
-      i++;
-    }
-    const ve = i;
-    i += 2; // the quote and the comma
+    const ne = labelNameEnd(b, ns, e);
+    const vs = ne + 2;
+    const ve = labelValueEnd(b, vs, e);
+    i = ve + 2; // the quote and the comma
     if (isOurLabel(b, ns, ne)) continue;
-    if (escaped) {
-      writeKeyValue(w, field, b.toString('latin1', ns, ne), unescapeLabelValue(b, vs, ve));
-      continue;
-    }
     const nl = ne - ns;
     const vl = ve - vs;
     const any = 1 + varintSize(vl) + vl;
     const kv = 1 + varintSize(nl) + nl + 1 + varintSize(any) + any;
     w.ensure(kv + 6);
+    const start = w.pos;
     w.tag(field, WIRE_LEN);
     w.varint(kv);
     w.tag(1, WIRE_LEN);
@@ -315,7 +262,10 @@ function writeLabels(w: ProtobufWriter, field: number, b: Buffer, s: number, e: 
     w.varint(any);
     w.tag(1, WIRE_LEN);
     w.varint(vl);
-    copyInto(w, b, vs, ve);
+    if (!copyPlain(w, b, vs, ve)) {
+      w.pos = start;
+      writeKeyValue(w, field, b.toString('latin1', ns, ne), unescapeLabelValue(b, vs, ve));
+    }
   }
 }
 
@@ -326,8 +276,17 @@ function copyInto(w: ProtobufWriter, b: Buffer, s: number, e: number): void {
   w.pos = o;
 }
 
-function varintSize(n: number): number {
-  return n < 0x80 ? 1 : n < 0x4000 ? 2 : n < 0x200000 ? 3 : n < 0x10000000 ? 4 : 5;
+/** Copies b[s, e) unless it holds an escape (then the position is left as it was and false returned). */
+function copyPlain(w: ProtobufWriter, b: Buffer, s: number, e: number): boolean {
+  const out = w.buf;
+  let o = w.pos;
+  for (let k = s; k < e; k++) {
+    const c = b[k]!;
+    if (c === 92 /* \ */) return false;
+    out[o++] = c;
+  }
+  w.pos = o;
+  return true;
 }
 
 function bytesOf(write: (w: ProtobufWriter) => void): Uint8Array {

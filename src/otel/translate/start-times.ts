@@ -13,18 +13,12 @@
 
 const S = 4;
 
-/** One family's series of one sandbox as of one scrape. */
-interface Starts {
-  /** The scrape the data is as of (a number that stands for it). */
-  readonly scrape: number;
-  readonly data: Float64Array;
-}
-
+/** Per family, its series' (identity, start, last value, last time). */
 interface SandboxStarts {
-  /** The scrape `next` is being filled from (0: none yet). */
+  /** The scrape `next` is being filled from (0: none yet): every family in `next` is as of it. */
   scrape: number;
-  prev: Map<string, Starts>;
-  next: Map<string, Starts>;
+  prev: Map<string, Float64Array>;
+  next: Map<string, Float64Array>;
 }
 
 export class StartTimes {
@@ -60,9 +54,8 @@ export class StartTimes {
       st.next = new Map();
       st.scrape = scrape;
     }
-    const now = st.next.get(family);
     const cursor = this.#cursor;
-    cursor.reset(this, st, scrape, family, now?.scrape === scrape ? now : undefined, st.prev.get(family));
+    cursor.reset(this, st, family, st.next.get(family), st.prev.get(family));
     return cursor;
   }
 
@@ -81,19 +74,17 @@ export class StartTimes {
 export class FamilyStarts {
   #owner!: StartTimes;
   #state!: SandboxStarts;
-  #scrape = 0;
   #family = '';
   /** This scrape's state when another reader already advanced it: read, not filled. */
-  #advanced: Starts | undefined;
+  #advanced: Float64Array | undefined;
   /** The last scrape's state, when this reader advances it. */
-  #prev: Starts | undefined;
+  #prev: Float64Array | undefined;
   #n = 0;
   #byIdentity: Map<number, number> | undefined;
 
-  reset(owner: StartTimes, state: SandboxStarts, scrape: number, family: string, advanced: Starts | undefined, prev: Starts | undefined): void {
+  reset(owner: StartTimes, state: SandboxStarts, family: string, advanced: Float64Array | undefined, prev: Float64Array | undefined): void {
     this.#owner = owner;
     this.#state = state;
-    this.#scrape = scrape;
     this.#family = family;
     this.#advanced = advanced;
     this.#prev = advanced ? undefined : prev;
@@ -109,12 +100,12 @@ export class FamilyStarts {
   start(id: number, value: number, ms: number): number {
     const i = this.#n++;
     if (this.#advanced) {
-      const d = this.#advanced.data;
+      const d = this.#advanced;
       const j = i * S < d.length && d[i * S] === id ? i : this.#find(d, id);
       return j >= 0 ? d[j * S + 1]! : ms;
     }
     const fill = this.#owner.fill(i + 1);
-    const prev = this.#prev?.data;
+    const prev = this.#prev;
     let start = ms;
     if (prev) {
       const j = i * S < prev.length && prev[i * S] === id ? i : this.#find(prev, id);
@@ -133,7 +124,7 @@ export class FamilyStarts {
 
   /** The family's series are all seen: this scrape's state is kept. */
   done(): void {
-    if (!this.#advanced) this.#state.next.set(this.#family, { scrape: this.#scrape, data: this.#owner.fill(this.#n).slice(0, this.#n * S) });
+    if (!this.#advanced) this.#state.next.set(this.#family, this.#owner.fill(this.#n).slice(0, this.#n * S));
   }
 
   #find(d: Float64Array, id: number): number {

@@ -33,7 +33,8 @@ export interface Plan {
 }
 
 export interface WalkResult {
-  readonly points: number;
+  /** Points per batch (request) written, in order. */
+  readonly batches: readonly number[];
   readonly errors: readonly string[];
 }
 
@@ -97,17 +98,17 @@ export class Translator {
     const families = familiesOf(sources, errors);
     const sample = new Sample();
     const series = new Series();
-    let points = 0;
+    const batches: number[] = [];
     let inBatch = 0;
     const max = plan.maxPoints > 0 ? plan.maxPoints : Infinity;
     let slice = performance.now();
     const room = (): void => {
       if (inBatch === max) {
         sink.cut();
+        batches.push(inBatch);
         inBatch = 0;
       }
       inBatch++;
-      points++;
     };
 
     for (const f of families) {
@@ -154,7 +155,8 @@ export class Translator {
       }
       sink.end();
     }
-    return { points, errors };
+    if (inBatch > 0) batches.push(inBatch);
+    return { batches, errors };
   }
 
   /** The snapshot's bodies to read: the daemon's own families first, then each scraped sandbox. */
@@ -202,7 +204,6 @@ class Series {
   readonly bounds: number[] = [];
   readonly values: number[] = [];
   readonly #counts: number[] = [];
-  readonly #finite: number[] = [];
   sum = 0;
   count = 0;
 
@@ -223,12 +224,12 @@ class Series {
       let n = 0;
       for (; n < this.bounds.length && this.bounds[n] !== Infinity; n++) {
         const cum = this.values[n]!;
-        this.#finite[n] = this.bounds[n]!;
         this.#counts[n] = Math.max(0, cum - prev);
         prev = Math.max(prev, cum);
       }
       this.#counts[n] = Math.max(0, this.count - prev);
-      sink.histogram(body, s.ls, s.le, attrs, start, ms, this.count, this.sum, this.#finite, this.#counts, n);
+      // The bounds before +Inf: the first n.
+      sink.histogram(body, s.ls, s.le, attrs, start, ms, this.count, this.sum, this.bounds, this.#counts, n);
     }
     this.bounds.length = 0;
     this.values.length = 0;

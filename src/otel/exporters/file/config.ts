@@ -2,7 +2,7 @@
 // request per line (README.md lists the keys).
 
 import type { ComponentType } from '../../../config/types.ts';
-import { required, type KeyTree } from '../../../config/reader.ts';
+import { leaf, required, type KeyTree } from '../../../config/reader.ts';
 
 export interface FileConfig {
   readonly type: 'file';
@@ -17,14 +17,14 @@ export interface FileConfig {
   readonly createDirectory: boolean;
 }
 
-const leaf = {} as const satisfies KeyTree;
+const ROTATION_KEYS = { max_megabytes: leaf, max_backups: leaf, max_days: leaf, localtime: leaf } satisfies KeyTree;
 
 export const fileExporter: ComponentType<FileConfig> = {
   keys: {
     path: leaf,
     format: leaf,
     append: leaf,
-    rotation: { max_megabytes: leaf, max_backups: leaf, max_days: leaf, localtime: leaf },
+    rotation: ROTATION_KEYS,
     flush_interval: leaf,
     create_directory: leaf,
     compression: leaf,
@@ -32,7 +32,7 @@ export const fileExporter: ComponentType<FileConfig> = {
   read(r, { id, entries: m }) {
     const path = required(r, m, 'path') ?? '';
     if (m.has('compression')) r.error(m.get('compression'), 'not supported (zstd): the file is written uncompressed');
-    const rot = r.map(m.get('rotation'), { max_megabytes: leaf, max_backups: leaf, max_days: leaf, localtime: leaf });
+    const rot = r.map(m.get('rotation'), ROTATION_KEYS);
     // Checked, nothing to do: each push reaches the file as it is written, there is no buffer to flush.
     r.duration(m.get('flush_interval'), 0);
     return {

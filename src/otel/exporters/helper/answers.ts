@@ -22,13 +22,7 @@ export function partialSuccess(body: Uint8Array, encoding: 'proto' | 'json'): Pa
     }
     let rejected = 0;
     let message = '';
-    const top = new ProtobufReader(body);
-    for (let f = top.next(); f; f = top.next()) {
-      if (f.field !== 1 || f.wire !== 2) {
-        top.skip(f.wire);
-        continue;
-      }
-      const ps = new ProtobufReader(top.bytes());
+    for (const ps of new ProtobufReader(body).messages(1)) {
       for (let g = ps.next(); g; g = ps.next()) {
         if (g.field === 1 && g.wire === 0) rejected = ps.varint();
         else if (g.field === 2 && g.wire === 2) message = ps.string();
@@ -50,13 +44,7 @@ const RETRY_INFO = 'type.googleapis.com/google.rpc.RetryInfo';
 /** The retry delay of a google.rpc.Status's RetryInfo detail, in ms; undefined when it has none. */
 export function retryInfoDelayMs(status: Uint8Array): number | undefined {
   try {
-    const top = new ProtobufReader(status);
-    for (let f = top.next(); f; f = top.next()) {
-      if (f.field !== 3 || f.wire !== 2) {
-        top.skip(f.wire);
-        continue;
-      }
-      const any = new ProtobufReader(top.bytes());
+    for (const any of new ProtobufReader(status).messages(3)) {
       let type = '';
       let value: Uint8Array | undefined;
       for (let g = any.next(); g; g = any.next()) {
@@ -66,13 +54,7 @@ export function retryInfoDelayMs(status: Uint8Array): number | undefined {
       }
       if (type !== RETRY_INFO || !value) continue;
       let ms = 0;
-      const info = new ProtobufReader(value);
-      for (let h = info.next(); h; h = info.next()) {
-        if (h.field !== 1 || h.wire !== 2) {
-          info.skip(h.wire);
-          continue;
-        }
-        const d = new ProtobufReader(info.bytes());
+      for (const d of new ProtobufReader(value).messages(1)) {
         for (let k = d.next(); k; k = d.next()) {
           if (k.field === 1 && k.wire === 0) ms += d.varint() * 1000;
           else if (k.field === 2 && k.wire === 0) ms += d.varint() / 1e6;

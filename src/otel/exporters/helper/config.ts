@@ -3,8 +3,7 @@
 // this file lists them with their defaults). Defaults are the collector's
 // unless said otherwise here.
 
-import type { Entries, Field, KeyTree, Reader } from '../../../config/reader.ts';
-import { optional } from '../../../config/reader.ts';
+import { leaf, optional, type Entries, type Field, type KeyTree, type Reader } from '../../../config/reader.ts';
 
 export interface RetryConfig {
   readonly enabled: boolean;
@@ -44,8 +43,6 @@ export const RETRY_DEFAULTS: RetryConfig = {
 export const QUEUE_DEFAULTS: QueueConfig = { enabled: true, sizer: 'requests', size: 1000, dropPolicy: 'oldest' };
 
 export const TIMEOUT_DEFAULT_MS = 10_000;
-
-const leaf = {} as const satisfies KeyTree;
 
 export const HELPER_KEYS = {
   timeout: leaf,
@@ -99,9 +96,9 @@ export function readQueue(r: Reader, m: Entries): QueueConfig {
   };
 }
 
-/** The extension a persistent queue uses, and where the file names it (for the loader's check). */
-export function storageUse(r: Reader, queue: QueueConfig, m: Entries): { readonly id: string; readonly at: Field }[] {
+/** The extension a persistent queue uses, and where the file names it (an exporter's `extensions` for the loader's check). */
+export function storageUse(r: Reader, { queue }: { readonly queue: QueueConfig }, { entries }: { readonly entries: Entries }): { readonly id: string; readonly at: Field }[] {
   if (queue.storage === undefined) return [];
-  const q = r.map(m.get('sending_queue'));
+  const q = r.map(entries.get('sending_queue'));
   return q ? [{ id: queue.storage, at: q.get('storage') }] : [];
 }

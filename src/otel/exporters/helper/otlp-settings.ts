@@ -4,8 +4,10 @@
 // the generic one), then the defaults. A variable that applies and cannot
 // be used is a configuration error naming it.
 
-import { optional, type Field, type KeyTree, type Reader } from '../../../config/reader.ts';
+import { readFileSync } from 'node:fs';
+import { leaf, optional, type Field, type KeyTree, type Reader } from '../../../config/reader.ts';
 import type { ComponentSection } from '../../../config/types.ts';
+import { packageVersion } from '../../../package-info.ts';
 import { HELPER_KEYS, readQueue, readRetry, TIMEOUT_DEFAULT_MS, type QueueConfig, type RetryConfig } from './config.ts';
 
 export interface TlsClientConfig {
@@ -37,7 +39,8 @@ export interface OtlpExporterConfig {
   readonly queue: QueueConfig;
 }
 
-const leaf = {} as const satisfies KeyTree;
+/** What both transports send as their User-Agent. */
+export const USER_AGENT = `kata-otel-monitor/${packageVersion()}`;
 
 export const TLS_KEYS = { insecure: leaf, ca_file: leaf, cert_file: leaf, key_file: leaf, insecure_skip_verify: leaf, server_name_override: leaf } satisfies KeyTree;
 
@@ -145,6 +148,19 @@ function readTls(r: Reader, { field, entries: m, env }: ComponentSection): TlsCl
     insecureSkipVerify: (t && r.bool(t.get('insecure_skip_verify'))) ?? false,
     ...optional('serverNameOverride', file('server_name_override')),
   };
+}
+
+/** The certificate files the TLS settings name, read; throws naming the key of one that cannot be read. */
+export function tlsFiles(tls: TlsClientConfig): { readonly ca?: Buffer; readonly cert?: Buffer; readonly key?: Buffer } {
+  const read = (file: string | undefined, key: string): Buffer | undefined => {
+    if (file === undefined) return undefined;
+    try {
+      return readFileSync(file);
+    } catch (e) {
+      throw new Error(`tls.${key}: cannot read ${file}: ${(e as Error).message}`);
+    }
+  };
+  return { ...optional('ca', read(tls.caFile, 'ca_file')), ...optional('cert', read(tls.certFile, 'cert_file')), ...optional('key', read(tls.keyFile, 'key_file')) };
 }
 
 /**

@@ -11,10 +11,14 @@ import type { Encoding, OtlpRequest } from '../../requests.ts';
 import type { PartialSuccess } from './answers.ts';
 import type { QueueConfig, RetryConfig, Sizer } from './config.ts';
 
-export interface Payload {
-  readonly bytes: Uint8Array;
+/** How a queue keeps its batches: the form its transport sends. */
+export interface QueueForm {
   readonly encoding: Encoding;
   readonly gzip: boolean;
+}
+
+export interface Payload extends QueueForm {
+  readonly bytes: Uint8Array;
 }
 
 /** One batch in a queue: what it counts for, and its bytes. */
@@ -52,8 +56,6 @@ export type SendResult =
 
 /** One attempt: exactly one request to the backend. */
 export interface Transport {
-  /** Where it sends, for the status page and logs. */
-  readonly endpoint: string;
   send(payload: Payload): Promise<SendResult>;
   /** Cuts what is on the wire and refuses new requests. */
   close(): void;
@@ -67,6 +69,8 @@ export interface QueueStatus {
   readonly depth: number;
   readonly queuedPoints: number;
   readonly queuedBytes: number;
+  /** What the queue holds, in the sizer's unit. */
+  readonly used: number;
   /** In the sizer's unit. */
   readonly capacity: number;
   readonly sizer: Sizer;
@@ -121,9 +125,7 @@ export class ExportQueue {
   #closed = false;
   #failures = 0;
   #wake: (() => void) | undefined;
-  #retryTimer: NodeJS.Timeout | undefined;
   #nextRetryAt: number | undefined;
-  #idle: (() => void)[] = [];
   readonly #stats = {
     sentBatches: 0,
     sentPoints: 0,
@@ -145,15 +147,13 @@ export class ExportQueue {
     this.capacity = options.queue.enabled ? Math.max(1, options.queue.size) : 1;
   }
 
-  get depth(): number {
-    return this.#items.length;
-  }
-
   /** Takes in what a persistent store kept from a previous run, oldest first, within the bound. */
-  async restore(): Promise<number> {
-    const kept = await this.#opts.store.restore();
-    for (const batch of kept) this.#add(batch, 'restored');
-    return kept.length;
+  async restore(): Promise<void> {
+    for (const batch of await this.#opts.store.restore()) {
+      const weight = this.#weight(batch);
+      if (this.#makeRoom(weight, 'restored')) this.#push(batch, weight);
+      else this.#drop(batch, 'overflow');
+    }
   }
 
   /**
@@ -172,16 +172,6 @@ export class ExportQueue {
       return false;
     }
     this.#push(this.#opts.store.add(request), weight);
-    return true;
-  }
-
-  #add(batch: QueuedBatch, from: 'new' | 'restored'): boolean {
-    const weight = this.#weight(batch);
-    if (!this.#makeRoom(weight, from)) {
-      this.#drop(batch, 'overflow');
-      return false;
-    }
-    this.#push(batch, weight);
     return true;
   }
 
@@ -218,14 +208,17 @@ export class ExportQueue {
     const s = this.#stats;
     let points = 0;
     let bytes = 0;
+    let used = 0;
     for (const i of this.#items) {
       points += i.batch.points;
       bytes += i.batch.bytes;
+      used += this.#weight(i.batch);
     }
     return {
       depth: this.#items.length,
       queuedPoints: points,
       queuedBytes: bytes,
+      used,
       capacity: this.capacity,
       sizer: this.#sizer,
       persistent: this.#opts.store.persistent,
@@ -250,7 +243,8 @@ export class ExportQueue {
     if (this.#items.length === 0) return true;
     this.#wake?.();
     let timer: NodeJS.Timeout | undefined;
-    const idle = new Promise<boolean>((resolve) => this.#idle.push(() => resolve(true)));
+    // Batches waiting means a pump is running; it ends once none is left (sent, dropped, or left at shutdown).
+    const idle = this.#pumped.then(() => true);
     const late = new Promise<boolean>((resolve) => {
       timer = setTimeout(() => resolve(false), Math.max(0, withinMs));
     });
@@ -314,12 +308,8 @@ export class ExportQueue {
       }
     } finally {
       this.#pumping = false;
+      // Not always empty after shutdown(): a restore() that finishes after it (a stop during start-up) adds batches.
       if (this.#closed) for (const item of this.#items.splice(0)) this.#leave(item.batch);
-      if (this.#items.length === 0) {
-        const idle = this.#idle;
-        this.#idle = [];
-        for (const f of idle) f();
-      }
     }
   }
 
@@ -418,14 +408,13 @@ export class ExportQueue {
     this.#nextRetryAt = this.#now() + ms;
     return new Promise<void>((resolve) => {
       const done = (): void => {
-        clearTimeout(this.#retryTimer);
-        this.#retryTimer = undefined;
+        clearTimeout(timer);
         this.#wake = undefined;
         this.#nextRetryAt = undefined;
         resolve();
       };
       this.#wake = done;
-      this.#retryTimer = setTimeout(done, ms);
+      const timer = setTimeout(done, ms);
     });
   }
 }
@@ -435,7 +424,7 @@ function zeroes(): Record<DropReason, number> {
 }
 
 /** Batches kept in memory: the request itself, shared by the exporters that queue it. */
-export function memoryStore(form: { readonly encoding: Encoding; readonly gzip: boolean }): BatchStore {
+export function memoryStore(form: QueueForm): BatchStore {
   const STORED = Promise.resolve();
   return {
     persistent: false,

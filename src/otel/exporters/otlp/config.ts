@@ -14,11 +14,15 @@ export const otlpExporter: ComponentType<OtlpExporterConfig> = {
   read(r, s) {
     const m = s.entries;
     if (m.has('balancer_name')) r.warn(m.get('balancer_name'), 'ignored: one connection to the endpoint, one request at a time');
-    const common = readCommon(r, s);
-    return { type: 'otlp', name: s.id, protocol: 'grpc', url: grpcUrl(r, s, common.tls) ?? GRPC_DEFAULT_ENDPOINT, encoding: 'proto', ...common };
+    return grpcConfig(r, s, 'otlp', readCommon(r, s));
   },
-  extensions: (r, c, s) => storageUse(r, c.queue, s.entries),
+  extensions: storageUse,
 };
+
+/** An exporter speaking gRPC: `otlp`, or `otlphttp` when OTEL_EXPORTER_OTLP_PROTOCOL says grpc. */
+export function grpcConfig(r: Reader, s: ComponentSection, type: OtlpExporterConfig['type'], common: ReturnType<typeof readCommon>): OtlpExporterConfig {
+  return { type, name: s.id, protocol: 'grpc', url: grpcUrl(r, s, common.tls) ?? GRPC_DEFAULT_ENDPOINT, encoding: 'proto', ...common };
+}
 
 /**
  * The gRPC endpoint as http(s)://host:port, where the scheme says plaintext
@@ -36,7 +40,7 @@ export const otlpExporter: ComponentType<OtlpExporterConfig> = {
  * bare host:port is TLS unless OTEL_EXPORTER_OTLP_[METRICS_]INSECURE=true.
  * Else undefined (the default).
  */
-export function grpcUrl(r: Reader, s: ComponentSection, tls: TlsClientConfig): string | undefined {
+function grpcUrl(r: Reader, s: ComponentSection, tls: TlsClientConfig): string | undefined {
   const m = s.entries;
   const file = r.string(m.get('endpoint'), { nonEmpty: true });
   const variable = file === undefined ? otlpVariable(s.env, 'ENDPOINT') : undefined;

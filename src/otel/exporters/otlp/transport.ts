@@ -9,11 +9,9 @@
 import { grpcDetail } from '../../../wire/grpc-detail.ts';
 import { gunzipSync } from 'node:zlib';
 import { Client, credentials, Metadata, status as Status, type ChannelCredentials, type ChannelOptions, type ServiceError } from '@grpc/grpc-js';
-import { packageVersion } from '../../../package-info.ts';
 import { partialSuccess, retryInfoDelayMs } from '../helper/answers.ts';
-import type { OtlpExporterConfig } from '../helper/otlp-settings.ts';
+import { tlsFiles, USER_AGENT, type OtlpExporterConfig } from '../helper/otlp-settings.ts';
 import type { Payload, SendResult, Transport } from '../helper/queue.ts';
-import { readCertificate } from '../otlphttp/transport.ts';
 
 const METHOD = '/opentelemetry.proto.collector.metrics.v1.MetricsService/Export';
 
@@ -23,7 +21,6 @@ const RETRYABLE = new Set<number>([Status.UNAVAILABLE, Status.ABORTED, Status.CA
 const GZIP = 2;
 
 export class GrpcTransport implements Transport {
-  readonly endpoint: string;
   readonly #client: Client;
   readonly #config: OtlpExporterConfig;
   /** `headers`, as call metadata (keys lower-cased; a key ending in -bin carries the value's bytes, as grpc-go sends it). */
@@ -33,20 +30,14 @@ export class GrpcTransport implements Transport {
   /** Throws when a certificate file named in the configuration cannot be read. */
   constructor(config: OtlpExporterConfig) {
     this.#config = config;
-    this.endpoint = config.url;
     const url = new URL(config.url);
     const t = config.tls;
-    const creds: ChannelCredentials =
-      url.protocol === 'http:'
-        ? credentials.createInsecure()
-        : credentials.createSsl(
-            t.caFile === undefined ? null : readCertificate(t.caFile, 'ca_file'),
-            t.keyFile === undefined ? null : readCertificate(t.keyFile, 'key_file'),
-            t.certFile === undefined ? null : readCertificate(t.certFile, 'cert_file'),
-            t.insecureSkipVerify ? { rejectUnauthorized: false, checkServerIdentity: () => undefined } : {},
-          );
+    const files = url.protocol === 'http:' ? undefined : tlsFiles(t);
+    const creds: ChannelCredentials = files
+      ? credentials.createSsl(files.ca ?? null, files.key ?? null, files.cert ?? null, t.insecureSkipVerify ? { rejectUnauthorized: false, checkServerIdentity: () => undefined } : {})
+      : credentials.createInsecure();
     const options: ChannelOptions = {
-      'grpc.primary_user_agent': `kata-otel-monitor/${packageVersion()}`,
+      'grpc.primary_user_agent': USER_AGENT,
       ...(config.compression === 'gzip' && { 'grpc.default_compression_algorithm': GZIP }),
       // grpc-js backs off reconnecting up to 120 s (as grpc-go in the collector): after a long outage
       // the backend would be back for minutes before the channel tries it again. No longer than the
@@ -93,8 +84,7 @@ export class GrpcTransport implements Transport {
 }
 
 function ok(answer: Buffer | undefined): SendResult {
-  const partial = answer ? partialSuccess(answer, 'proto') : undefined;
-  return partial ? { kind: 'ok', partial } : { kind: 'ok' };
+  return { kind: 'ok', partial: answer && partialSuccess(answer, 'proto') };
 }
 
 function classify(err: ServiceError): SendResult {
@@ -105,6 +95,5 @@ function classify(err: ServiceError): SendResult {
   const details = err.metadata?.get('grpc-status-details-bin')[0];
   const retryAfterMs = details instanceof Buffer ? retryInfoDelayMs(details) : undefined;
   const retryable = RETRYABLE.has(code) || (code === Status.RESOURCE_EXHAUSTED && retryAfterMs !== undefined);
-  if (!retryable) return { kind: 'permanent', error };
-  return retryAfterMs === undefined ? { kind: 'retryable', error } : { kind: 'retryable', error, retryAfterMs };
+  return retryable ? { kind: 'retryable', error, retryAfterMs } : { kind: 'permanent', error };
 }

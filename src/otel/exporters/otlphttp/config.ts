@@ -1,12 +1,11 @@
 // The `otlphttp` exporter (OTLP over HTTP, protobuf or JSON): its keys,
 // defaults and validation (README.md lists them).
 
-import type { ComponentType } from '../../../config/types.ts';
+import type { ComponentSection, ComponentType } from '../../../config/types.ts';
 import type { Field, Reader } from '../../../config/reader.ts';
 import { storageUse } from '../helper/config.ts';
 import { checkUrl, OTLP_KEYS, otlpVariable, readCommon, type OtlpExporterConfig } from '../helper/otlp-settings.ts';
-import { GRPC_DEFAULT_ENDPOINT, grpcUrl } from '../otlp/config.ts';
-import type { ComponentSection } from '../../../config/types.ts';
+import { grpcConfig } from '../otlp/config.ts';
 
 /** The OTLP specification's HTTP endpoint. */
 export const HTTP_DEFAULT_ENDPOINT = 'http://localhost:4318/v1/metrics';
@@ -21,12 +20,10 @@ export const otlphttpExporter: ComponentType<OtlpExporterConfig> = {
     // OTEL_EXPORTER_OTLP_[METRICS_]PROTOCOL then chooses, gRPC included (as the SDKs do).
     const open = encoding === undefined && !m.has('encoding') && !m.has('endpoint') && !m.has('metrics_endpoint');
     const protocol = open ? protocolFromEnv(r, s) : encoding ?? 'proto';
-    if (protocol === 'grpc') {
-      return { type: 'otlphttp', name: s.id, protocol: 'grpc', url: grpcUrl(r, s, common.tls) ?? GRPC_DEFAULT_ENDPOINT, encoding: 'proto', ...common };
-    }
+    if (protocol === 'grpc') return grpcConfig(r, s, 'otlphttp', common);
     return { type: 'otlphttp', name: s.id, protocol: 'http', url: httpUrl(r, s) ?? HTTP_DEFAULT_ENDPOINT, encoding: protocol, ...common };
   },
-  extensions: (r, c, s) => storageUse(r, c.queue, s.entries),
+  extensions: storageUse,
 };
 
 function protocolFromEnv(r: Reader, s: ComponentSection): 'proto' | 'json' | 'grpc' {

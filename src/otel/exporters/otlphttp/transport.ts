@@ -7,10 +7,8 @@
 
 import http from 'node:http';
 import https from 'node:https';
-import { readFileSync } from 'node:fs';
-import { packageVersion } from '../../../package-info.ts';
 import { partialSuccess } from '../helper/answers.ts';
-import type { OtlpExporterConfig } from '../helper/otlp-settings.ts';
+import { tlsFiles, USER_AGENT, type OtlpExporterConfig } from '../helper/otlp-settings.ts';
 import type { Payload, SendResult, Transport } from '../helper/queue.ts';
 
 /** The OTLP specification's retryable HTTP statuses. */
@@ -20,32 +18,26 @@ const CONTENT_TYPE = { proto: 'application/x-protobuf', json: 'application/json'
 const MAX_ANSWER = 1024 * 1024;
 
 export class HttpTransport implements Transport {
-  readonly endpoint: string;
   readonly #url: URL;
   readonly #config: OtlpExporterConfig;
   readonly #agent: http.Agent;
-  readonly #tls: https.AgentOptions;
+  readonly #request: typeof http.request;
   #closed = false;
   readonly #inFlight = new Set<http.ClientRequest>();
 
   /** Throws when a certificate file named in the configuration cannot be read. */
   constructor(config: OtlpExporterConfig) {
     this.#config = config;
-    this.endpoint = config.url;
     this.#url = new URL(config.url);
-    const secure = this.#url.protocol === 'https:';
     const t = config.tls;
-    this.#tls = secure
-      ? {
-          ...(t.caFile !== undefined && { ca: readCertificate(t.caFile, 'ca_file') }),
-          ...(t.certFile !== undefined && { cert: readCertificate(t.certFile, 'cert_file') }),
-          ...(t.keyFile !== undefined && { key: readCertificate(t.keyFile, 'key_file') }),
-          rejectUnauthorized: !t.insecureSkipVerify,
-          ...(t.serverNameOverride !== undefined && { servername: t.serverNameOverride }),
-        }
-      : {};
     // One socket: the queue sends one request at a time.
-    this.#agent = secure ? new https.Agent({ keepAlive: true, maxSockets: 1, ...this.#tls }) : new http.Agent({ keepAlive: true, maxSockets: 1 });
+    if (this.#url.protocol === 'https:') {
+      this.#agent = new https.Agent({ keepAlive: true, maxSockets: 1, ...tlsFiles(t), rejectUnauthorized: !t.insecureSkipVerify, ...(t.serverNameOverride !== undefined && { servername: t.serverNameOverride }) });
+      this.#request = https.request;
+    } else {
+      this.#agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+      this.#request = http.request;
+    }
   }
 
   send(payload: Payload): Promise<SendResult> {
@@ -60,14 +52,14 @@ export class HttpTransport implements Transport {
         this.#inFlight.delete(req);
         resolve(r);
       };
-      const req = (this.#url.protocol === 'https:' ? https : http).request(this.#url, {
+      const req = this.#request(this.#url, {
         method: 'POST',
         agent: this.#agent,
         headers: {
           ...headers,
           'Content-Type': CONTENT_TYPE[payload.encoding],
           'Content-Length': String(payload.bytes.length),
-          'User-Agent': `kata-otel-monitor/${packageVersion()}`,
+          'User-Agent': USER_AGENT,
           ...(payload.gzip && { 'Content-Encoding': 'gzip' }),
         },
       });
@@ -107,14 +99,12 @@ export class HttpTransport implements Transport {
 function classify(res: http.IncomingMessage, body: Buffer, encoding: Payload['encoding']): SendResult {
   const status = res.statusCode ?? 0;
   if (status >= 200 && status < 300) {
-    const partial = partialSuccess(body, encoding);
-    return partial ? { kind: 'ok', partial } : { kind: 'ok' };
+    return { kind: 'ok', partial: partialSuccess(body, encoding) };
   }
   const text = body.toString('utf8').trim();
   const error = `HTTP ${status}${text ? `: ${text.length > 200 ? text.slice(0, 200) + '…' : text}` : ''}`;
   if (!RETRYABLE.has(status)) return { kind: 'permanent', error };
-  const retryAfterMs = parseRetryAfter(res.headers['retry-after']);
-  return retryAfterMs === undefined ? { kind: 'retryable', error } : { kind: 'retryable', error, retryAfterMs };
+  return { kind: 'retryable', error, retryAfterMs: parseRetryAfter(res.headers['retry-after']) };
 }
 
 /** Retry-After as seconds or an HTTP date. */
@@ -123,12 +113,4 @@ function parseRetryAfter(v: string | undefined): number | undefined {
   if (/^\d+$/.test(v.trim())) return Number(v.trim()) * 1000;
   const at = Date.parse(v);
   return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
-}
-
-export function readCertificate(file: string, key: string): Buffer {
-  try {
-    return readFileSync(file);
-  } catch (e) {
-    throw new Error(`tls.${key}: cannot read ${file}: ${(e as Error).message}`);
-  }
 }

@@ -39,9 +39,6 @@ export interface PrometheusEndpointOptions {
   readonly producer: MetricProducer;
   /** The pipeline's resource (after its resource processors): what target_info reports. */
   readonly resource: Resource;
-  readonly prefix?: string;
-  readonly withoutTargetInfo?: boolean;
-  readonly withoutScopeInfo?: boolean;
 }
 
 export interface PrometheusEndpoint {
@@ -53,17 +50,11 @@ export interface PrometheusEndpoint {
 const CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
 export function createPrometheusEndpoint(options: PrometheusEndpointOptions): PrometheusEndpoint {
-  const exporter = new PrometheusExporter({
-    preventServerStart: true,
-    metricProducers: [options.producer],
-    ...(options.prefix !== undefined && { prefix: options.prefix }),
-    ...(options.withoutTargetInfo !== undefined && { withoutTargetInfo: options.withoutTargetInfo }),
-    ...(options.withoutScopeInfo !== undefined && { withoutScopeInfo: options.withoutScopeInfo }),
-  });
+  const exporter = new PrometheusExporter({ preventServerStart: true, metricProducers: [options.producer] });
   // A MetricReader only collects once bound to a MeterProvider; it has no instruments of its own.
   const provider = new MeterProvider({ resource: options.resource, readers: [exporter] });
-  // Same settings as the exporter's private serializer (its request handler wants node's req/res).
-  const serializer = new PrometheusSerializer(options.prefix, false, undefined, options.withoutTargetInfo ?? false, options.withoutScopeInfo ?? false);
+  // The defaults, as the exporter's private serializer has them (its request handler wants node's req/res).
+  const serializer = new PrometheusSerializer();
 
   return {
     handle: async (request) => {

@@ -2,7 +2,7 @@
 // sending queues keep their batches across restarts (README.md).
 
 import type { ComponentType } from '../../../config/types.ts';
-import type { KeyTree } from '../../../config/reader.ts';
+import { leaf } from '../../../config/reader.ts';
 
 export interface FileStorageConfig {
   readonly type: 'file_storage';
@@ -19,8 +19,6 @@ export interface FileStorageConfig {
 
 /** The collector's default on Linux, with our name. */
 export const DEFAULT_STORAGE_DIRECTORY = '/var/lib/kata-monitor/file_storage';
-
-const leaf = {} as const satisfies KeyTree;
 
 export const fileStorageExtension: ComponentType<FileStorageConfig> = {
   keys: {

@@ -17,7 +17,7 @@ import path from 'node:path';
 import { crc32 } from 'node:zlib';
 import { silentLogger, type Logger } from '../../../log/logger.ts';
 import type { Encoding } from '../../requests.ts';
-import type { BatchStore, Payload, QueuedBatch } from '../../exporters/helper/queue.ts';
+import type { BatchStore, Payload, QueuedBatch, QueueForm } from '../../exporters/helper/queue.ts';
 import type { FileStorageConfig } from './config.ts';
 
 const MAGIC = Buffer.from('KMQ1');
@@ -57,7 +57,7 @@ export class FileStorage {
   }
 
   /** The queue of one exporter (`owner`: e.g. exporter_otlp_backend_metrics), in the form it sends. */
-  queue(owner: string, form: { readonly encoding: Encoding; readonly gzip: boolean }, logger: Logger = silentLogger): BatchStore {
+  queue(owner: string, form: QueueForm, logger: Logger = silentLogger): BatchStore {
     return new DirectoryQueue(this, path.join(this.config.directory, owner.replace(/[^A-Za-z0-9._-]/g, '_')), form, logger);
   }
 }
@@ -68,14 +68,14 @@ class DirectoryQueue implements BatchStore {
   corrupt = 0;
   readonly #storage: FileStorage;
   readonly #dir: string;
-  readonly #form: { readonly encoding: Encoding; readonly gzip: boolean };
+  readonly #form: QueueForm;
   readonly #log: Logger;
   #seq = 0;
   /** Writes happen one after another, in sequence order. */
   #writing: Promise<unknown> = Promise.resolve();
   #ready: Promise<void> | undefined;
 
-  constructor(storage: FileStorage, dir: string, form: { readonly encoding: Encoding; readonly gzip: boolean }, logger: Logger) {
+  constructor(storage: FileStorage, dir: string, form: QueueForm, logger: Logger) {
     this.#storage = storage;
     this.#dir = dir;
     this.#form = form;
@@ -204,16 +204,21 @@ async function syncDirectory(dir: string): Promise<void> {
   }
 }
 
+/** A batch file's header (or more) checked: the magic, and a file `size` that holds the whole payload; returns the payload's length. */
+function checkHeader(file: string, header: Buffer, size: number): number {
+  if (header.length < HEADER || !header.subarray(0, 4).equals(MAGIC)) throw new Error(`${file}: not a batch file`);
+  const length = header.readUInt32BE(9);
+  if (size !== HEADER + length) throw new Error(`${file}: truncated (${size - HEADER} of ${length} bytes)`);
+  return length;
+}
+
 /** A batch file's points and payload length, checked against the file's size (no payload read). */
 async function readHeader(file: string): Promise<{ readonly points: number; readonly length: number }> {
   const fh = await open(file, 'r');
   try {
     const header = Buffer.alloc(HEADER);
     const { bytesRead } = await fh.read(header, 0, HEADER, 0);
-    if (bytesRead < HEADER || !header.subarray(0, 4).equals(MAGIC)) throw new Error(`${file}: not a batch file`);
-    const length = header.readUInt32BE(9);
-    const size = (await fh.stat()).size;
-    if (size !== HEADER + length) throw new Error(`${file}: truncated (${size - HEADER} of ${length} bytes)`);
+    const length = checkHeader(file, header.subarray(0, bytesRead), (await fh.stat()).size);
     return { points: header.readUInt32BE(5), length };
   } finally {
     await fh.close();
@@ -222,11 +227,9 @@ async function readHeader(file: string): Promise<{ readonly points: number; read
 
 async function readBatch(file: string): Promise<{ readonly points: number; readonly payload: Payload }> {
   const data = await readFile(file);
-  if (data.length < HEADER || !data.subarray(0, 4).equals(MAGIC)) throw new Error(`${file}: not a batch file`);
+  checkHeader(file, data, data.length);
   const flags = data[4]!;
   const points = data.readUInt32BE(5);
-  const length = data.readUInt32BE(9);
-  if (data.length !== HEADER + length) throw new Error(`${file}: truncated (${data.length - HEADER} of ${length} bytes)`);
   const bytes = data.subarray(HEADER);
   if (crc32(bytes) !== data.readUInt32BE(13)) throw new Error(`${file}: checksum mismatch`);
   return { points, payload: { bytes, encoding: flags & FLAG_JSON ? 'json' : 'proto', gzip: (flags & FLAG_GZIP) !== 0 } };

@@ -1,7 +1,7 @@
 // The filter processor: metrics kept or left out by name (README.md).
 
 import type { ComponentType } from '../../../config/types.ts';
-import { optional, type Field, type KeyTree, type Reader } from '../../../config/reader.ts';
+import { optional, type Field, type KeyTree, type Reader, leaf } from '../../../config/reader.ts';
 
 export interface NameMatch {
   readonly prefixes: readonly string[];
@@ -15,7 +15,6 @@ export interface FilterConfig {
   readonly exclude?: NameMatch;
 }
 
-const leaf = {} as const satisfies KeyTree;
 const MATCH_KEYS = { prefixes: leaf, regexps: leaf } satisfies KeyTree;
 
 export const filterProcessor: ComponentType<FilterConfig> = {

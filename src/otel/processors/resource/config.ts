@@ -4,7 +4,7 @@
 import { resourceFromAttributes, type Resource } from '@opentelemetry/resources';
 import type { Attributes } from '@opentelemetry/api';
 import type { ComponentType } from '../../../config/types.ts';
-import { optional, required, type KeyTree } from '../../../config/reader.ts';
+import { optional, required, type KeyTree, leaf } from '../../../config/reader.ts';
 
 export type ResourceAction = 'insert' | 'update' | 'upsert' | 'delete';
 
@@ -14,7 +14,6 @@ export interface ResourceConfig {
   readonly attributes: readonly { readonly key: string; readonly action: ResourceAction; readonly value?: string | number | boolean }[];
 }
 
-const leaf = {} as const satisfies KeyTree;
 const ATTRIBUTE_KEYS = { key: leaf, value: leaf, action: leaf } satisfies KeyTree;
 
 export const resourceProcessor: ComponentType<ResourceConfig> = {

@@ -1,0 +1,78 @@
+// How the byte sinks (proto-sink.ts, json-sink.ts) close their requests:
+// one writer per request, gzipped as it is closed when an exporter wants
+// that, and its buffer handed out or reused for the next request.
+
+import { gzipSync } from 'node:zlib';
+import { GZIP_LEVEL } from '../requests.ts';
+
+/** What a sink writes a request with (ProtobufWriter, json-sink's ByteWriter). */
+export interface RequestWriter {
+  pos: number;
+  readonly buf: Uint8Array;
+  /** buf[0, pos), as a view. */
+  bytes(): Uint8Array;
+}
+
+/** One closed request, in the forms asked for. */
+export interface ClosedRequest {
+  readonly plain?: Uint8Array;
+  readonly gzip?: Uint8Array;
+}
+
+/**
+ * Pushes are alike: a request starts in a buffer the size of the largest of
+ * the last push (the last request of a push is usually the smallest), so
+ * that it is neither grown nor copied out of a buffer it barely fills.
+ */
+const sizeHints = { proto: 256 * 1024, json: 256 * 1024 };
+
+export class RequestBuffers<W extends RequestWriter> {
+  readonly #encoding: keyof typeof sizeHints;
+  readonly #make: (size: number) => W;
+  readonly #forms: { readonly plain: boolean; readonly gzip: boolean };
+  readonly #requests: ClosedRequest[] = [];
+  /** A writer whose bytes were not handed out: the next request is written in it. */
+  #spare: W | undefined;
+  /** The largest request of this push so far, with 5 % to spare. */
+  #largest = 0;
+
+  constructor(encoding: keyof typeof sizeHints, forms: { readonly plain: boolean; readonly gzip: boolean }, make: (size: number) => W) {
+    this.#encoding = encoding;
+    this.#forms = forms;
+    this.#make = make;
+  }
+
+  /** An empty writer for the next request. */
+  open(): W {
+    const w = this.#spare ?? this.#make(Math.max(sizeHints[this.#encoding], this.#largest));
+    this.#spare = undefined;
+    w.pos = 0;
+    return w;
+  }
+
+  /** Keeps the request written in `w`. */
+  close(w: W): void {
+    this.#largest = Math.max(this.#largest, Math.ceil(w.pos * 1.05));
+    const bytes = w.bytes();
+    const gzip = this.#forms.gzip ? gzipSync(bytes, { level: GZIP_LEVEL }) : undefined;
+    let plain: Uint8Array | undefined;
+    // Kept gzipped only, the bytes are done with: their buffer serves the next request.
+    this.#spare = w;
+    if (this.#forms.plain) {
+      // Handed out as they are when they fill most of their buffer; else copied (a copy, not a view), so the spare room is not kept alive.
+      if (w.pos >= w.buf.length * 0.75) {
+        plain = bytes;
+        this.#spare = undefined;
+      } else {
+        plain = new Uint8Array(bytes);
+      }
+    }
+    this.#requests.push({ plain, gzip });
+  }
+
+  /** The requests closed; the next push's first buffer is sized after the largest. */
+  finish(): ClosedRequest[] {
+    if (this.#largest > 0) sizeHints[this.#encoding] = Math.max(64 * 1024, this.#largest);
+    return this.#requests;
+  }
+}
