@@ -42,6 +42,11 @@ export class ChunkWriter {
     }
   }
 
+  /** Whether a buffer is full, for drain(). */
+  get filled(): boolean {
+    return this.#done.length > 0;
+  }
+
   /** Buffers filled so far (ownership passes to the caller). */
   drain(): Buffer[] {
     const d = this.#done;

@@ -25,7 +25,7 @@ export let goFloatTextIsCanonical = false;
  * Number() would (Clinger's fast path: the mantissa and 10^k are exact
  * doubles, so one multiplication or division rounds correctly).
  */
-export function parseGoFloat(b: ArrayLike<number>, s: number, e: number): number | undefined {
+export function parseGoFloat(b: Buffer, s: number, e: number): number | undefined {
   let i = s;
   const c0 = i < e ? b[i]! : 0;
   const neg = c0 === MINUS;
@@ -77,9 +77,7 @@ export function parseGoFloat(b: ArrayLike<number>, s: number, e: number): number
     if (neg) v = -v;
   } else {
     // The syntax is checked: Number() rounds correctly, as Go does.
-    let text = '';
-    for (let j = s; j < e; j++) text += String.fromCharCode(b[j]!);
-    v = Number(text);
+    v = Number(b.toString('latin1', s, e));
     if (v === Infinity || v === -Infinity) return undefined;
   }
   // The common shape decided here: an integer or a short decimal without
@@ -200,7 +198,7 @@ export function goUint64(v: number): number {
  * nearest beyond), or undefined where Go refuses it. `canonical` is set to
  * whether Go's writeInt would write the same text.
  */
-export function parseGoInt(b: ArrayLike<number>, s: number, e: number): number | undefined {
+export function parseGoInt(b: Buffer, s: number, e: number): number | undefined {
   let i = s;
   const c0 = b[i];
   if (c0 === PLUS || c0 === MINUS) i++;
@@ -212,9 +210,7 @@ export function parseGoInt(b: ArrayLike<number>, s: number, e: number): number |
     v = v * 10 + d;
   }
   if (e - i > 18) {
-    let text = '';
-    for (let j = s; j < e; j++) text += String.fromCharCode(b[j]!);
-    const big = BigInt(text);
+    const big = BigInt(b.toString('latin1', s, e));
     if (big > 9223372036854775807n || big < -9223372036854775808n) return undefined;
     return Number(big);
   }

@@ -20,7 +20,7 @@ import { BACKSLASH, COMMA, EQ, HASH, LBRACE, NL, QUOTE, RBRACE, SP, TAB, isLabel
 import { goFloatTextIsCanonical, goUint64, isGoIntText, parseGoFloat, parseGoInt } from './float.ts';
 import type { Label, Metric, MetricFamily, MetricType } from './model.ts';
 import { encodeText } from './encode-text.ts';
-import { forEachLabel, hashBytes } from './label-block.ts';
+import { hashBytes, labelNameEnd, labelValueEnd } from './label-block.ts';
 
 /** Why a body was refused: its text, or one of the limits on what a scrape may bring. */
 export type ScanFailure = 'malformed' | 'sample_limit' | 'label_limit' | 'label_name_length_limit' | 'label_value_length_limit';
@@ -62,35 +62,71 @@ const TYPES: ReadonlyMap<string, DeclaredType> = new Map<string, DeclaredType>([
   ['GAUGE_HISTOGRAM', 'gauge_histogram'],
 ]);
 
-/** A family as Go's parser keeps it while reading. */
+/**
+ * A family as Go's parser keeps it while reading. The objects outlive a scan
+ * (see `table`): a scan claims one by setting `gen`, and resets it then.
+ */
 interface Fam {
   /** Its name as Go keys it: the bytes as a binary (latin1) string. */
   readonly name: string;
+  /** The scan that holds it as a family; in any other scan it is not one (yet). */
+  gen: number;
+  /** The scan in which a name like this one plus _sum, _count or _bucket was a family. */
+  suffixedGen: number;
   /** Where an unquoted occurrence of the name sits in the body (-1: none), for comparing without a string. */
   nameStart: number;
   nameEnd: number;
   type: DeclaredType | undefined;
   /** A family named like this one plus _sum, _count or _bucket exists: such names are looked up, not inferred. */
   sibling: boolean;
-  /** The HELP text as Go's encoder writes it back (escapes of \\ and \n kept, \" unescaped); undefined: none. */
-  help: Buffer | undefined;
-  /** Records of its samples, as [from, to) pairs of record indices. */
-  readonly segs: number[];
-  /** Histograms and summaries: the series being checked for Go's layout, and the series seen. */
+  /**
+   * The HELP text as Go's encoder writes it back (escapes of \\ and \n kept,
+   * \" unescaped): the body's bytes [hs, he), or `helpCopy` where they differ
+   * from it; hs -1: none.
+   */
+  hs: number;
+  he: number;
+  helpCopy: Buffer | undefined;
+  /** Its place in the scan's body order, and how many runs of records its samples fill (see segScratch). */
+  ord: number;
+  nsegs: number;
+  /** Histograms and summaries: the series being checked for Go's layout (one object, reused), and the series seen. */
   open: OpenSeries | undefined;
+  series: OpenSeries | undefined;
   seen: Set<number> | undefined;
   /** Model mode: its metrics, in Go's order. */
   metrics: MetricBuild[] | undefined;
+  /** finish(): its head, kept for the next scan while prefix, type and HELP stay the same. */
+  head: FamilyHead | undefined;
+  headPrefix: string;
+  headHelp: Buffer | undefined;
+  /** finish(): its place among the families kept, then in name order, and where its runs go. */
+  rank: number;
+  at: number;
 }
+
+function newFam(name: string): Fam {
+  return { name, gen: -1, suffixedGen: -1, nameStart: -1, nameEnd: -1, type: undefined, sibling: false, hs: -1, he: -1, helpCopy: undefined, ord: 0, nsegs: 0, open: undefined, series: undefined, seen: undefined, metrics: undefined, head: undefined, headPrefix: '', headHelp: undefined, rank: 0, at: 0 };
+}
+
+/**
+ * Families by name across scans: a host's shims bring the same ~100 names on
+ * every scrape, so their objects (and heads) are reused rather than built per
+ * body, which kept the young generation busy. Bounded: a shim inventing
+ * names only makes the table start over.
+ */
+const table = new Map<string, Fam>();
+const TABLE_MAX = 4096;
+let generation = 0;
 
 /** The histogram or summary series whose lines are being checked against the order Go writes them in. */
 interface OpenSeries {
   /** Its label block (le/quantile excepted): [start, end) in the body. */
-  readonly ls: number;
-  readonly le: number;
+  ls: number;
+  le: number;
   /** Its timestamp's text, [start, end), -1: none. */
-  readonly ts: number;
-  readonly te: number;
+  ts: number;
+  te: number;
   /** 0: buckets/quantiles, 1: _sum seen, 2: _count seen (complete). */
   stage: number;
   infSeen: boolean;
@@ -118,11 +154,12 @@ const TYPE_WORDS: readonly (readonly [Buffer, MetricType])[] = (['counter', 'gau
 
 /** The type b[p, e) names when it is one of TYPE_WORDS exactly, else undefined. */
 function typeWord(b: Buffer, p: number, e: number): MetricType | undefined {
-  for (const [word, type] of TYPE_WORDS) {
+  for (let i = 0; i < TYPE_WORDS.length; i++) {
+    const word = TYPE_WORDS[i]![0];
     if (word.length !== e - p) continue;
     let k = 0;
     while (k < word.length && b[p + k] === word[k]) k++;
-    if (k === word.length) return type;
+    if (k === word.length) return TYPE_WORDS[i]![1];
   }
   return undefined;
 }
@@ -251,11 +288,12 @@ class Scanner {
   readonly #trusted: boolean;
   /** Trusted mode: the HELP line just read, for the TYPE line that follows it. */
   #pendingHelp: Buffer | undefined;
+  /** This scan's generation (see Fam.gen). */
+  readonly #gen: number;
   /** Whether the body is exactly what Go's encoder would write for it. */
   canonical = true;
 
   // Go's parser state, carried across lines as Go carries it.
-  readonly #fams = new Map<string, Fam>();
   readonly #order: Fam[] = [];
   #cur: Fam | undefined;
   #metric: MetricBuild | undefined;
@@ -269,8 +307,6 @@ class Scanner {
   #quantile = NaN;
   #bucket = NaN;
   readonly #groups = new Map<string, MetricBuild>();
-  /** Names X for which a family X_sum, X_count or X_bucket exists. */
-  readonly #suffixed = new Set<string>();
   #line = 0;
 
   // The current line's labels (le/quantile excepted): names by offset, or by string when quoted.
@@ -299,6 +335,8 @@ class Scanner {
   #r = 0;
   #openFam: Fam | undefined;
   #openStart = 0;
+  /** Runs of records closed so far, in segScratch. */
+  #nSegs = 0;
   #samples = 0;
   // The name last resolved to a family (Go's setOrCreateCurrentMF). Never cleared: a name's family
   // never changes once found (types are set once, before samples, and a name that resolved to its
@@ -315,6 +353,42 @@ class Scanner {
     this.#limits = limits;
     this.#model = mode === 'model';
     this.#trusted = mode === 'trusted';
+    if (table.size > TABLE_MAX) table.clear();
+    this.#gen = ++generation;
+  }
+
+  /** The family of this name in this scan, if there is one. */
+  #live(name: string): Fam | undefined {
+    const f = table.get(name);
+    return f !== undefined && f.gen === this.#gen ? f : undefined;
+  }
+
+  /** The table's entry for a name, made if missing; not claimed. */
+  #entry(name: string): Fam {
+    let f = table.get(name);
+    if (f === undefined) table.set(name, (f = newFam(name)));
+    return f;
+  }
+
+  /** Makes `name` a family of this scan, reset to nothing known; the body order lists it. */
+  #claim(name: string, start: number, end: number): Fam {
+    let f = this.#entry(name);
+    // Trusted text may bring a name twice (two names Go escapes alike): the second is a family of its own.
+    if (f.gen === this.#gen) f = newFam(name);
+    f.gen = this.#gen;
+    f.nameStart = start;
+    f.nameEnd = end;
+    f.type = undefined;
+    f.sibling = f.suffixedGen === this.#gen;
+    f.hs = -1;
+    f.helpCopy = undefined;
+    f.ord = this.#order.length;
+    f.nsegs = 0;
+    f.open = undefined;
+    f.seen?.clear();
+    f.metrics = this.#model ? [] : undefined;
+    this.#order.push(f);
+    return f;
   }
 
   #fail(message: string, reason: ScanFailure = 'malformed'): never {
@@ -372,8 +446,10 @@ class Scanner {
     if (b[p] === NL) return p + 1;
     const e = this.#lineEnd(p);
     if (isHelp) {
-      if (fam.help !== undefined) this.#fail(`second HELP line for metric name ${JSON.stringify(fam.name)}`);
-      fam.help = this.#help(p, e);
+      if (fam.hs >= 0) this.#fail(`second HELP line for metric name ${JSON.stringify(fam.name)}`);
+      fam.helpCopy = this.#help(p, e);
+      fam.hs = p;
+      fam.he = e;
     } else {
       if (fam.type !== undefined) this.#fail(`second TYPE line for metric name ${JSON.stringify(fam.name)}, or TYPE reported after samples`);
       fam.type = typeWord(b, p, e) ?? this.#typeToken(p, e);
@@ -399,19 +475,26 @@ class Scanner {
     const p = this.#blanks(ne);
     const e = this.#lineEnd(p);
     if (isHelp) {
-      this.#pendingHelp = this.#help(p, e);
+      this.#pendingHelp = this.#help(p, e) ?? b.subarray(p, e);
       return e + 1;
     }
-    const name = b.toString('latin1', ns, ne);
-    const f: Fam = { name, nameStart: ns, nameEnd: ne, type: TYPES.get(b.toString('latin1', p, e).toUpperCase()), sibling: false, help: this.#pendingHelp, segs: [], open: undefined, seen: undefined, metrics: undefined };
+    const f = this.#claim(b.toString('latin1', ns, ne), ns, ne);
+    f.type = TYPES.get(b.toString('latin1', p, e).toUpperCase());
+    if (this.#pendingHelp !== undefined) {
+      f.hs = 0;
+      f.helpCopy = this.#pendingHelp;
+    }
     this.#pendingHelp = undefined;
-    this.#order.push(f);
     this.#cur = f;
     return e + 1;
   }
 
-  /** The HELP text b[s, e) as Go's encoder writes it back: \\ and \n as they are, \" as a plain quote; any other escape is an error. */
-  #help(s: number, e: number): Buffer {
+  /**
+   * Checks the HELP text b[s, e): escapes \\, \n and \" only. Returns it as
+   * Go's encoder writes it back (\" as a plain quote) where that differs
+   * from the bytes, else undefined.
+   */
+  #help(s: number, e: number): Buffer | undefined {
     const b = this.#b;
     let quotes = 0;
     for (let i = s; i < e; i++) {
@@ -422,7 +505,7 @@ class Scanner {
       }
       if (c === QUOTE) quotes++;
     }
-    if (quotes === 0) return b.subarray(s, e);
+    if (quotes === 0) return undefined;
     const out = Buffer.allocUnsafe(e - s - quotes);
     let o = 0;
     for (let i = s; i < e; i++) {
@@ -530,6 +613,12 @@ class Scanner {
   #family(p: number): Fam {
     if (this.#quoted) return this.#resolve(this.#text!, -1, -1);
     const q = this.#end;
+    // The name of the line before (a TYPE line after its HELP line): no string needed.
+    const cs = this.#cacheStart;
+    if (this.#cacheFam !== undefined && q - p === this.#cacheEnd - cs && sameRun(this.#v, this.#b, p, cs, q - p)) {
+      this.#role = this.#cacheRole;
+      return (this.#cur = this.#cacheFam);
+    }
     const fam = this.#resolve(this.#b.toString('latin1', p, q), p, q);
     this.#remember(p, q, fam);
     return fam;
@@ -619,34 +708,31 @@ class Scanner {
   /** Go's setOrCreateCurrentMF: the family a name belongs to, with Go's _sum/_count/_bucket rules; sets #role. */
   #resolve(name: string, start: number, end: number): Fam {
     this.#role = ROLE_OWN;
-    let f = this.#fams.get(name);
+    let f = this.#live(name);
     if (f) return (this.#cur = f);
     const len = name.length;
     const isCount = len > 6 && name.endsWith('_count');
     const isSum = !isCount && len > 4 && name.endsWith('_sum');
     if (isCount || isSum) {
-      f = this.#fams.get(name.slice(0, len - (isCount ? 6 : 4)));
+      f = this.#live(name.slice(0, len - (isCount ? 6 : 4)));
       if (f && (f.type === 'summary' || f.type === 'histogram')) {
         this.#role = isCount ? ROLE_COUNT : ROLE_SUM;
         return (this.#cur = f);
       }
     } else if (len > 7 && name.endsWith('_bucket')) {
-      f = this.#fams.get(name.slice(0, len - 7));
+      f = this.#live(name.slice(0, len - 7));
       if (f && f.type === 'histogram') {
         this.#role = ROLE_BUCKET;
         return (this.#cur = f);
       }
     }
-    f = { name, nameStart: start, nameEnd: end, type: undefined, sibling: false, help: undefined, segs: [], open: undefined, seen: undefined, metrics: this.#model ? [] : undefined };
-    this.#fams.set(name, f);
-    this.#order.push(f);
-    if (this.#suffixed.has(name)) f.sibling = true;
-    for (const suffix of SUFFIXES) {
+    f = this.#claim(name, start, end);
+    for (let i = 0; i < SUFFIXES.length; i++) {
+      const suffix = SUFFIXES[i]!;
       if (len > suffix.length && name.endsWith(suffix)) {
-        const base = name.slice(0, -suffix.length);
-        this.#suffixed.add(base);
-        const bf = this.#fams.get(base);
-        if (bf) bf.sibling = true;
+        const bf = this.#entry(name.slice(0, -suffix.length));
+        bf.suffixedGen = this.#gen;
+        if (bf.gen === this.#gen) bf.sibling = true;
       }
     }
     return (this.#cur = f);
@@ -1019,7 +1105,13 @@ class Scanner {
         return;
       }
       f.seen.add(sig);
-      s = f.open = { ls, le, ts, te, stage: 0, infSeen: false };
+      s = f.open = f.series ??= { ls, le, ts, te, stage: 0, infSeen: false };
+      s.ls = ls;
+      s.le = le;
+      s.ts = ts;
+      s.te = te;
+      s.stage = 0;
+      s.infSeen = false;
     }
     if (!(ts < 0 ? s.ts < 0 : s.ts >= 0 && te - ts === s.te - s.ts && sameRun(this.#v, b, s.ts, ts, te - ts))) {
       this.canonical = false; // Go writes one timestamp on every line of a series
@@ -1040,7 +1132,7 @@ class Scanner {
 
   #record(f: Fam, ns: number, ne: number, lb: number, rb: number, vs: number, ve: number, ts: number, te: number): void {
     if (this.#openFam !== f) {
-      if (this.#openFam) this.#openFam.segs.push(this.#openStart, this.#r);
+      this.#closeRun();
       this.#openFam = f;
       this.#openStart = this.#r;
     }
@@ -1083,6 +1175,19 @@ class Scanner {
       rec[at + R_TE] = ts < 0 ? 0 : te;
     }
     this.#r = r + 1;
+  }
+
+  /** Ends the run of records of the family that had the last samples. */
+  #closeRun(): void {
+    const f = this.#openFam;
+    if (f === undefined) return;
+    const at = this.#nSegs * 3;
+    if (at + 3 > segScratch.length) segScratch = grown(segScratch);
+    segScratch[at] = f.ord;
+    segScratch[at + 1] = this.#openStart;
+    segScratch[at + 2] = this.#r;
+    this.#nSegs++;
+    f.nsegs++;
   }
 
   /** Switches the index to 32-bit records, those written so far included. */
@@ -1151,9 +1256,14 @@ class Scanner {
       }
       if (metrics.length < ms.length) continue;
       this.sourceNames.push(f.name);
-      out.push({ name: escapeName(f.name), type, ...(f.help !== undefined && { help: unescapeHelp(f.help) }), metrics });
+      const help = this.#helpOf(f);
+      out.push({ name: escapeName(f.name), type, ...(help !== undefined && { help: unescapeHelp(help) }), metrics });
     }
     return out;
+  }
+
+  #helpOf(f: Fam): Buffer | undefined {
+    return f.hs < 0 ? undefined : (f.helpCopy ?? this.#b.subarray(f.hs, f.he));
   }
 
   /** The names of families()' families as Go's parser read them (unescaped). */
@@ -1161,36 +1271,76 @@ class Scanner {
 
   /** Record mode's result; `prefixOf` gets each family's name and its place among the body's families. */
   finish(prefixOf: ((name: string, k: number) => string) | undefined, normalized: boolean): ScannedBody {
-    if (this.#openFam) this.#openFam.segs.push(this.#openStart, this.#r);
-    const kept: { readonly head: FamilyHead; readonly f: Fam; readonly seen: number }[] = [];
+    this.#closeRun();
+    const kept: Fam[] = [];
     for (let k = 0; k < this.#order.length; k++) {
       const f = this.#order[k]!;
-      if (f.segs.length === 0) continue; // Go drops families without samples
-      const prefix = prefixOf?.(f.name, k) ?? '';
-      kept.push({ head: familyHead(prefix, f.name, f.help, f.type as MetricType), f, seen: kept.length });
+      if (f.nsegs === 0) continue; // Go drops families without samples
+      this.#head(f, prefixOf?.(f.name, k) ?? '');
+      f.rank = kept.length;
+      kept.push(f);
     }
-    kept.sort((a, b) => (a.head.name < b.head.name ? -1 : a.head.name > b.head.name ? 1 : 0));
+    kept.sort(byHeadName);
+    // The runs grouped by family in name order, each family's in body order: a counting sort.
     const order = new Uint32Array(kept.length);
-    for (let k = 0; k < kept.length; k++) order[kept[k]!.seen] = k;
-    let nRuns = 0;
-    for (const { f } of kept) nRuns += f.segs.length / 2;
-    const runs = new Int32Array(nRuns * 3);
     let o = 0;
     for (let k = 0; k < kept.length; k++) {
-      const segs = kept[k]!.f.segs;
-      for (let j = 0; j < segs.length; j += 2) {
-        runs[o++] = k;
-        runs[o++] = segs[j]!;
-        runs[o++] = segs[j + 1]!;
-      }
+      const f = kept[k]!;
+      order[f.rank] = k;
+      f.rank = k;
+      f.at = o;
+      o += f.nsegs * 3;
+    }
+    const runs = new Int32Array(o);
+    for (let j = 0; j < this.#nSegs * 3; j += 3) {
+      const f = this.#order[segScratch[j]!]!;
+      const at = f.at;
+      runs[at] = f.rank;
+      runs[at + 1] = segScratch[j + 1]!;
+      runs[at + 2] = segScratch[j + 2]!;
+      f.at = at + 3;
     }
     const rec = this.#rec === undefined ? this.#narrow.slice(0, this.#r * NARROW) : this.#rec.slice(0, this.#r * REC);
     // A huge body's records are not kept around for the next one.
     if (scratch.length > SCRATCH_KEEP) scratch = new Int32Array(SCRATCH_KEEP);
     if (scratch16.length > SCRATCH_KEEP16) scratch16 = new Uint16Array(SCRATCH_KEEP16);
-    return { body: this.#b, rec, heads: kept.map((x) => x.head), runs, order, samples: this.#r, normalized };
+    if (segScratch.length > SCRATCH_KEEP) segScratch = new Int32Array(SEGS_KEEP);
+    return { body: this.#b, rec, heads: kept.map(headOf), runs, order, samples: this.#r, normalized };
+  }
+
+  /**
+   * Sets f.head: the `# HELP`/`# TYPE` lines with the final name, as Go
+   * writes them. The one the family had is kept while it still fits, so
+   * every sandbox whose shim writes a family shares its head: 300 sandboxes
+   * bring ~70 distinct heads, not 21,000.
+   */
+  #head(f: Fam, prefix: string): void {
+    const type = f.type as MetricType;
+    const h = f.head;
+    const help = f.headHelp;
+    if (h !== undefined && h.type === type && f.headPrefix === prefix) {
+      if (f.hs < 0 ? help === undefined : help !== undefined && (f.helpCopy ? help.equals(f.helpCopy) : sameBytes(help, this.#b, f.hs, f.he))) return;
+    }
+    const full = prefix + f.name;
+    const bytes = this.#helpOf(f);
+    const kept = bytes && Buffer.from(bytes);
+    f.headPrefix = prefix;
+    f.headHelp = kept;
+    f.head = {
+      name: full,
+      type,
+      help: kept === undefined ? undefined : Buffer.from(unescapeHelp(kept), 'latin1').toString('utf8'),
+      header: Buffer.concat([
+        kept === undefined ? EMPTY : Buffer.concat([Buffer.from(`# HELP ${full} `, 'latin1'), kept, NEWLINE]),
+        Buffer.from(`# TYPE ${full} ${type}\n`, 'latin1'),
+      ]),
+      prefix: prefix === '' ? EMPTY : Buffer.from(prefix, 'latin1'),
+    };
   }
 }
+
+const headOf = (f: Fam): FamilyHead => f.head!;
+const byHeadName = (a: Fam, b: Fam): number => (a.head!.name < b.head!.name ? -1 : a.head!.name > b.head!.name ? 1 : 0);
 
 /** Go's LabelsToSignature, as a key: the labels sorted by name, length-prefixed so that no value forges another set. */
 function signature(labels: ReadonlyMap<string, string>): string {
@@ -1209,9 +1359,11 @@ function signature(labels: ReadonlyMap<string, string>): string {
  */
 function blockIdentity(b: Buffer, s: number, e: number): number {
   let sum = 0;
-  forEachLabel(b, s, e, (ns, _ne, _vs, ve) => {
-    sum = (sum + hashBytes(b, ns, ve + 1)) % 2 ** 52;
-  });
+  for (let i = s; i < e; ) {
+    const ve = labelValueEnd(b, labelNameEnd(b, i, e) + 2, e);
+    sum = (sum + hashBytes(b, i, ve + 1)) % 2 ** 52;
+    i = ve + 2;
+  }
   return sum;
 }
 
@@ -1228,8 +1380,15 @@ function suffixRole(b: Buffer, f: Fam, s: number, e: number): number {
   if (b[s] !== 95 /* _ */) return -1;
   if (n === 4 && b[s + 1] === 115 && b[s + 2] === 117 && b[s + 3] === 109) return ROLE_SUM;
   if (n === 6 && b[s + 1] === 99 && b[s + 2] === 111 && b[s + 3] === 117 && b[s + 4] === 110 && b[s + 5] === 116) return ROLE_COUNT;
-  if (n === 7 && t === 'histogram' && b.toString('latin1', s, e) === '_bucket') return ROLE_BUCKET;
+  if (n === 7 && t === 'histogram' && b[s + 1] === 98 && b[s + 2] === 117 && b[s + 3] === 99 && b[s + 4] === 107 && b[s + 5] === 101 && b[s + 6] === 116) return ROLE_BUCKET;
   return -1;
+}
+
+/** Whether `a` holds the bytes b[s, e). */
+function sameBytes(a: Buffer, b: Buffer, s: number, e: number): boolean {
+  if (a.length !== e - s) return false;
+  for (let k = 0; k < a.length; k++) if (a[k] !== b[s + k]) return false;
+  return true;
 }
 
 /** Whether b[as, as + len) and b[bs, bs + len), both within the body, hold the same bytes: compared four at a time. */
@@ -1271,38 +1430,6 @@ function unescapeHelp(raw: Buffer): string {
   return s.includes('\\') ? s.replace(/\\(.)/g, (_, c: string) => (c === 'n' ? '\n' : c)) : s;
 }
 
-/**
- * Heads shared by every sandbox whose shim writes the same family: the shims
- * of one host run the same runtime, so 300 sandboxes bring ~70 distinct
- * heads, not 21,000. Bounded: a shim inventing names only makes the cache
- * start over.
- */
-const heads = new Map<string, { readonly head: FamilyHead; readonly help: Buffer | undefined }>();
-const MAX_HEADS = 4096;
-
-function familyHead(prefix: string, name: string, help: Buffer | undefined, type: MetricType): FamilyHead {
-  const full = prefix + name;
-  const hit = heads.get(full);
-  if (hit && hit.head.type === type && hit.head.prefix.length === prefix.length && (hit.help === undefined ? help === undefined : help !== undefined && hit.help.equals(help))) {
-    return hit.head;
-  }
-  if (heads.size >= MAX_HEADS) heads.clear();
-  const kept = help && Buffer.from(help);
-  const header = Buffer.concat([
-    kept === undefined ? EMPTY : Buffer.concat([Buffer.from(`# HELP ${full} `, 'latin1'), kept, NEWLINE]),
-    Buffer.from(`# TYPE ${full} ${type}\n`, 'latin1'),
-  ]);
-  const head: FamilyHead = {
-    name: full,
-    type,
-    help: kept === undefined ? undefined : Buffer.from(unescapeHelp(kept), 'latin1').toString('utf8'),
-    header,
-    prefix: prefix === '' ? EMPTY : Buffer.from(prefix, 'latin1'),
-  };
-  heads.set(full, { head, help: kept });
-  return head;
-}
-
 const NEWLINE = Buffer.from('\n');
 
 // ---------------------------------------------------------------- the index
@@ -1321,6 +1448,9 @@ const SCRATCH_KEEP = 8192 * REC;
 const SCRATCH_KEEP16 = 8192 * NARROW;
 let scratch: Int32Array = new Int32Array(SCRATCH_KEEP);
 let scratch16: Uint16Array = new Uint16Array(SCRATCH_KEEP16);
+/** Runs of records as (family's place in the body order, from, to), in body order. */
+const SEGS_KEEP = 1024 * 3;
+let segScratch: Int32Array = new Int32Array(SEGS_KEEP);
 
 function grown(rec: Int32Array): Int32Array {
   const next = new Int32Array(rec.length * 2);
