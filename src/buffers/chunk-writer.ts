@@ -2,6 +2,7 @@
 // reuses a few of them instead of allocating 17 MB per request.
 
 import type { ChunkPool } from './chunk-pool.ts';
+import { keepHiddenClass } from './hidden-class.ts';
 
 /** Appends into pool buffers; full ones collect in `done` until drained. */
 export class ChunkWriter {
@@ -14,6 +15,7 @@ export class ChunkWriter {
   constructor(pool: ChunkPool) {
     this.#pool = pool;
     this.#buf = pool.take();
+    keepHiddenClass(this);
   }
 
   /** The current buffer, with at least `n` bytes free from `offset`. */

@@ -21,6 +21,7 @@ import { goFloatTextIsCanonical, goUint64, isGoIntText, parseGoFloat, parseGoInt
 import type { Label, Metric, MetricFamily, MetricType } from './model.ts';
 import { encodeText } from './encode-text.ts';
 import { hashBytes, labelNameEnd, labelValueEnd } from './label-block.ts';
+import { keepHiddenClass } from '../buffers/hidden-class.ts';
 
 /** Why a body was refused: its text, or one of the limits on what a scrape may bring. */
 export type ScanFailure = 'malformed' | 'sample_limit' | 'label_limit' | 'label_name_length_limit' | 'label_value_length_limit';
@@ -116,6 +117,7 @@ function newFam(name: string): Fam {
  * names only makes the table start over.
  */
 const table = new Map<string, Fam>();
+const EMPTY_VIEW = new DataView(new ArrayBuffer(0));
 const TABLE_MAX = 4096;
 let generation = 0;
 
@@ -278,9 +280,9 @@ const EMPTY = Buffer.alloc(0);
 type Mode = 'check' | 'model' | 'trusted';
 
 class Scanner {
-  readonly #b: Buffer;
+  #b: Buffer;
   /** The body's bytes read four at a time, for comparing names and label blocks. */
-  readonly #v: DataView;
+  #v: DataView;
   readonly #n: number;
   readonly #limits: ScanLimits;
   /** Model mode: build Go's families and metrics (for re-encoding or the object model). */
@@ -355,6 +357,13 @@ class Scanner {
     this.#trusted = mode === 'trusted';
     if (table.size > TABLE_MAX) table.clear();
     this.#gen = ++generation;
+    keepHiddenClass(this);
+  }
+
+  /** The scan is over: the body is not kept with the scanner (keepHiddenClass). */
+  #release(): void {
+    this.#b = EMPTY;
+    this.#v = EMPTY_VIEW;
   }
 
   /** The family of this name in this scan, if there is one. */
@@ -392,6 +401,7 @@ class Scanner {
   }
 
   #fail(message: string, reason: ScanFailure = 'malformed'): never {
+    this.#release();
     throw new ScanError(this.#line, message, reason);
   }
 
@@ -1259,6 +1269,7 @@ class Scanner {
       const help = this.#helpOf(f);
       out.push({ name: escapeName(f.name), type, ...(help !== undefined && { help: unescapeHelp(help) }), metrics });
     }
+    this.#release();
     return out;
   }
 
@@ -1305,7 +1316,9 @@ class Scanner {
     if (scratch.length > SCRATCH_KEEP) scratch = new Int32Array(SCRATCH_KEEP);
     if (scratch16.length > SCRATCH_KEEP16) scratch16 = new Uint16Array(SCRATCH_KEEP16);
     if (segScratch.length > SCRATCH_KEEP) segScratch = new Int32Array(SEGS_KEEP);
-    return { body: this.#b, rec, heads: kept.map(headOf), runs, order, samples: this.#r, normalized };
+    const body = this.#b;
+    this.#release();
+    return { body, rec, heads: kept.map(headOf), runs, order, samples: this.#r, normalized };
   }
 
   /**

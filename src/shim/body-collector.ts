@@ -8,6 +8,7 @@
 
 import { ChunkPool } from '../buffers/chunk-pool.ts';
 import { freeNow } from '../buffers/free-now.ts';
+import { keepHiddenClass } from '../buffers/hidden-class.ts';
 
 /** Enough pieces for the default fan-out of 32 shims with ~70 kB bodies in flight; more are allocated and dropped. */
 const pieces = new ChunkPool(64 * 1024, 64);
@@ -30,6 +31,10 @@ export class BodyCollector {
   /** Bytes in the last piece. */
   #fill = 0;
   size = 0;
+
+  constructor() {
+    keepHiddenClass(this);
+  }
 
   /** Copies `bytes` (a view that is only valid during this call). */
   append(bytes: Uint8Array): void {
