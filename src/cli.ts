@@ -7,7 +7,7 @@
 
 import { readFileSync } from 'node:fs';
 import { formatVersion, parseFlags, type Command } from './cli/flags.ts';
-import { reportedByCommand, runCommand } from './cli/commands.ts';
+import { reportedByCommand, runCommand, type CommandIo } from './cli/commands.ts';
 import { loadConfig, type Config } from './components.ts';
 import { createLogger, DEFAULT_RATE_LIMIT, type Logger } from './log/logger.ts';
 import { jsonLine, textLine } from './log/format.ts';
@@ -17,11 +17,9 @@ import { packageVersion } from './package-info.ts';
 // The OTel side and the demo are loaded only when configured: a daemon
 // without pipelines does not pay their memory (~6 MB RSS).
 
-export interface CliIo {
+export interface CliIo extends CommandIo {
   readonly argv: readonly string[];
   readonly env: Readonly<Record<string, string | undefined>>;
-  readonly stdout: (s: string | Uint8Array) => void;
-  readonly stderr: (s: string) => void;
 }
 
 /** Runs the daemon or a command; resolves with the process exit code once done. */
@@ -29,7 +27,7 @@ export async function runCli(io: CliIo, signals: NodeJS.EventEmitter = process):
   const parsed = parseFlags(io.argv);
   switch (parsed.kind) {
     case 'version':
-      io.stdout(formatVersion({ version: packageVersion(), gitCommit: io.env.KATA_MONITOR_GIT_COMMIT ?? 'unknown-commit' }));
+      io.stdout(formatVersion({ version: packageVersion(), gitCommit: io.env.KATA_MONITOR_GIT_COMMIT }));
       return 0;
     case 'help':
       io.stderr(parsed.text);
@@ -65,11 +63,11 @@ export async function runCli(io: CliIo, signals: NodeJS.EventEmitter = process):
     io.stdout(`${flags.config}: valid (${config.pipelines.length} pipeline(s), ${exporters.size} exporter(s), ${config.extensions.length} extension(s), ${loaded.warnings.length} warning(s))\n`);
     return 0;
   }
-  return withDemo(config, logger, command, io, (cfg, demo) => (command ? runCommand(command, cfg, flags, io, logger) : runDaemon(cfg, logger, io, signals, demo)));
+  return withDemo(config, logger, command, (cfg, demo) => (command ? runCommand(command, cfg, flags, io, logger) : runDaemon(cfg, logger, io, signals, demo)));
 }
 
 /** Runs `run` on the config, against the simulated host when -demo (started and stopped around it). */
-async function withDemo(config: Config, logger: Logger, command: Command | undefined, io: CliIo, run: (c: Config, demo: DemoEnvironment | undefined) => Promise<number>): Promise<number> {
+async function withDemo(config: Config, logger: Logger, command: Command | undefined, run: (c: Config, demo: DemoEnvironment | undefined) => Promise<number>): Promise<number> {
   if (!config.receiver.demo) return run(config, undefined);
   const { startDemo, DEMO_CHURN_MS } = await import('./demo/environment.ts');
   const demo = await startDemo({ churnMs: command ? 0 : DEMO_CHURN_MS, logger });
@@ -92,18 +90,14 @@ async function runDaemon(config: Config, logger: Logger, io: CliIo, signals: Nod
   });
   if (demo) logger.info(`demo mode: ${demo.ids().length} simulated sandboxes; ${demo.churnNote}`, { dir: demo.dir });
   const exporting = config.pipelines.length > 0 ? (await import('./otel/exporting.ts')).makeExporting({ env: io.env }) : undefined;
-  let daemon;
-  try {
-    daemon = await startDaemon(config, logger, exporting, demo ? { demoNote: demo.churnNote } : {});
-  } catch (err) {
+  const daemon = await startDaemon(config, logger, exporting, demo ? { demoNote: demo.churnNote } : {}).catch((err: unknown) => {
     logger.error('cannot start', { error: err instanceof Error ? err.message : String(err) });
-    return 1;
-  }
+  });
+  if (!daemon) return 1;
   // Always printed, whatever the level (scripts read the port from it), and
   // shaped like every other line, so a log collector parsing stderr line by
   // line never trips on it.
-  const serving = `kata-monitor serving on ${daemon.url}`;
-  io.stderr((config.telemetry.logs.encoding === 'json' ? jsonLine : textLine)(new Date(), 'info', serving, { url: daemon.url }));
+  io.stderr((config.telemetry.logs.encoding === 'json' ? jsonLine : textLine)(new Date(), 'info', `kata-monitor serving on ${daemon.url}`, { url: daemon.url }));
 
   const signal = await new Promise<string>((resolve) => {
     signals.once('SIGTERM', () => resolve('SIGTERM'));

@@ -2,41 +2,30 @@
 // serve / export. Everything is started here and stopped here, in reverse
 // order.
 
-import type { SandboxRegistry } from './discovery/registry.ts';
-import type { Scraper } from './scrape/scraper.ts';
-import type { ScrapeHistory } from './scrape/history.ts';
 import { createApp } from './server/app.ts';
 import type { AppDeps } from './server/deps.ts';
-import { listen, type RunningServer } from './server/http-server.ts';
+import { listen } from './server/http-server.ts';
 import type { ExporterRow, ExportingFactory } from './export-contract.ts';
 import type { Config } from './components.ts';
 import type { Logger } from './log/logger.ts';
 import { packageVersion } from './package-info.ts';
 import { Receiver } from './receiver/receiver.ts';
 
-export interface Daemon {
+export interface Daemon extends Pick<Receiver, 'registry' | 'scraper' | 'history'> {
   readonly url: string;
   readonly address: string;
-  readonly registry: SandboxRegistry;
-  readonly scraper: Scraper;
-  /** The recent scrapes, as the status page charts them. */
-  readonly history: ScrapeHistory;
   /** The exporters' state, as the status page shows it. */
   exporters(): readonly ExporterRow[];
   /** Graceful stop within `deadlineMs` (default: the config's shutdownTimeoutMs). */
   stop(deadlineMs?: number): Promise<void>;
 }
 
-export interface DaemonExtras {
-  /** A line about the demo for the status page (its churn), when the demo runs. */
-  readonly demoNote?: string;
-}
-
-export async function startDaemon(config: Config, logger: Logger, exportingFactory?: ExportingFactory<Config>, extras: DaemonExtras = {}): Promise<Daemon> {
+/** `extras.demoNote`: a line about the demo for the status page (its churn), when the demo runs. */
+export async function startDaemon(config: Config, logger: Logger, exportingFactory?: ExportingFactory<Config>, extras: { readonly demoNote?: string } = {}): Promise<Daemon> {
   const rc = config.receiver;
   const roots = rc.discovery.sandboxRoots;
   const receiver = new Receiver(rc, logger);
-  const { registry, scraper, selfMetrics, watcher, sync } = receiver;
+  const { registry, scraper, selfMetrics, history, watcher, sync } = receiver;
   const exporting = exportingFactory?.({ config, source: scraper, selfMetrics, logger });
   if (exporting) selfMetrics.addSource(exporting.selfFamilies);
 
@@ -45,18 +34,15 @@ export async function startDaemon(config: Config, logger: Logger, exportingFacto
 
   let listening = false;
   const deps: AppDeps = {
+    ...rc, // its server, shim, limits and collectionIntervalMs
     registry,
     source: scraper,
     selfMetrics,
-    history: receiver.history,
+    history,
     roots,
-    server: rc.server,
-    shim: rc.shim,
-    limits: rc.limits,
-    collectionIntervalMs: rc.collectionIntervalMs,
     logger: logger.child({ source: 'http' }),
     version: packageVersion(),
-    ...(extras.demoNote !== undefined && { demoNote: extras.demoNote }),
+    ...extras,
     readiness: () => {
       const watched = watcher.watchedRoots();
       const c = sync.status();
@@ -78,22 +64,17 @@ export async function startDaemon(config: Config, logger: Logger, exportingFacto
     extraRoutes: exporting?.routes ?? [],
   };
 
-  let server: RunningServer;
-  try {
-    server = await listen(createApp(deps), rc.server);
-  } catch (err) {
+  const server = await listen(createApp(deps), rc.server).catch((err: unknown) => {
     receiver.cri.close();
     throw err;
-  }
+  });
   listening = true;
   await receiver.start();
-  try {
-    await exporting?.start();
-  } catch (err) {
+  await exporting?.start().catch(async (err: unknown) => {
     await server.close(0);
     await receiver.stop();
     throw err;
-  }
+  });
   // Nobody may ask for a while (no Prometheus yet, no pipeline): the daemon scrapes on its own then, so that
   // its scrape health and status page stay current.
   scraper.startIdleLoop(rc.collectionIntervalMs);
@@ -105,7 +86,7 @@ export async function startDaemon(config: Config, logger: Logger, exportingFacto
     address: server.address,
     registry,
     scraper,
-    history: receiver.history,
+    history,
     exporters: deps.exporters,
     stop(deadlineMs = config.shutdownTimeoutMs) {
       stopping ??= (async () => {

@@ -4,17 +4,15 @@
 
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 
 let root: string | undefined;
 
 /** The directory holding our package.json. */
 export function packageRoot(): string {
   if (root !== undefined) return root;
-  const from = path.dirname(fileURLToPath(import.meta.url));
-  for (let dir = from; ; dir = path.dirname(dir)) {
+  for (let dir = import.meta.dirname; ; dir = path.dirname(dir)) {
     if (existsSync(path.join(dir, 'package.json')) && existsSync(path.join(dir, 'proto'))) return (root = dir);
-    if (path.dirname(dir) === dir) throw new Error(`cannot find the package root (package.json next to proto/) above ${from}`);
+    if (path.dirname(dir) === dir) throw new Error(`cannot find the package root (package.json next to proto/) above ${import.meta.dirname}`);
   }
 }
 
@@ -22,12 +20,9 @@ export function packagePath(...parts: string[]): string {
   return path.join(packageRoot(), ...parts);
 }
 
-let version: string | undefined;
+let pkg: { readonly version?: unknown } | undefined;
 
 export function packageVersion(): string {
-  if (version === undefined) {
-    const pkg = JSON.parse(readFileSync(packagePath('package.json'), 'utf8')) as { version?: unknown };
-    version = typeof pkg.version === 'string' ? pkg.version : 'unknown';
-  }
-  return version;
+  pkg ??= JSON.parse(readFileSync(packagePath('package.json'), 'utf8')) as { version?: unknown };
+  return typeof pkg.version === 'string' ? pkg.version : 'unknown';
 }

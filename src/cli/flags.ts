@@ -13,17 +13,13 @@
 import type { ServiceFlags } from '../config/load.ts';
 import { goQuote } from '../log/format.ts';
 import { parseLogLevel } from '../log/logger.ts';
-import { DEFAULT_LISTEN_ADDRESS, DEFAULT_RUNTIME_ENDPOINT, DEFAULT_SANDBOX_ROOTS, type ReceiverFlagName, type ReceiverFlags } from '../receiver/config.ts';
+import { RECEIVER_DEFAULTS, type ReceiverFlagName, type ReceiverFlags } from '../receiver/config.ts';
 
 /** The service's and the receiver's flags, and the commands' own. */
 export interface Flags extends ServiceFlags, ReceiverFlags {
-  /** `metrics`: one sandbox's body as its shim serves it. */
   readonly sandbox?: string;
-  /** `metrics`: only the sandbox families starting with one of these prefixes. */
   readonly filterFamily?: readonly string[];
-  /** `metrics`: text (default), openmetrics or json. */
   readonly format: 'text' | 'openmetrics' | 'json';
-  /** `sandboxes`: table (default) or json. */
   readonly output: 'table' | 'json';
   /** Arguments after the flags (upstream ignores them too). */
   readonly args: readonly string[];
@@ -51,14 +47,14 @@ type Mutable = { -readonly [K in keyof Flags]: Flags[K] };
 interface FlagSpec {
   readonly name: FlagName;
   readonly usage: string;
-  /** Shown after the name in usage, as Go derives it ("string", or a `NAME` in the usage). */
+  /** Shown after the name in usage, as Go derives it: a `NAME` in the usage, else "string" (nothing for a bool). */
   readonly typeName?: string;
   readonly defaultText?: string;
   readonly bool?: boolean;
   /** Only for this command. */
   readonly command?: Command;
   /** Returns an error text, Go-style, or nothing. `given`: the flags set before this one. */
-  set(flags: Mutable, value: string, given: ReadonlySet<FlagName>): string | undefined;
+  set(flags: Mutable, value: string, given: ReadonlySet<FlagName>): string | void;
 }
 
 const SPECS: readonly FlagSpec[] = [
@@ -66,10 +62,7 @@ const SPECS: readonly FlagSpec[] = [
     name: 'config',
     typeName: 'FILE',
     usage: 'YAML configuration in the OpenTelemetry Collector\'s shape (receivers, processors, exporters, service); flags given on the command line override it.',
-    set: (f, v) => {
-      f.config = v;
-      return undefined;
-    },
+    set: (f, v) => void (f.config = v),
   },
   {
     name: 'demo',
@@ -79,29 +72,22 @@ const SPECS: readonly FlagSpec[] = [
   },
   {
     name: 'listen-address',
-    typeName: 'string',
-    defaultText: `"${DEFAULT_LISTEN_ADDRESS}"`,
+    defaultText: `"${RECEIVER_DEFAULTS.server.listenAddress}"`,
     usage: 'The address to listen on for HTTP requests.',
-    set: (f, v) => {
-      f.listenAddress = v;
-      return undefined;
-    },
+    set: (f, v) => void (f.listenAddress = v),
   },
   {
     name: 'log-format',
-    typeName: 'string',
     defaultText: '"text"',
     usage: 'Log format: text (logrus\' text format, as upstream) or json.',
     set: (f, v) => {
       const t = v.trim().toLowerCase();
       if (t !== 'text' && t !== 'json') return `unknown log format "${v}" (use text or json)`;
       f.logFormat = t;
-      return undefined;
     },
   },
   {
     name: 'log-level',
-    typeName: 'string',
     defaultText: '"info"',
     usage: 'Log level of logrus(trace/debug/info/warn/error/fatal/panic).',
     set: (f, v) => {
@@ -109,7 +95,6 @@ const SPECS: readonly FlagSpec[] = [
       // logrus.ParseLevel's wording; upstream silently fell back to warn.
       if (!level) return `not a valid logrus Level: "${v}"`;
       f.logLevel = level;
-      return undefined;
     },
   },
   {
@@ -120,82 +105,69 @@ const SPECS: readonly FlagSpec[] = [
   },
   {
     name: 'runtime-endpoint',
-    typeName: 'string',
-    defaultText: `"${DEFAULT_RUNTIME_ENDPOINT}"`,
+    defaultText: `"${RECEIVER_DEFAULTS.cri.runtimeEndpoint}"`,
     usage: 'Endpoint of CRI container runtime service.',
-    set: (f, v) => {
-      f.runtimeEndpoint = v;
-      return undefined;
-    },
+    set: (f, v) => void (f.runtimeEndpoint = v),
   },
   {
     name: 'sandbox',
     command: 'metrics',
     typeName: 'ID',
     usage: 'Print this sandbox\'s metrics as its shim serves them (upstream\'s /metrics?sandbox=ID).',
-    set: (f, v) => {
-      f.sandbox = v;
-      return undefined;
-    },
+    set: (f, v) => void (f.sandbox = v),
   },
   {
     name: 'filter-family',
     command: 'metrics',
     typeName: 'A,B',
     usage: 'Only the sandbox families whose name starts with one of these prefixes (as /metrics?filter_family=).',
-    set: (f, v) => {
-      f.filterFamily = v.split(',').filter((x) => x !== '');
-      return undefined;
-    },
+    set: (f, v) => void (f.filterFamily = v.split(',').filter((x) => x !== '')),
   },
   {
     name: 'format',
     command: 'metrics',
-    typeName: 'string',
     defaultText: '"text"',
     usage: 'text (Prometheus text 0.0.4), openmetrics or json.',
     set: (f, v) => {
       if (v !== 'text' && v !== 'openmetrics' && v !== 'json') return `unknown format "${v}" (use text, openmetrics or json)`;
       f.format = v;
-      return undefined;
     },
   },
   {
     name: 'o',
     command: 'sandboxes',
-    typeName: 'string',
     defaultText: '"table"',
     usage: 'table or json.',
     set: (f, v) => {
       if (v !== 'table' && v !== 'json') return `unknown output "${v}" (use table or json)`;
       f.output = v;
-      return undefined;
     },
   },
   {
     name: 'sandbox-root',
     typeName: 'DIR',
-    defaultText: DEFAULT_SANDBOX_ROOTS.join(' and '),
+    defaultText: RECEIVER_DEFAULTS.discovery.sandboxRoots.join(' and '),
     usage: 'A directory holding one directory per sandbox; repeat the flag for several (the first given replaces the defaults).',
     set: (f, v, given) => {
       if (v === '') return 'empty directory';
       f.sandboxRoots = given.has('sandbox-root') ? [...f.sandboxRoots, v] : [v];
-      return undefined;
     },
   },
 ];
 
 const BY_NAME = new Map(SPECS.map((s) => [s.name as string, s]));
 
+/** The receiver's flags default to its config's defaults. */
 export function defaultFlags(): Flags {
+  const { server, cri, discovery, demo } = RECEIVER_DEFAULTS;
   return {
-    listenAddress: DEFAULT_LISTEN_ADDRESS,
-    runtimeEndpoint: DEFAULT_RUNTIME_ENDPOINT,
+    listenAddress: server.listenAddress,
+    runtimeEndpoint: cri.runtimeEndpoint,
     logLevel: 'info',
     logFormat: 'text',
-    sandboxRoots: DEFAULT_SANDBOX_ROOTS,
-    demo: false,
-    openMetrics: false,
+    sandboxRoots: discovery.sandboxRoots,
+    demo,
+    openMetrics: server.openMetrics,
     format: 'text',
     output: 'table',
     args: [],
@@ -217,40 +189,25 @@ export function parseFlags(argv: readonly string[], programName = 'kata-monitor'
   while (i < argv.length) {
     const s = argv[i] ?? '';
     if (s.length < 2 || s[0] !== '-') break; // first non-flag argument (or "-")
-    let minuses = 1;
-    if (s[1] === '-') {
-      minuses = 2;
-      if (s.length === 2) {
-        i++; // "--" ends the flags
-        break;
-      }
-    }
-    let name = s.slice(minuses);
-    if (name === '' || name[0] === '-' || name[0] === '=') return fail(`bad flag syntax: ${s}`);
     i++;
-    let value: string | undefined;
-    const eq = name.indexOf('=', 1);
-    if (eq > 0) {
-      value = name.slice(eq + 1);
-      name = name.slice(0, eq);
-    }
+    if (s === '--') break;
+    // -name or --name, then =value or not; a name that starts with - or = is bad syntax, as in Go.
+    const m = /^--?([^-=][^=]*)(?:=(.*))?$/s.exec(s);
+    if (!m) return fail(`bad flag syntax: ${s}`);
+    const [, name = ''] = m;
+    let value = m[2];
     const spec = BY_NAME.get(name);
     if (!spec || (spec.command !== undefined && spec.command !== command)) {
       if (name === 'help' || name === 'h') return { kind: 'help', text: usage(programName, command) };
       return fail(`flag provided but not defined: -${name}`);
     }
-    if (spec.bool) {
-      const err = spec.set(flags, value ?? 'true', explicit);
-      if (err) return fail(`invalid boolean value "${value}" for -${name}: ${err}`);
-    } else {
-      if (value === undefined) {
-        if (i >= argv.length) return fail(`flag needs an argument: -${name}`);
-        value = argv[i] ?? '';
-        i++;
-      }
-      const err = spec.set(flags, value, explicit);
-      if (err) return fail(`invalid value ${goQuote(value)} for flag -${name}: ${err}`);
+    if (spec.bool) value ??= 'true';
+    else if (value === undefined) {
+      if (i >= argv.length) return fail(`flag needs an argument: -${name}`);
+      value = argv[i++] ?? '';
     }
+    const err = spec.set(flags, value, explicit);
+    if (err) return fail(spec.bool ? `invalid boolean value "${value}" for -${name}: ${err}` : `invalid value ${goQuote(value)} for flag -${name}: ${err}`);
     explicit.add(spec.name);
   }
   flags.args = argv.slice(i);
@@ -259,11 +216,10 @@ export function parseFlags(argv: readonly string[], programName = 'kata-monitor'
 }
 
 // strconv.ParseBool's accepted spellings; Go's error text is "parse error".
-function setBool(v: string, apply: (b: boolean) => void): string | undefined {
+function setBool(v: string, apply: (b: boolean) => void): string | void {
   if (['1', 't', 'T', 'TRUE', 'true', 'True'].includes(v)) apply(true);
   else if (['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(v)) apply(false);
   else return 'parse error';
-  return undefined;
 }
 
 /** Go's flag.PrintDefaults layout, flags sorted by name; the commands after the daemon's flags. */
@@ -272,7 +228,7 @@ export function usage(programName = 'kata-monitor', command?: Command): string {
   for (const spec of [...SPECS].sort((a, b) => a.name.localeCompare(b.name))) {
     if (spec.command !== undefined && spec.command !== command) continue;
     out += `  -${spec.name}`;
-    if (spec.typeName) out += ` ${spec.typeName}`;
+    if (!spec.bool) out += ` ${spec.typeName ?? 'string'}`;
     out += `\n    \t${spec.usage}`;
     if (spec.defaultText) out += ` (default ${spec.defaultText})`;
     out += '\n';
@@ -285,23 +241,14 @@ export function usage(programName = 'kata-monitor', command?: Command): string {
   return out;
 }
 
-export interface VersionInfo {
-  readonly appName?: string;
-  readonly version: string;
-  readonly gitCommit?: string;
-  readonly nodeVersion?: string;
-  readonly os?: string;
-  readonly arch?: string;
-}
-
 // Go's GOARCH names, so inventory scripts parsing "OS/Arch" see the same values.
 const GOARCH: Readonly<Record<string, string>> = { x64: 'amd64', ia32: '386', arm64: 'arm64', arm: 'arm', ppc64: 'ppc64le', s390x: 's390x', riscv64: 'riscv64' };
 
 /** Upstream's version template, with the Node version in the Go version's place. */
-export function formatVersion(info: VersionInfo): string {
+export function formatVersion(info: { readonly version: string } & Partial<Record<'gitCommit' | 'nodeVersion' | 'os' | 'arch', string>>): string {
   const arch = info.arch ?? GOARCH[process.arch] ?? process.arch;
   return (
-    `${info.appName ?? 'kata-monitor'}\n` +
+    'kata-monitor\n' +
     ` Version:\t${info.version}\n` +
     ` Node version:\t${info.nodeVersion ?? process.version}\n` +
     ` Git commit:\t${info.gitCommit ?? 'unknown-commit'}\n` +

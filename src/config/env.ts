@@ -11,51 +11,23 @@
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
-export type Substituted = { ok: true; value: string } | { ok: false; errors: string[] };
-
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
-export function substituteEnv(text: string, env: Env): Substituted {
-  if (!text.includes('$')) return { ok: true, value: text };
-  let out = '';
+export function substituteEnv(text: string, env: Env): { ok: true; value: string } | { ok: false; errors: string[] } {
   const errors: string[] = [];
-  let i = 0;
-  while (i < text.length) {
-    const c = text[i];
-    if (c !== '$') {
-      out += c;
-      i++;
-      continue;
-    }
-    const next = text[i + 1];
-    if (next === '$') {
-      out += '$';
-      i += 2;
-      continue;
-    }
-    if (next !== '{') {
-      out += '$';
-      i++;
-      continue;
-    }
-    const end = text.indexOf('}', i + 2);
-    if (end < 0) {
-      errors.push(`unterminated "\${" in "${text}"`);
-      break;
-    }
-    const inner = text.slice(i + 2, end);
-    i = end + 1;
-    const ref = parseReference(inner);
+  // $$, ${…} up to the first }, or a ${ with no } after it (one error, the rest of the text unread).
+  const value = text.replace(/\$\$|\$\{([^}]*)\}|\$\{[^}]*$/g, (match, inner: string | undefined) => {
+    if (match === '$$') return '$';
+    const ref = inner === undefined ? `unterminated "\${" in "${text}"` : parseReference(inner);
     if (typeof ref === 'string') {
       errors.push(ref);
-      continue;
+      return '';
     }
-    const value = env[ref.name];
-    if (value !== undefined) out += value;
-    else if (ref.fallback !== undefined) out += ref.fallback;
-    else errors.push(`environment variable "${ref.name}" is not set (write \${env:${ref.name}:-default} to give a default)`);
-  }
-  return errors.length > 0 ? { ok: false, errors } : { ok: true, value: out };
+    const found = env[ref.name] ?? ref.fallback;
+    if (found === undefined) errors.push(`environment variable "${ref.name}" is not set (write \${env:${ref.name}:-default} to give a default)`);
+    return found ?? '';
+  });
+  return errors.length > 0 ? { ok: false, errors } : { ok: true, value };
 }
 
 function parseReference(inner: string): { name: string; fallback?: string } | string {

@@ -8,7 +8,7 @@
 import { LineCounter, parseDocument } from 'yaml';
 import { parseLogLevel, type LogFormat, type LogLevel } from '../log/logger.ts';
 import type { Env } from './env.ts';
-import { Reader, suggest, type Entries, type Field, type KeyTree, leaf } from './reader.ts';
+import { didYouMean, Reader, type Entries, type Field, type KeyTree, leaf } from './reader.ts';
 import type { ComponentSection, ComponentType, PipelineConfig, ServiceConfig, TelemetryConfig } from './types.ts';
 
 /** Flags the service itself reads; the receiver's come along as `F`. */
@@ -131,8 +131,9 @@ function byLine(messages: readonly string[]): string[] {
 
 function readReceiver<F extends ServiceFlags, R>(r: Reader, registry: Registry<F, R, unknown, unknown, unknown>, field: Field, options: Pick<LoadOptions<F>, 'flags' | 'explicitFlags' | 'env'>): R | undefined {
   const type = registry.receiver.type;
+  const absent: Field = { path: `receivers.${type}`, line: field.line, node: null };
   let entries: Entries | undefined;
-  let sectionField: Field = { path: `receivers.${type}`, line: field.line, node: null };
+  let sectionField = absent;
   for (const { key, field: f } of r.map(field)?.all() ?? []) {
     if (key === type) {
       entries = r.map(f, registry.receiver.keys);
@@ -140,7 +141,7 @@ function readReceiver<F extends ServiceFlags, R>(r: Reader, registry: Registry<F
     } else if (key.startsWith(`${type}/`)) r.error(f, `only one ${type} receiver is supported; name it "${type}"`);
     else unknownType(r, f, 'receiver', key, [type]);
   }
-  entries ??= r.map({ path: `receivers.${type}`, line: field.line, node: null }, registry.receiver.keys)!;
+  entries ??= r.map(absent, registry.receiver.keys)!;
   return registry.receiver.read(r, { id: type, field: sectionField, entries, env: options.env }, options.flags, options.explicitFlags);
 }
 
@@ -156,13 +157,9 @@ function readComponents<T>(r: Reader, field: Field, kind: string, types: Readonl
   const names = Object.keys(types);
   for (const { key: id, field: f } of r.map(field)?.all() ?? []) {
     const typeName = componentType(r, f, kind, id);
-    if (typeName === undefined) {
-      reported.add(`${kind}:${id}`);
-      continue;
-    }
-    const type = types[typeName];
+    const type = typeName === undefined ? undefined : types[typeName];
+    if (typeName !== undefined && !type) unknownType(r, f, kind, typeName, names);
     if (!type) {
-      unknownType(r, f, kind, typeName, names);
       reported.add(`${kind}:${id}`);
       continue;
     }
@@ -179,16 +176,12 @@ function readComponents<T>(r: Reader, field: Field, kind: string, types: Readonl
 /** `type[/name]`, as the collector's component ids. */
 function componentType(r: Reader, field: Field, kind: string, id: string): string | undefined {
   const m = /^([A-Za-z][0-9A-Za-z_]{0,62})(?:\/(.+))?$/.exec(id);
-  if (!m || (id.includes('/') && !m[2]?.trim())) {
-    r.error(field, `invalid ${kind} id "${id}" (expected type or type/name)`);
-    return undefined;
-  }
+  if (!m || (id.includes('/') && !m[2]?.trim())) return r.error(field, `invalid ${kind} id "${id}" (expected type or type/name)`);
   return m[1];
 }
 
 function unknownType(r: Reader, field: Field, kind: string, type: string, types: readonly string[]): void {
-  const hint = suggest(type, types);
-  r.error(field, `unknown ${kind} type "${type}"${hint ? ` (did you mean "${hint}"?)` : ''}; supported: ${types.join(', ')}`);
+  r.error(field, `unknown ${kind} type "${type}"${didYouMean(type, types)}; supported: ${types.join(', ')}`);
 }
 
 function readPipelines<P, E>(
@@ -236,10 +229,8 @@ function references(r: Reader, field: Field, kind: string, defined: ReadonlySet<
   for (const item of items) {
     const ref = r.string(item, { nonEmpty: true });
     if (ref === undefined || reported.has(`${kind}:${ref}`)) continue;
-    if (!defined.has(ref)) {
-      const hint = suggest(ref, [...defined]);
-      r.error(item, `references ${kind} "${ref}", which is not defined${hint ? ` (did you mean "${hint}"?)` : ''}`);
-    } else if (out.includes(ref)) r.error(item, `references ${kind} "${ref}" twice`);
+    if (!defined.has(ref)) r.error(item, `references ${kind} "${ref}", which is not defined${didYouMean(ref, [...defined])}`);
+    else if (out.includes(ref)) r.error(item, `references ${kind} "${ref}" twice`);
     else out.push(ref);
   }
   return out;
@@ -250,10 +241,8 @@ function checkExtensionUse(r: Reader, components: readonly Component<unknown>[],
   for (const c of components) {
     if (c.config === undefined || !c.type.extensions) continue;
     for (const { id, at } of c.type.extensions(r, c.config, c.section)) {
-      if (!enabled.has(id)) {
-        const hint = suggest(id, [...enabled]);
-        r.error(at, `refers to extension "${id}", which is not ${enabled.size > 0 ? 'listed in service.extensions' : 'defined and listed in service.extensions'}${hint ? ` (did you mean "${hint}"?)` : ''}`);
-      }
+      if (enabled.has(id)) continue;
+      r.error(at, `refers to extension "${id}", which is not ${enabled.size > 0 ? 'listed in service.extensions' : 'defined and listed in service.extensions'}${didYouMean(id, [...enabled])}`);
     }
   }
 }
@@ -261,12 +250,9 @@ function checkExtensionUse(r: Reader, components: readonly Component<unknown>[],
 function readTelemetry(r: Reader, field: Field | undefined, options: Pick<LoadOptions<ServiceFlags>, 'flags' | 'explicitFlags'>): TelemetryConfig {
   const t = field ? r.map(field, SERVICE_KEYS.telemetry) : undefined;
   const logs = t?.has('logs') ? r.map(t.get('logs'), SERVICE_KEYS.telemetry.logs) : undefined;
-  let fileLevel: LogLevel | undefined;
-  if (logs?.has('level')) {
-    const text = r.string(logs.get('level'));
-    fileLevel = text === undefined ? undefined : parseLogLevel(text);
-    if (text !== undefined && fileLevel === undefined) r.error(logs.get('level'), `invalid log level "${text}"; expected one of: trace, debug, info, warn, error, fatal, panic`);
-  }
+  const levelText = logs && r.string(logs.get('level'));
+  const fileLevel = levelText === undefined ? undefined : parseLogLevel(levelText);
+  if (levelText !== undefined && fileLevel === undefined) r.error(logs!.get('level'), `invalid log level "${levelText}"; expected one of: trace, debug, info, warn, error, fatal, panic`);
   const fileEncoding: LogFormat | undefined = logs ? r.oneOf(logs.get('encoding'), ['json', 'text'] as const, { console: 'text' }) : undefined;
   const resource: Record<string, string> = {};
   for (const { key, field: f } of (t?.has('resource') ? r.map(t.get('resource'))?.all() : undefined) ?? []) {

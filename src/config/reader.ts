@@ -6,7 +6,7 @@
 
 import { isAlias, isMap, isScalar, isSeq, Scalar, type Document, type LineCounter, type Node as YamlNode } from 'yaml';
 import { substituteEnv, type Env } from './env.ts';
-import { parseDuration, parseSize } from './units.ts';
+import { parseDuration, parseSize, type Parsed } from './units.ts';
 
 /** Allowed keys of a mapping, recursively; `{}` is a leaf (or a free-form map). */
 export interface KeyTree {
@@ -51,12 +51,13 @@ export class Reader {
   }
 
   lineOf(node: YamlNode): number {
-    const offset = node.range?.[0] ?? 0;
-    return this.#lines.linePos(offset).line;
+    return this.#lines.linePos(node.range?.[0] ?? 0).line;
   }
 
-  error(at: Pick<Field, 'path' | 'line'>, message: string): void {
+  /** Undefined, so that a read can `return r.error(…)`. */
+  error(at: Pick<Field, 'path' | 'line'>, message: string): undefined {
     this.errors.push(`config error: ${at.path || '(top level)'} (line ${at.line}): ${message}`);
+    return undefined;
   }
 
   warn(at: Pick<Field, 'path' | 'line'>, message: string): void {
@@ -85,10 +86,7 @@ export class Reader {
     };
     if (this.isNull(field)) return result;
     const node = field.node;
-    if (!isMap(node)) {
-      this.error(field, `expected a mapping (key: value), got ${describe(node)}`);
-      return undefined;
-    }
+    if (!isMap(node)) return this.error(field, `expected a mapping (key: value), got ${describe(node)}`);
     for (const pair of node.items) {
       const keyNode = this.#resolve(pair.key as YamlNode | null);
       if (!isScalar(keyNode)) {
@@ -99,9 +97,8 @@ export class Reader {
       const keyLine = this.lineOf(keyNode);
       const path = join(field.path, key);
       if (keys && !(key in keys)) {
-        const hint = suggest(key, Object.keys(keys));
-        const allowed = Object.keys(keys).join(', ');
-        this.error({ path, line: keyLine }, `unknown key "${key}"${hint ? ` (did you mean "${hint}"?)` : ''}; allowed: ${allowed || '(none)'}`);
+        const allowed = Object.keys(keys);
+        this.error({ path, line: keyLine }, `unknown key "${key}"${didYouMean(key, allowed)}; allowed: ${allowed.join(', ') || '(none)'}`);
         continue;
       }
       const value = this.#resolve(pair.value as YamlNode | null);
@@ -115,10 +112,7 @@ export class Reader {
   list(field: Field): Field[] | undefined {
     if (this.isNull(field)) return undefined;
     const node = field.node;
-    if (!isSeq(node)) {
-      this.error(field, `expected a list, got ${describe(node)}`);
-      return undefined;
-    }
+    if (!isSeq(node)) return this.error(field, `expected a list, got ${describe(node)}`);
     return node.items.map((item, i) => {
       const n = this.#resolve(item as YamlNode | null);
       return { path: `${field.path}[${i}]`, line: n ? this.lineOf(n) : field.line, node: n };
@@ -129,10 +123,7 @@ export class Reader {
   text(field: Field): string | undefined {
     if (this.isNull(field)) return undefined;
     const node = field.node;
-    if (!isScalar(node)) {
-      this.error(field, `expected a single value, got ${describe(node)}`);
-      return undefined;
-    }
+    if (!isScalar(node)) return this.error(field, `expected a single value, got ${describe(node)}`);
     const result = substituteEnv(String(node.value), this.#env);
     if (!result.ok) {
       for (const e of result.errors) this.error(field, e);
@@ -143,10 +134,7 @@ export class Reader {
 
   string(field: Field, opts: { nonEmpty?: boolean } = {}): string | undefined {
     const s = this.text(field);
-    if (s !== undefined && opts.nonEmpty && s.trim() === '') {
-      this.error(field, 'must not be empty');
-      return undefined;
-    }
+    if (s !== undefined && opts.nonEmpty && s.trim() === '') return this.error(field, 'must not be empty');
     return s;
   }
 
@@ -161,11 +149,8 @@ export class Reader {
     const out: string[] = [];
     for (const item of items) {
       const s = this.text(item);
-      if (s === undefined) {
-        if (this.isNull(item)) this.error(item, 'expected a string, got nothing');
-        continue;
-      }
-      out.push(s);
+      if (s !== undefined) out.push(s);
+      else if (this.isNull(item)) this.error(item, 'expected a string, got nothing');
     }
     return out;
   }
@@ -175,9 +160,7 @@ export class Reader {
     if (s === undefined) return undefined;
     const v = aliases[s] ?? s;
     if ((values as readonly string[]).includes(v)) return v as T;
-    const hint = suggest(s, values);
-    this.error(field, `invalid value "${s}"${hint ? ` (did you mean "${hint}"?)` : ''}; expected one of: ${values.join(', ')}`);
-    return undefined;
+    return this.error(field, `invalid value "${s}"${didYouMean(s, values)}; expected one of: ${values.join(', ')}`);
   }
 
   bool(field: Field): boolean | undefined {
@@ -189,48 +172,22 @@ export class Reader {
   }
 
   int(field: Field, min: number, max = Number.MAX_SAFE_INTEGER): number | undefined {
-    const s = this.#nonBlank(field);
-    if (s === undefined) return undefined;
-    if (!/^[+-]?\d+$/.test(s)) {
-      this.error(field, `invalid integer "${s}"`);
-      return undefined;
-    }
-    return this.#inRange(field, Number(s), min, max, String);
+    return this.#parsed(field, (s) => decimal(s, /^[+-]?\d+$/, 'integer'), min, max, String);
   }
 
   /** A decimal number in [min, max]. */
   number(field: Field, min: number, max: number): number | undefined {
-    const s = this.#nonBlank(field);
-    if (s === undefined) return undefined;
-    if (!NUMBER.test(s)) {
-      this.error(field, `invalid number "${s}"`);
-      return undefined;
-    }
-    return this.#inRange(field, Number(s), min, max, String);
+    return this.#parsed(field, (s) => decimal(s, NUMBER, 'number'), min, max, String);
   }
 
   /** Milliseconds. */
   duration(field: Field, minMs: number): number | undefined {
-    const s = this.#nonBlank(field);
-    if (s === undefined) return undefined;
-    const parsed = parseDuration(s);
-    if (!parsed.ok) {
-      this.error(field, parsed.reason);
-      return undefined;
-    }
-    return this.#inRange(field, parsed.value, minMs, Number.MAX_SAFE_INTEGER, (ms) => `${ms}ms`);
+    return this.#parsed(field, parseDuration, minMs, Number.MAX_SAFE_INTEGER, (ms) => `${ms}ms`);
   }
 
   /** Bytes. */
   size(field: Field, min: number): number | undefined {
-    const s = this.#nonBlank(field);
-    if (s === undefined) return undefined;
-    const parsed = parseSize(s);
-    if (!parsed.ok) {
-      this.error(field, parsed.reason);
-      return undefined;
-    }
-    return this.#inRange(field, parsed.value, min, Number.MAX_SAFE_INTEGER, (b) => `${b} bytes`);
+    return this.#parsed(field, parseSize, min, Number.MAX_SAFE_INTEGER, (b) => `${b} bytes`);
   }
 
   /** A plain scalar as YAML's core schema would type it; quoted ones stay strings. */
@@ -244,22 +201,19 @@ export class Reader {
   // An empty result after substitution (`${env:X:-}`) means "use the default",
   // as an empty value would after the collector re-parses it.
   #nonBlank(field: Field): string | undefined {
-    const s = this.text(field);
-    if (s === undefined) return undefined;
-    const t = s.trim();
+    const t = this.text(field)?.trim();
     return t === '' ? undefined : t;
   }
 
-  #inRange<T extends number>(field: Field, v: T, min: number, max: number, show: (n: number) => string): T | undefined {
-    if (v < min) {
-      this.error(field, `must be at least ${show(min)}, got ${show(v)}`);
-      return undefined;
-    }
-    if (v > max) {
-      this.error(field, `must be at most ${show(max)}, got ${show(v)}`);
-      return undefined;
-    }
-    return v;
+  /** The value `parse` makes of the field's text, if in [min, max]; `show` writes a number in the errors. */
+  #parsed(field: Field, parse: (s: string) => Parsed<number>, min: number, max: number, show: (n: number) => string): number | undefined {
+    const s = this.#nonBlank(field);
+    if (s === undefined) return undefined;
+    const parsed = parse(s);
+    if (!parsed.ok) return this.error(field, parsed.reason);
+    if (parsed.value < min) return this.error(field, `must be at least ${show(min)}, got ${show(parsed.value)}`);
+    if (parsed.value > max) return this.error(field, `must be at most ${show(max)}, got ${show(parsed.value)}`);
+    return parsed.value;
   }
 
   #resolve(node: YamlNode | null): YamlNode | null {
@@ -274,6 +228,10 @@ export function join(path: string, key: string): string {
 
 const NULLS = ['', '~', 'null', 'Null', 'NULL'];
 const NUMBER = /^[+-]?(\d+|\d*\.\d+|\d+\.\d*)([eE][-+]?\d+)?$/;
+
+function decimal(s: string, grammar: RegExp, what: string): Parsed<number> {
+  return grammar.test(s) ? { ok: true, value: Number(s) } : { ok: false, reason: `invalid ${what} "${s}"` };
+}
 
 /** A plain (unquoted) scalar's text; undefined for any other node. */
 function plainText(n: YamlNode | null): string | undefined {
@@ -295,8 +253,8 @@ function describe(node: YamlNode | null): string {
   return 'an unsupported node';
 }
 
-/** The closest candidate within a small edit distance, for "did you mean". */
-export function suggest(word: string, candidates: readonly string[]): string | undefined {
+/** ` (did you mean "X"?)` with the closest candidate within a small edit distance, or ''. */
+export function didYouMean(word: string, candidates: readonly string[]): string {
   const limit = Math.max(2, Math.floor(word.length / 3));
   let best: string | undefined;
   let bestDistance = Infinity;
@@ -313,7 +271,7 @@ export function suggest(word: string, candidates: readonly string[]): string | u
       bestEdits = edits;
     }
   }
-  return best;
+  return best === undefined ? '' : ` (did you mean "${best}"?)`;
 }
 
 function editDistance(a: string, b: string): number {
@@ -336,9 +294,6 @@ export function optional<K extends string, V>(key: K, value: V | undefined): { [
 
 /** `required(r, m, key)`: a non-empty string that must be there. */
 export function required(r: Reader, m: Entries, key: string): string | undefined {
-  if (!m.has(key)) {
-    r.error(m.get(key), 'required');
-    return undefined;
-  }
+  if (!m.has(key)) return r.error(m.get(key), 'required');
   return r.string(m.get(key), { nonEmpty: true });
 }

@@ -1,8 +1,6 @@
-// The shape of a resolved configuration, whatever its components: the
-// collector's (one receiver here, processors, exporters, extensions, and
-// the service that ties them into pipelines). The component types and their
-// configs are the components' own (src/components.ts lists them); config/
-// only reads YAML and dispatches each section to its component type.
+// The shape of a resolved configuration, whatever its components (their types
+// and configs are their own, src/components.ts lists them): the collector's,
+// with one receiver.
 
 import type { LogFormat, LogLevel } from '../log/logger.ts';
 import type { Env } from './env.ts';

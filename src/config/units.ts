@@ -3,16 +3,8 @@
 // a bare number other than 0 is refused, because Go would read it as
 // nanoseconds and a reader would guess seconds or milliseconds.
 
-const DURATION_UNIT_MS: Readonly<Record<string, number>> = {
-  ns: 1e-6,
-  us: 1e-3,
-  'µs': 1e-3, // U+00B5 micro sign
-  'μs': 1e-3, // U+03BC Greek mu
-  ms: 1,
-  s: 1000,
-  m: 60_000,
-  h: 3_600_000,
-};
+// Microseconds as Go spells them: us, µs (U+00B5 micro sign) or μs (U+03BC Greek mu).
+const DURATION_UNIT_MS: Readonly<Record<string, number>> = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, 'μs': 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; reason: string };
 
@@ -23,9 +15,8 @@ export function parseDuration(text: string): Parsed<number> {
   if (/^[+-]?(\d+\.?\d*|\.\d+)$/.test(s)) {
     return { ok: false, reason: `invalid duration "${text}": a unit is required, e.g. "${s}s" or "${s}ms"` };
   }
-  const m = /^([+-]?)(.+)$/.exec(s);
-  let rest = m?.[2] ?? '';
-  const sign = m?.[1] === '-' ? -1 : 1;
+  const sign = s.startsWith('-') ? -1 : 1;
+  let rest = s.replace(/^[+-]/, '');
   let total = 0;
   if (rest === '') return { ok: false, reason: `invalid duration "${text}"` };
   while (rest !== '') {
@@ -41,28 +32,15 @@ export function parseDuration(text: string): Parsed<number> {
   return { ok: true, value: sign * total };
 }
 
-const SIZE_UNIT: Readonly<Record<string, number>> = {
-  b: 1,
-  k: 1e3,
-  kb: 1e3,
-  m: 1e6,
-  mb: 1e6,
-  g: 1e9,
-  gb: 1e9,
-  ki: 1024,
-  kib: 1024,
-  mi: 1024 ** 2,
-  mib: 1024 ** 2,
-  gi: 1024 ** 3,
-  gib: 1024 ** 3,
-};
+// Case-insensitive, a trailing "b" optional ("k", "kb", "KiB"); a bare "b" is bytes.
+const SIZE_UNIT: Readonly<Record<string, number>> = { '': 1, k: 1e3, m: 1e6, g: 1e9, ki: 1024, mi: 1024 ** 2, gi: 1024 ** 3 };
 
 /** "64MiB", "1GB", "512 KiB" or a plain integer → bytes. */
 export function parseSize(text: string): Parsed<number> {
   const m = /^(\d+(?:\.\d+)?)\s*([A-Za-z]*)$/.exec(text.trim());
   if (!m) return { ok: false, reason: `invalid size "${text}" (use bytes or a unit: 64MiB, 1GB)` };
   const unitText = m[2] ?? '';
-  const unit = unitText === '' ? 1 : SIZE_UNIT[unitText.toLowerCase()];
+  const unit = SIZE_UNIT[unitText.toLowerCase().replace(/b$/, '')];
   if (unit === undefined) {
     return { ok: false, reason: `invalid size "${text}": unknown unit "${unitText}" (use B, KB, MB, GB, KiB, MiB or GiB)` };
   }

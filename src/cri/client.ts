@@ -45,12 +45,6 @@ export interface PodSandbox {
   readonly runtimeHandler: string;
 }
 
-export interface PodSandboxFilter {
-  readonly id?: string;
-  readonly state?: PodSandboxStateName;
-  readonly labelSelector?: Readonly<Record<string, string>>;
-}
-
 /** What the metadata sync needs; CriClient is the real one. */
 export interface PodSandboxLister {
   listReadyPodSandboxes(): Promise<PodSandbox[]>;
@@ -103,19 +97,16 @@ export class CriClient implements PodSandboxLister {
 
   /** Pods in state SANDBOX_READY, the filter kata-monitor sends. */
   listReadyPodSandboxes(): Promise<PodSandbox[]> {
-    return this.listPodSandboxes({ state: 'SANDBOX_READY' });
+    return this.listPodSandboxes('SANDBOX_READY');
   }
 
-  listPodSandboxes(filter: PodSandboxFilter = {}): Promise<PodSandbox[]> {
+  /** Pods in `state`, or every pod. */
+  listPodSandboxes(state?: PodSandboxStateName): Promise<PodSandbox[]> {
     if (this.#closed) return Promise.reject(new CriError('other', 'CRI client is closed', this.endpoint.target));
     const { listPodSandbox: method } = criService();
     const client = (this.#client ??= new Client(this.endpoint.target, credentials.createInsecure(), CHANNEL_OPTIONS));
     const request: ListPodSandboxRequestWire = {
-      filter: {
-        id: filter.id ?? '',
-        ...(filter.state !== undefined ? { state: { state: filter.state } } : {}),
-        labelSelector: { ...filter.labelSelector },
-      },
+      filter: { id: '', ...(state !== undefined ? { state: { state } } : {}), labelSelector: {} },
     };
     const options: CallOptions = { deadline: Date.now() + this.timeoutMs };
     return new Promise((resolve, reject) => {
@@ -153,31 +144,16 @@ export class CriClient implements PodSandboxLister {
   #toCriError(err: ServiceError): CriError {
     const where = `CRI runtime endpoint ${this.endpoint.target}`;
     const detail = grpcDetail(err);
+    const fail = (code: CriErrorCode, message: string): CriError => new CriError(code, message, this.endpoint.target, err.code, { cause: err });
     switch (err.code) {
       case status.UNAVAILABLE:
-        return new CriError(
-          'unavailable',
-          `cannot reach ${where}: ${detail}; make sure the endpoint exists (--runtime-endpoint) and you run as root`,
-          this.endpoint.target,
-          err.code,
-          { cause: err },
-        );
+        return fail('unavailable', `cannot reach ${where}: ${detail}; make sure the endpoint exists (--runtime-endpoint) and you run as root`);
       case status.DEADLINE_EXCEEDED:
-        return new CriError('timeout', `ListPodSandbox on ${where} did not answer within ${this.timeoutMs} ms`, this.endpoint.target, err.code, {
-          cause: err,
-        });
+        return fail('timeout', `ListPodSandbox on ${where} did not answer within ${this.timeoutMs} ms`);
       case status.UNIMPLEMENTED:
-        return new CriError(
-          'other',
-          `${where} does not serve CRI runtime.v1 ListPodSandbox (${detail}); is the CRI plugin enabled and is this the container runtime's socket?`,
-          this.endpoint.target,
-          err.code,
-          { cause: err },
-        );
+        return fail('other', `${where} does not serve CRI runtime.v1 ListPodSandbox (${detail}); is the CRI plugin enabled and is this the container runtime's socket?`);
       default:
-        return new CriError('other', `ListPodSandbox on ${where} failed: ${status[err.code] ?? err.code}: ${detail}`, this.endpoint.target, err.code, {
-          cause: err,
-        });
+        return fail('other', `ListPodSandbox on ${where} failed: ${status[err.code] ?? err.code}: ${detail}`);
     }
   }
 }

@@ -36,7 +36,7 @@ export function parseRuntimeEndpoint(endpoint: string): RuntimeEndpoint {
       if (!rest.startsWith('/')) {
         throw new EndpointError(endpoint, `invalid runtime endpoint "${endpoint}": the socket path must be absolute, e.g. unix:///run/containerd/containerd.sock`);
       }
-      return unix(endpoint, decodePath(endpoint, stripQuery(rest)));
+      return unix(endpoint, decodePath(endpoint, rest.split(/[?#]/, 1)[0] ?? ''));
     }
     case 'tcp':
       return tcp(endpoint, text.slice(scheme.length + 1));
@@ -61,10 +61,6 @@ function tcp(endpoint: string, afterScheme: string): RuntimeEndpoint {
     throw new EndpointError(endpoint, `invalid runtime endpoint "${endpoint}": use tcp://host:port (an IPv6 host in brackets)`);
   }
   return { protocol: 'tcp', address: hostPort, target: `dns:${hostPort}` };
-}
-
-function stripQuery(p: string): string {
-  return p.split(/[?#]/, 1)[0] ?? '';
 }
 
 function decodePath(endpoint: string, p: string): string {

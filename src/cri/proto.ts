@@ -46,17 +46,12 @@ export const LIST_POD_SANDBOX_PATH = '/runtime.v1.RuntimeService/ListPodSandbox'
 
 const LOADER_OPTIONS = { keepCase: false, longs: String, enums: String, defaults: true, oneofs: true } as const;
 
-
-export function criProtoPath(): string {
-  return packagePath('proto', 'cri', 'api.proto');
-}
-
 let cached: { service: Record<string, MethodDefinition<object, object>>; listPodSandbox: ListPodSandboxMethod } | undefined;
 
 /** The RuntimeService definition (for grpc-js Server.addService) and its ListPodSandbox method. */
 export function criService(): { service: Record<string, MethodDefinition<object, object>>; listPodSandbox: ListPodSandboxMethod } {
   if (cached) return cached;
-  const file = criProtoPath();
+  const file = packagePath('proto', 'cri', 'api.proto');
   const pkg = loadSync(file, LOADER_OPTIONS);
   const service = pkg['runtime.v1.RuntimeService'];
   const method = service && !('format' in service) ? service['ListPodSandbox'] : undefined;

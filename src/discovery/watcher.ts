@@ -61,29 +61,34 @@ export interface SandboxWatcherEvents {
   detached: [root: string];
 }
 
-interface RootState {
+class RootState {
   readonly root: string;
   watcher: FSWatcher | undefined;
   /** The root with symlinks resolved: what chokidar watches and names in events. */
   watchPath: string;
   /** Watched and its initial sync done: what watchedRoots() reports. */
-  synced: boolean;
+  synced = false;
   /** Identity of the directory we attached to, to notice a replaced root. */
-  ino: number;
-  dev: number;
+  ino = 0;
+  dev = 0;
   /** Ids this root contributed to the registry. */
-  readonly ids: Set<string>;
+  readonly ids = new Set<string>();
   /** Bumped on every attach and detach: results of older async work are dropped. */
-  generation: number;
+  generation = 0;
   attaching: Promise<void> | undefined;
   syncing: Promise<void> | undefined;
-  reads: number;
+  reads = 0;
   /** An event arrived while a sync was running: run once more. */
-  dirty: boolean;
+  dirty = false;
   /** Last reason the root could not be watched; logged at warn only when it changes. */
   reason: string | undefined;
   /** Ends the wait for chokidar's 'ready' when the watcher is closed first (it would never come). */
   cancelReady: (() => void) | undefined;
+
+  constructor(root: string) {
+    this.root = root;
+    this.watchPath = root;
+  }
 }
 
 export class SandboxWatcher extends EventEmitter<SandboxWatcherEvents> {
@@ -103,22 +108,7 @@ export class SandboxWatcher extends EventEmitter<SandboxWatcherEvents> {
     if (!(this.#intervalMs > 0)) throw new RangeError(`rootRetryIntervalMs must be > 0, got ${this.#intervalMs}`);
     this.#log = (options.logger ?? silentLogger).child({ source: 'discovery' });
     const unique = [...new Set(options.roots.map((r) => path.resolve(r)))];
-    this.#states = unique.map((root) => ({
-      root,
-      watcher: undefined,
-      watchPath: root,
-      synced: false,
-      ino: 0,
-      dev: 0,
-      ids: new Set<string>(),
-      generation: 0,
-      attaching: undefined,
-      syncing: undefined,
-      reads: 0,
-      dirty: false,
-      reason: undefined,
-      cancelReady: undefined,
-    }));
+    this.#states = unique.map((root) => new RootState(root));
   }
 
   /** Attaches every root that exists and syncs it; resolves when those are in the registry. */
@@ -132,7 +122,7 @@ export class SandboxWatcher extends EventEmitter<SandboxWatcherEvents> {
       this.#log.warn(`no sandbox root available yet; looking again every ${this.#intervalMs / 1000} s`, { roots: missing });
     }
     // Not a reason to keep the process alive on its own: the server is.
-    this.#timer = setInterval(() => this.#tick(), this.#intervalMs).unref();
+    this.#timer = setInterval(() => void this.resync(), this.#intervalMs).unref();
   }
 
   /** Closes every watcher. The registry is left as it is. */
@@ -164,16 +154,10 @@ export class SandboxWatcher extends EventEmitter<SandboxWatcherEvents> {
     }));
   }
 
-  /** Re-reads every watched root now (what the periodic tick does); resolves when done. */
+  /** Re-reads every watched root now, and looks for the missing ones (the periodic tick); resolves when done. */
   async resync(): Promise<void> {
-    await Promise.all(this.#states.map((s) => (s.watcher ? this.#checkRoot(s) : this.#attach(s))));
-  }
-
-  #tick(): void {
-    for (const s of this.#states) {
-      if (s.attaching) continue;
-      void (s.watcher ? this.#checkRoot(s) : this.#attach(s));
-    }
+    // A root still attaching is waited for, not checked: its inode is not known yet.
+    await Promise.all(this.#states.map((s) => (s.watcher && !s.attaching ? this.#checkRoot(s) : this.#attach(s))));
   }
 
   #attach(s: RootState): Promise<void> {
@@ -193,7 +177,11 @@ export class SandboxWatcher extends EventEmitter<SandboxWatcherEvents> {
       // chokidar with followSymlinks: false reports nothing inside a root that is itself a link.
       watchPath = await realpath(s.root);
     } catch (err) {
-      this.#missing(s, err);
+      const reason = errorCode(err);
+      if (s.reason !== reason) {
+        this.#log.warn(`cannot watch sandbox root, looking again every ${this.#intervalMs / 1000} s`, { root: s.root, reason });
+      }
+      s.reason = reason;
       return;
     }
     if (this.#stopped) return;
@@ -228,19 +216,10 @@ export class SandboxWatcher extends EventEmitter<SandboxWatcherEvents> {
     s.synced = true;
   }
 
-  #missing(s: RootState, err: unknown): void {
-    const reason = errorCode(err);
-    if (s.reason !== reason) {
-      this.#log.warn(`cannot watch sandbox root, looking again every ${this.#intervalMs / 1000} s`, { root: s.root, reason });
-    }
-    s.reason = reason;
-  }
-
   #onEvent(s: RootState, generation: number, event: string, p: string): void {
     if (s.generation !== generation || this.#stopped) return;
     if (p === s.watchPath && (event === 'unlinkDir' || event === 'unlink')) {
-      this.#detach(s, 'ENOENT');
-      void this.#attach(s); // it may already be back (rm -rf && mkdir)
+      void this.#reattach(s, 'ENOENT');
       return;
     }
     void this.#sync(s);
@@ -259,8 +238,7 @@ export class SandboxWatcher extends EventEmitter<SandboxWatcherEvents> {
     }
     if (this.#stopped || s.generation !== generation || !s.watcher) return;
     if (reason !== undefined) {
-      this.#detach(s, reason);
-      await this.#attach(s);
+      await this.#reattach(s, reason);
       return;
     }
     await this.#sync(s);
@@ -299,8 +277,7 @@ export class SandboxWatcher extends EventEmitter<SandboxWatcherEvents> {
       if (this.#stopped || s.generation !== generation) return;
       const code = errorCode(err);
       if (code === 'ENOENT' || code === 'ENOTDIR') {
-        this.#detach(s, code);
-        void this.#attach(s);
+        void this.#reattach(s, code);
       } else {
         this.#log.error('cannot read sandbox root; keeping the sandboxes known so far', { root: s.root, error: err });
       }
@@ -321,8 +298,9 @@ export class SandboxWatcher extends EventEmitter<SandboxWatcherEvents> {
     }
   }
 
-  #detach(s: RootState, reason: string): void {
-    if (!s.watcher) return;
+  /** Drops a root that went away or changed, with its sandboxes, and attaches it again: it may already be back (rm -rf && mkdir). */
+  #reattach(s: RootState, reason: string): Promise<void> {
+    if (!s.watcher) return Promise.resolve();
     s.generation++;
     this.#closeWatcher(s);
     s.ids.clear();
@@ -334,6 +312,7 @@ export class SandboxWatcher extends EventEmitter<SandboxWatcherEvents> {
       removed: gone.length,
     });
     this.emit('detached', s.root);
+    return this.#attach(s);
   }
 
   #closeWatcher(s: RootState): void {

@@ -81,14 +81,17 @@ function textValue(v: unknown): string {
   if (v instanceof Error) return v.message;
   if (v instanceof Date) return formatTime(v);
   if (Array.isArray(v)) return `[${v.map(textValue).join(' ')}]`;
-  if (typeof v === 'object') {
-    try {
-      return JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? x.toString() : x)) ?? String(v);
-    } catch {
-      return String(v);
-    }
-  }
+  if (typeof v === 'object') return jsonText(v);
   return String(v);
+}
+
+/** JSON with bigints as digits; String(v) for what JSON cannot say (a cycle, a function). */
+export function jsonText(v: unknown): string {
+  try {
+    return JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? x.toString() : x)) ?? String(v);
+  } catch {
+    return String(v);
+  }
 }
 
 function jsonValue(v: unknown): unknown {

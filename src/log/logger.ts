@@ -23,7 +23,6 @@ export interface Logger {
   readonly level: LogLevel;
   enabled(level: LogLevel): boolean;
   log(level: LogLevel, msg: string, fields?: LogFields): void;
-  trace(msg: string, fields?: LogFields): void;
   debug(msg: string, fields?: LogFields): void;
   info(msg: string, fields?: LogFields): void;
   warn(msg: string, fields?: LogFields): void;
@@ -78,7 +77,6 @@ function build(options: LoggerOptions, limiter: RateLimiter | undefined, base: L
     level,
     enabled: (lvl) => RANK[lvl] >= min,
     log: emit,
-    trace: (m, f) => emit('trace', m, f),
     debug: (m, f) => emit('debug', m, f),
     info: (m, f) => emit('info', m, f),
     warn: (m, f) => emit('warn', m, f),

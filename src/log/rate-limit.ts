@@ -3,6 +3,8 @@
 // 5 s, should not bury everything else. The line that gets through after a
 // quiet period carries `suppressed=N`, the number of copies not written.
 
+import { jsonText } from './format.ts';
+
 export interface RateLimitOptions {
   /** At most one line per key within this many milliseconds. */
   readonly intervalMs: number;
@@ -60,16 +62,8 @@ export class RateLimiter {
     for (const k of Object.keys(fields).sort()) {
       if (this.#ignore.has(k)) continue;
       const v = fields[k];
-      parts.push(k, v instanceof Error ? v.message : typeof v === 'string' ? v : safeJson(v));
+      parts.push(k, v instanceof Error ? v.message : typeof v === 'string' ? v : jsonText(v));
     }
     return JSON.stringify(parts);
-  }
-}
-
-function safeJson(v: unknown): string {
-  try {
-    return JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? x.toString() : x)) ?? String(v);
-  } catch {
-    return String(v);
   }
 }

@@ -1,7 +1,7 @@
-// The kata_monitor receiver's configuration: its type, its defaults (every
-// one of them lives here) and its validation. It is what kata-monitor's
-// flags set too: a flag given on the command line wins over the file, which
-// wins over the default. See README.md beside this file for every key.
+// The kata_monitor receiver's configuration: its type, its defaults (all of
+// them here, the sandbox roots from shim/socket-path.ts) and its validation.
+// It is what kata-monitor's flags set too: a flag given on the command line
+// wins over the file, which wins over the default. See README.md beside this file for every key.
 
 import { EndpointError, parseRuntimeEndpoint } from '../cri/endpoint.ts';
 import type { ComponentSection } from '../config/types.ts';
@@ -9,6 +9,7 @@ import { optional, required, type Field, type KeyTree, type Reader, leaf } from 
 import type { ScanLimits } from '../exposition/scan.ts';
 import { splitHostPort, type AuthConfig, type ServerConfig, type TlsConfig } from '../server/config.ts';
 import type { ShimConfig } from '../shim/client.ts';
+import { DEFAULT_SANDBOX_ROOTS } from '../shim/socket-path.ts';
 import type { CriConfig } from '../cri/client.ts';
 import type { DiscoveryConfig } from '../discovery/watcher.ts';
 
@@ -27,13 +28,11 @@ export interface ReceiverConfig {
   readonly demo: boolean;
 }
 
-export const DEFAULT_LISTEN_ADDRESS = '127.0.0.1:8090';
 export const DEFAULT_RUNTIME_ENDPOINT = '/run/containerd/containerd.sock';
-/** Go runtime's root first, then runtime-rs': the first holding a socket wins. */
-export const DEFAULT_SANDBOX_ROOTS: readonly string[] = ['/run/vc/sbs', '/run/kata'];
+export { DEFAULT_SANDBOX_ROOTS };
 
 export const RECEIVER_DEFAULTS: ReceiverConfig = {
-  server: { listenAddress: DEFAULT_LISTEN_ADDRESS, openMetrics: false, gzipLevel: 1 },
+  server: { listenAddress: '127.0.0.1:8090', openMetrics: false, gzipLevel: 1 },
   // Upstream retries a missing root every 60 s; a stat every 5 s is cheap and finds Kata sooner after install.
   discovery: { sandboxRoots: DEFAULT_SANDBOX_ROOTS, rootRetryIntervalMs: 5_000 },
   // Upstream's 5 s for lookups; 2 s per call keeps a hung runtime from holding a lookup long.
@@ -47,17 +46,10 @@ export const RECEIVER_DEFAULTS: ReceiverConfig = {
   demo: false,
 };
 
-/** What kata-monitor's flags say about the receiver, and which were given on the command line. */
-export interface ReceiverFlags {
-  readonly listenAddress: string;
-  readonly runtimeEndpoint: string;
-  readonly sandboxRoots: readonly string[];
-  readonly openMetrics: boolean;
-  readonly demo: boolean;
-}
+/** What kata-monitor's flags say about the receiver: fields of its config, by the same names. */
+export type ReceiverFlags = Pick<ServerConfig, 'listenAddress' | 'openMetrics'> & Pick<CriConfig, 'runtimeEndpoint'> & Pick<DiscoveryConfig, 'sandboxRoots'> & Pick<ReceiverConfig, 'demo'>;
 
 export type ReceiverFlagName = 'listen-address' | 'runtime-endpoint' | 'sandbox-root' | 'openmetrics' | 'demo';
-
 
 export const RECEIVER_KEYS = {
   listen_address: leaf,
@@ -139,11 +131,9 @@ function readSandboxRoots(r: Reader, field: Field): string[] | undefined {
   const roots = r.strings(field);
   if (roots === undefined) return undefined;
   if (roots.length === 0) r.error(field, 'at least one sandbox root is needed');
-  const seen = new Set<string>();
-  for (const root of roots) {
+  for (const [i, root] of roots.entries()) {
     if (root.trim() === '') r.error(field, 'a sandbox root must not be empty');
-    else if (seen.has(root)) r.error(field, `"${root}" is listed twice`);
-    seen.add(root);
+    else if (roots.indexOf(root) < i) r.error(field, `"${root}" is listed twice`);
   }
   return roots;
 }
@@ -161,10 +151,7 @@ function readTls(r: Reader, field: Field): TlsConfig | undefined {
 function readAuth(r: Reader, field: Field): AuthConfig | undefined {
   const m = r.map(field, RECEIVER_KEYS.auth);
   if (!m || r.isNull(field)) return undefined;
-  if (m.has('basic') && m.has('bearer')) {
-    r.error(field, 'set either basic or bearer, not both');
-    return undefined;
-  }
+  if (m.has('basic') && m.has('bearer')) return r.error(field, 'set either basic or bearer, not both');
   if (m.has('basic')) {
     const basic = r.map(m.get('basic'), RECEIVER_KEYS.auth.basic);
     if (!basic) return undefined;
@@ -178,8 +165,7 @@ function readAuth(r: Reader, field: Field): AuthConfig | undefined {
     const token = bearer && required(r, bearer, 'token');
     return token !== undefined ? { type: 'bearer', token } : undefined;
   }
-  r.error(field, 'set basic (username, password) or bearer (token)');
-  return undefined;
+  return r.error(field, 'set basic (username, password) or bearer (token)');
 }
 
 /** A problem with a value that came from the file or a flag: the flag is blamed when it was given. */
@@ -192,8 +178,7 @@ function check(r: Reader, field: Field, flag: ReceiverFlagName, problem: string 
 /** What the server would refuse (server/config.ts is the one grammar), said at load. */
 export function listenAddressProblem(value: string): string | undefined {
   const hostPort = splitHostPort(value);
-  if (!hostPort || hostPort.port > 65535) return `invalid listen address "${value}" (expected host:port, e.g. 127.0.0.1:8090 or :8090)`;
-  return undefined;
+  return !hostPort || hostPort.port > 65535 ? `invalid listen address "${value}" (expected host:port, e.g. 127.0.0.1:8090 or :8090)` : undefined;
 }
 
 /** What the CRI client would refuse (cri/endpoint.ts is the one grammar), said at load. */

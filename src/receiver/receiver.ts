@@ -1,6 +1,6 @@
 // The kata_monitor receiver, assembled: discovery of the sandbox roots, the
 // CRI metadata sync, the scraper and the daemon's own metrics. The daemon
-// (main.ts) runs it until SIGTERM; the one-shot commands (cli/commands/)
+// (main.ts) runs it until SIGTERM; the one-shot commands (cli/commands.ts)
 // start it, scrape once and stop it.
 
 import { CriClient } from '../cri/client.ts';
@@ -30,13 +30,7 @@ export class Receiver {
     this.registry = new SandboxRegistry(roots);
     this.watcher = new SandboxWatcher({ registry: this.registry, roots, rootRetryIntervalMs: config.discovery.rootRetryIntervalMs, logger });
     this.cri = new CriClient({ endpoint: config.cri.runtimeEndpoint, timeoutMs: config.cri.timeoutMs });
-    this.sync = new MetadataSync({
-      registry: this.registry,
-      cri: this.cri,
-      firstLookupDelayMs: config.cri.firstLookupDelayMs,
-      resyncIntervalMs: config.cri.resyncIntervalMs,
-      logger,
-    });
+    this.sync = new MetadataSync({ ...config.cri, registry: this.registry, cri: this.cri, logger });
     this.scraper = new Scraper({
       registry: this.registry,
       roots,

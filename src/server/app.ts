@@ -13,25 +13,21 @@ import { shimSocketCandidates } from '../shim/socket-path.ts';
 import type { AppDeps } from './deps.ts';
 import { serveMetrics } from './metrics-route.ts';
 import { negotiate } from '../exposition/negotiate.ts';
-import { type Endpoint, UPSTREAM_ENDPOINTS, indexText, sandboxesHtml, sandboxesText, statusHtml, statusView, wantsHtml } from './pages.ts';
+import { type Endpoint, UPSTREAM_ENDPOINTS, indexText, sandboxesHtml, sandboxesText, statusHtml, wantsHtml } from './pages.ts';
 import { describeId, queryFromUrl } from './query.ts';
 
 const TEXT = 'text/plain; charset=utf-8';
 const OTEL_METRICS_PATH = '/otel/metrics';
 const HTML = 'text/html';
 
-export function endpointsOf(deps: AppDeps): Endpoint[] {
-  return [
+export function createApp(deps: AppDeps): Hono<{ Bindings: HttpBindings }> {
+  const app = new Hono<{ Bindings: HttpBindings }>();
+  const endpoints: Endpoint[] = [
     ...UPSTREAM_ENDPOINTS,
     { path: '/healthz', desc: 'Liveness: the process is up.' },
     { path: '/readyz', desc: 'Readiness: sandbox roots watched, server listening (CRI state reported).' },
     ...(deps.extraRoutes ?? []).map((r) => ({ path: r.path, desc: r.desc })),
   ];
-}
-
-export function createApp(deps: AppDeps): Hono<{ Bindings: HttpBindings }> {
-  const app = new Hono<{ Bindings: HttpBindings }>();
-  const endpoints = endpointsOf(deps);
 
   // On every Response, onError's included (/metrics writes its own answer to the socket and sets it there).
   app.use('*', async (c, next) => {
@@ -129,7 +125,7 @@ export function createApp(deps: AppDeps): Hono<{ Bindings: HttpBindings }> {
   // The index at "/"; any other path is not found, with the list of what there is.
   app.get('/', (c) => {
     if (!wantsHtml(c.req.header('accept'))) return c.body(indexText(endpoints), 200, { 'Content-Type': TEXT });
-    return c.body(statusHtml(statusView(deps, endpoints)), 200, { 'Content-Type': 'text/html; charset=utf-8' });
+    return c.body(statusHtml(deps, endpoints), 200, { 'Content-Type': 'text/html; charset=utf-8' });
   });
   // Browsers ask for it on every page; no icon is not an error worth a 404 in their console.
   app.get('/favicon.ico', (c) => c.body(null, 204));

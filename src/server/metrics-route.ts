@@ -15,7 +15,7 @@ import { familyChunks, mergeSnapshot, selectFamilies } from '../scrape/merge.ts'
 import { sendChunks } from './send-chunks.ts';
 import { gzipParallel } from './parallel-gzip.ts';
 import type { AppDeps } from './deps.ts';
-import { shimGet, ShimError } from '../shim/client.ts';
+import { shimGet } from '../shim/client.ts';
 import { shimSocketCandidates } from '../shim/socket-path.ts';
 import { describeId } from './query.ts';
 
@@ -112,18 +112,15 @@ async function serveSandboxBody(deps: AppDeps, id: string, res: ServerResponse):
       timeoutMs: deps.shim.timeoutMs,
       maxBytes: deps.shim.maxBodyBytes,
     });
-    res.statusCode = 200;
-    res.setHeader('Content-Type', 'text/plain; charset=utf-8');
-    res.setHeader('X-Content-Type-Options', 'nosniff');
-    res.end(r.body);
+    sendText(res, 200, r.body);
   } catch (err) {
-    const msg = err instanceof ShimError ? err.message : err instanceof Error ? err.message : String(err);
+    const msg = err instanceof Error ? err.message : String(err);
     deps.logger.warn('failed to get metrics for sandbox', { sandbox_id: id, error: msg });
     sendText(res, 500, msg + '\n');
   }
 }
 
-function sendText(res: ServerResponse, status: number, text: string): void {
+function sendText(res: ServerResponse, status: number, text: string | Buffer): void {
   res.statusCode = status;
   res.setHeader('Content-Type', 'text/plain; charset=utf-8');
   res.setHeader('X-Content-Type-Options', 'nosniff');

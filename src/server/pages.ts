@@ -3,7 +3,6 @@
 // HTML is escaped: sandbox ids and pod names come from other people.
 
 import type { SandboxEntry } from '../discovery/registry.ts';
-import type { ScanLimits } from '../exposition/scan.ts';
 import type { ExporterPoint, ExporterRow } from '../export-contract.ts';
 import type { FanOutPoint, SandboxPoint } from '../scrape/history.ts';
 import type { SandboxScrape } from '../scrape/snapshot.ts';
@@ -46,8 +45,8 @@ export function indexText(endpoints: readonly Endpoint[]): string {
   return out;
 }
 
-export function indexHtmlList(endpoints: readonly Endpoint[], heading: 'h1' | 'h2' = 'h1'): string {
-  let out = `<${heading}>Available HTTP endpoints:</${heading}>\n<ul>`;
+function indexHtmlList(endpoints: readonly Endpoint[]): string {
+  let out = '<h2>Available HTTP endpoints:</h2>\n<ul>';
   for (const e of endpoints) {
     const p = escapeHtml(e.path);
     const inner = e.link ? `<b><a href='${p}'>${p}</a></b>: ${escapeHtml(e.desc)}\n` : `<b>${p}</b>: ${escapeHtml(e.desc)}\n`;
@@ -76,24 +75,6 @@ export function sandboxesHtml(entries: readonly SandboxEntry[]): string {
 
 function podName(e: SandboxEntry): string {
   return `${e.metadata.namespace}/${e.metadata.name}`;
-}
-
-export interface StatusView {
-  readonly version: string;
-  readonly now: number;
-  readonly sandboxes: readonly SandboxEntry[];
-  /** The last scrape of each sandbox, by id. */
-  readonly lastScrape: ReadonlyMap<string, SandboxScrape>;
-  readonly history: (id: string) => readonly SandboxPoint[];
-  readonly fanOuts: readonly FanOutPoint[];
-  readonly collectionIntervalMs: number;
-  readonly limits: ScanLimits;
-  readonly demoNote?: string;
-  readonly cri: { readonly endpoint: string; readonly connected: boolean; readonly lastError?: string; readonly pending: number };
-  readonly watchedRoots: readonly string[];
-  readonly roots: readonly string[];
-  readonly exporters: readonly ExporterRow[];
-  readonly endpoints: readonly Endpoint[];
 }
 
 // Fits 1280 px: long values are cut with an ellipsis (the full text stays in
@@ -131,28 +112,6 @@ function cut(text: string, cls: string): string {
   return `<span class="cut ${cls}" title="${h}">${h}</span>`;
 }
 
-/** What the status page shows, gathered from the daemon's parts. */
-export function statusView(deps: AppDeps, endpoints: readonly Endpoint[]): StatusView {
-  const last = new Map<string, SandboxScrape>();
-  for (const s of deps.source.latest()?.sandboxes ?? []) last.set(s.sandbox.id, s);
-  return {
-    version: deps.version,
-    now: Date.now(),
-    sandboxes: deps.registry.list(),
-    lastScrape: last,
-    history: (id) => deps.history.sandbox(id),
-    fanOuts: deps.history.fanOuts(),
-    collectionIntervalMs: deps.collectionIntervalMs,
-    limits: deps.limits,
-    ...(deps.demoNote !== undefined && { demoNote: deps.demoNote }),
-    cri: deps.cri(),
-    roots: deps.roots,
-    watchedRoots: deps.watchedRoots(),
-    exporters: deps.exporters(),
-    endpoints,
-  };
-}
-
 const REASONS: Record<FanOutPoint['reason'], string> = {
   'metrics request': 'a /metrics request',
   push: 'an OTLP push',
@@ -160,13 +119,11 @@ const REASONS: Record<FanOutPoint['reason'], string> = {
   command: 'a command',
 };
 
-function sandboxRow(v: StatusView, e: SandboxEntry): string {
-  const s = v.lastScrape.get(e.id);
+function sandboxRow(e: SandboxEntry, s: SandboxScrape | undefined, points: readonly SandboxPoint[], now: number): string {
   const id = escapeHtml(e.id);
   const q = escapeHtml(encodeURIComponent(e.id));
   const anchor = escapeHtml(`sandbox-${encodeURIComponent(e.id)}`);
   const result = !s ? '<td class="muted">waiting</td>' : s.error ? `<td class="fail">${escapeHtml(s.error.kind)}</td>` : '<td class="ok">ok</td>';
-  const points = v.history(e.id);
   const failed = points.map((p) => !p.ok);
   const pod = e.metadataKnown
     ? `<td>${cut(e.metadata.name, 'pod')}</td><td>${cut(e.metadata.namespace, 'ns')}</td>`
@@ -174,7 +131,7 @@ function sandboxRow(v: StatusView, e: SandboxEntry): string {
   return (
     `<tr id="${anchor}" data-sandbox="${id}" data-pod-uid="${escapeHtml(e.metadata.uid)}">` +
     `<td><span class="cut id" title="${id}">${id}</span><a class="copy" href="#${anchor}" title="link to this sandbox">#</a></td>${pod}${result}` +
-    `<td>${s ? ago(v.now, s.at) : ''}</td><td class="num">${s ? s.durationMs.toFixed(1) : ''}</td><td class="num">${s ? s.sampleCount : ''}</td>` +
+    `<td>${s ? ago(now, s.at) : ''}</td><td class="num">${s ? s.durationMs.toFixed(1) : ''}</td><td class="num">${s ? s.sampleCount : ''}</td>` +
     `<td class="chart">${sparkline(points.map((p) => p.durationMs), `${id}: scrape duration in ms`, failed)}</td>` +
     `<td class="chart">${sparkline(points.map((p) => p.samples), `${id}: samples`, failed)}</td>` +
     msg(s?.error?.message) +
@@ -188,11 +145,11 @@ function outcomeOf(p: ExporterPoint): Outcome {
   return p.sentPoints > 0 ? 'ok' : 'idle';
 }
 
-function exporterRow(v: StatusView, x: ExporterRow): string {
+function exporterRow(x: ExporterRow, now: number): string {
   const name = escapeHtml(x.name);
   const unit = x.queueUnit === 'batches' ? '' : ` ${x.queueUnit}`;
   return (
-    `<tr data-exporter="${name}"><td>${name}</td><td>${cut(x.endpoint, 'ep')}</td><td>${ago(v.now, x.lastSuccessAt)}</td>` +
+    `<tr data-exporter="${name}"><td>${name}</td><td>${cut(x.endpoint, 'ep')}</td><td>${ago(now, x.lastSuccessAt)}</td>` +
     `<td class="num">${x.queueDepth}/${x.queueCapacity}${unit}${x.persistent ? ' (disk)' : ''}</td>` +
     `<td class="chart">${sparkline(x.history.map((p) => p.queueDepth), `${name}: queue depth${escapeHtml(unit)}`)}</td>` +
     `<td class="chart">${outcomeStrip(x.history.map(outcomeOf), `${name}: push intervals`)}</td>` +
@@ -201,40 +158,47 @@ function exporterRow(v: StatusView, x: ExporterRow): string {
   );
 }
 
-function scrapeLoop(v: StatusView): string {
-  const every = interval(v.collectionIntervalMs);
-  const last = v.fanOuts[v.fanOuts.length - 1];
+function scrapeLoop(fanOuts: readonly FanOutPoint[], collectionIntervalMs: number, now: number): string {
+  const every = interval(collectionIntervalMs);
+  const last = fanOuts[fanOuts.length - 1];
   const said = last
-    ? `last scraped ${ago(v.now, last.startedAt)}, for ${REASONS[last.reason]}: ${last.sandboxes} sandbox(es) in ${last.durationMs.toFixed(0)} ms, ${last.failed} failed.`
+    ? `last scraped ${ago(now, last.startedAt)}, for ${REASONS[last.reason]}: ${last.sandboxes} sandbox(es) in ${last.durationMs.toFixed(0)} ms, ${last.failed} failed.`
     : 'not scraped yet.';
-  const chart = sparkline(v.fanOuts.map((f) => f.durationMs), 'whole scrape duration in ms', v.fanOuts.map((f) => f.failed > 0));
+  const chart = sparkline(fanOuts.map((f) => f.durationMs), 'whole scrape duration in ms', fanOuts.map((f) => f.failed > 0));
   return `<p id="scrape-loop">Scrape loop: ${said} Shims are scraped when /metrics is asked or a push is due, and every ${every} when neither happens. ${chart}</p>`;
 }
 
-/** The HTML status page served at / for browsers; it keeps upstream's endpoint list. */
-export function statusHtml(v: StatusView): string {
-  const l = v.limits;
+/** The HTML status page served at / for browsers, from the daemon's parts; it keeps upstream's endpoint list. */
+export function statusHtml(deps: AppDeps, endpoints: readonly Endpoint[]): string {
+  const now = Date.now();
+  const last = new Map<string, SandboxScrape>();
+  for (const s of deps.source.latest()?.sandboxes ?? []) last.set(s.sandbox.id, s);
+  const sandboxes = deps.registry.list();
+  const xs = deps.exporters();
+  const cri = deps.cri();
+  const l = deps.limits;
   const limit = (n: number, what: string): string => (n > 0 ? `${n} ${what}` : `no limit on ${what}`);
-  const rows = v.sandboxes.map((e) => sandboxRow(v, e)).join('\n');
-  const exporters = v.exporters.length
-    ? `<table id="exporters"><tr><th>exporter</th><th>endpoint</th><th>last delivery</th><th>queue</th><th>queue depth</th><th>pushes</th><th title="data points delivered">sent</th><th title="attempts that failed">failed</th><th title="batches dropped">dropped</th><th>last error</th></tr>\n${v.exporters.map((x) => exporterRow(v, x)).join('\n')}</table>`
+  const rows = sandboxes.map((e) => sandboxRow(e, last.get(e.id), deps.history.sandbox(e.id), now)).join('\n');
+  const exporters = xs.length
+    ? `<table id="exporters"><tr><th>exporter</th><th>endpoint</th><th>last delivery</th><th>queue</th><th>queue depth</th><th>pushes</th><th title="data points delivered">sent</th><th title="attempts that failed">failed</th><th title="batches dropped">dropped</th><th>last error</th></tr>\n${xs.map((x) => exporterRow(x, now)).join('\n')}</table>`
     : '<p>No OTLP exporters configured (see otel-config.example.yaml).</p>';
-  const roots = v.roots.map((r) => `<code>${escapeHtml(r)}</code> ${v.watchedRoots.includes(r) ? '(watched)' : '(missing, retrying)'}`).join(', ');
-  const refresh = Math.max(5, Math.round(v.collectionIntervalMs / 1000));
+  const watched = deps.watchedRoots();
+  const roots = deps.roots.map((r) => `<code>${escapeHtml(r)}</code> ${watched.includes(r) ? '(watched)' : '(missing, retrying)'}`).join(', ');
+  const refresh = Math.max(5, Math.round(deps.collectionIntervalMs / 1000));
   return `<!doctype html>
 <html><head><meta charset="utf-8"><meta name="viewport" content="width=device-width"><meta http-equiv="refresh" content="${refresh}"><title>kata-monitor</title><style>${STYLE}</style></head><body>
-<h1>kata-monitor ${escapeHtml(v.version)}</h1>
-${v.demoNote !== undefined ? `<p class="note" id="demo-note">${escapeHtml(v.demoNote)}</p>\n` : ''}<p>Sandbox roots: ${roots}. CRI <code>${escapeHtml(v.cri.endpoint)}</code>: ${
-    v.cri.connected ? '<span class="ok">reachable</span>' : `<span class="fail">unreachable</span> ${escapeHtml(v.cri.lastError ?? '')}`
-  }; ${v.cri.pending} sandbox(es) waiting for pod metadata.</p>
-${scrapeLoop(v)}
+<h1>kata-monitor ${escapeHtml(deps.version)}</h1>
+${deps.demoNote !== undefined ? `<p class="note" id="demo-note">${escapeHtml(deps.demoNote)}</p>\n` : ''}<p>Sandbox roots: ${roots}. CRI <code>${escapeHtml(cri.endpoint)}</code>: ${
+    cri.connected ? '<span class="ok">reachable</span>' : `<span class="fail">unreachable</span> ${escapeHtml(cri.lastError ?? '')}`
+  }; ${cri.pending} sandbox(es) waiting for pod metadata.</p>
+${scrapeLoop(deps.history.fanOuts(), deps.collectionIntervalMs, now)}
 <p id="limits" class="muted">Per sandbox, a body may bring ${limit(l.sampleLimit, 'samples')}, ${limit(l.labelLimit, 'labels a sample')}, label names of ${limit(l.labelNameLengthLimit, 'bytes')} and values of ${limit(l.labelValueLengthLimit, 'bytes')}; over a limit its scrape fails as a whole. This page refreshes every ${refresh}s.</p>
-<h2>Sandboxes (${v.sandboxes.length})</h2>
+<h2>Sandboxes (${sandboxes.length})</h2>
 <table id="sandboxes"><tr><th>sandbox</th><th>pod</th><th>namespace</th><th>scrape</th><th>when</th><th>ms</th><th>samples</th><th>duration</th><th>samples</th><th>error</th><th></th></tr>
 ${rows}</table>
 <h2>Exporters</h2>
 ${exporters}
-${indexHtmlList(v.endpoints, 'h2')}
+${indexHtmlList(endpoints)}
 </body></html>
 `;
 }

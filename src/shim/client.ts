@@ -7,8 +7,8 @@
 // answers, or trickles bytes, fails at the deadline), a size cap enforced as
 // bytes arrive, typed failures, and the socket destroyed on every failure.
 
-import { request, type ClientRequest, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
-import { RawRequest, type RawResponse } from './raw-request.ts';
+import type { IncomingHttpHeaders } from 'node:http';
+import { RawRequest } from './raw-request.ts';
 import { BodyCollector } from './body-collector.ts';
 import { stat } from 'node:fs/promises';
 
@@ -61,19 +61,12 @@ export interface ShimGetOptions extends ShimRequestOptions {
   readonly accept?: 'ok' | 'any';
 }
 
-export interface ShimResponse {
+export interface ShimResponse<Body = Buffer> {
   readonly status: number;
   readonly headers: IncomingHttpHeaders;
-  readonly body: Buffer;
+  /** A stream errors with a ShimError if the deadline, the size cap or the shim cuts it short. */
+  readonly body: Body;
   /** The candidate that answered. */
-  readonly socketPath: string;
-}
-
-export interface ShimStreamResponse {
-  readonly status: number;
-  readonly headers: IncomingHttpHeaders;
-  /** Errors with a ShimError if the deadline, the size cap or the shim cuts it short. */
-  readonly body: ReadableStream<Uint8Array>;
   readonly socketPath: string;
 }
 
@@ -84,13 +77,14 @@ export interface ShimStreamResponse {
  */
 export function shimGet(socketPaths: readonly string[], path: string, opts: ShimGetOptions): Promise<ShimResponse> {
   return new Promise<ShimResponse>((resolve, reject) => {
-    let head: Answer | undefined;
+    let status = 0;
+    let headers: IncomingHttpHeaders = {};
     let from = '';
     const collected = new BodyCollector();
-    // Buffered answers take the lean transport (raw-request.ts); streams keep node:http.
-    exchange(socketPaths, path, opts, 'raw', {
-      head(res, socketPath) {
-        head = res;
+    exchange(socketPaths, path, opts, {
+      head(s, h, socketPath) {
+        status = s;
+        headers = h;
         from = socketPath;
       },
       data(chunk) {
@@ -98,14 +92,12 @@ export function shimGet(socketPaths: readonly string[], path: string, opts: Shim
         collected.append(chunk);
       },
       end() {
-        const res = head!;
-        const status = res.statusCode ?? 0;
         const body = collected.finish();
         if (status !== 200 && opts.accept !== 'any') {
           reject(new ShimError('status', `shim ${from}: answered HTTP ${status}${snippet(body)}`, from, status));
           return;
         }
-        resolve({ status, headers: res.headers, body, socketPath: from });
+        resolve({ status, headers, body, socketPath: from });
       },
       fail(err) {
         collected.release();
@@ -127,49 +119,42 @@ export async function shimGetText(socketPaths: readonly string[], path: string, 
  * arrive (any status); the deadline and the size cap keep running over the
  * body. Cancelling the stream destroys the connection.
  */
-export function shimStream(socketPaths: readonly string[], path: string, opts: ShimRequestOptions): Promise<ShimStreamResponse> {
-  return new Promise<ShimStreamResponse>((resolve, reject) => {
+export function shimStream(socketPaths: readonly string[], path: string, opts: ShimRequestOptions): Promise<ShimResponse<ReadableStream<Uint8Array>>> {
+  return new Promise((resolve, reject) => {
     let controller: ReadableStreamDefaultController<Uint8Array> | undefined;
-    let res: IncomingMessage | undefined;
-    let started = false;
-    const handle = exchange(socketPaths, path, opts, 'http', {
-      head(answer, socketPath) {
-        const r = answer as IncomingMessage; // the 'http' transport answers with node:http's IncomingMessage
-        res = r;
-        started = true;
+    const handle = exchange(socketPaths, path, opts, {
+      head(status, headers, socketPath) {
         const body = new ReadableStream<Uint8Array>({
           start(c) {
             controller = c;
           },
           pull() {
-            res?.resume();
+            handle.resume();
           },
           cancel() {
             handle.cancel();
           },
         });
-        resolve({ status: r.statusCode ?? 0, headers: r.headers, body, socketPath });
+        resolve({ status, headers, body, socketPath });
       },
       data(chunk) {
-        controller!.enqueue(chunk);
-        if ((controller!.desiredSize ?? 0) <= 0) res!.pause();
+        // A copy: the transport reuses its read buffer.
+        controller!.enqueue(new Uint8Array(chunk));
+        if ((controller!.desiredSize ?? 0) <= 0) handle.pause();
       },
       end() {
         controller!.close();
       },
       fail(err) {
-        if (started) controller!.error(err);
+        if (controller) controller.error(err);
         else reject(err);
       },
     });
   });
 }
 
-/** An answer's head, from either transport. */
-type Answer = IncomingMessage | RawResponse;
-
 interface Sink {
-  head(res: Answer, socketPath: string): void;
+  head(status: number, headers: IncomingHttpHeaders, socketPath: string): void;
   data(chunk: Buffer): void;
   end(): void;
   fail(err: unknown): void;
@@ -178,32 +163,21 @@ interface Sink {
 interface Handle {
   /** Stop quietly: destroys the connection, reports nothing to the sink. */
   cancel(): void;
+  /** Stop reading the shim until resume() (backpressure). */
+  pause(): void;
+  resume(): void;
 }
 
 const NEXT_CANDIDATE = new Set(['ENOENT', 'ENOTDIR', 'ECONNREFUSED', 'ENOTSOCK']);
 
-function exchange(socketPaths: readonly string[], path: string, opts: ShimRequestOptions, transport: 'raw' | 'http', sink: Sink): Handle {
+function exchange(socketPaths: readonly string[], path: string, opts: ShimRequestOptions, sink: Sink): Handle {
   let done = false;
-  let req: ClientRequest | RawRequest | undefined;
-  let res: Answer | undefined;
+  let req: RawRequest | undefined;
   let current: string | undefined;
-  let received = 0;
   let index = 0;
   /** Candidates with a socket nobody listens on, with the error code. */
   const refused: { path: string; code: string }[] = [];
   const { signal, timeoutMs, maxBytes } = opts;
-
-  /** Tears the exchange down whatever state the socket and the parser are in. */
-  const destroyAll = (): void => {
-    try {
-      res?.destroy();
-      req?.destroy();
-      // A request that never got (or already lost) its socket reference must not keep one open.
-      req?.socket?.destroy();
-    } catch {
-      // Destroying is best effort; settling below must happen regardless.
-    }
-  };
 
   const finish = (err?: unknown): void => {
     if (done) return;
@@ -219,7 +193,7 @@ function exchange(socketPaths: readonly string[], path: string, opts: ShimReques
         err = e;
       }
     }
-    destroyAll();
+    req?.destroy();
     try {
       sink.fail(err);
     } catch {
@@ -231,12 +205,7 @@ function exchange(socketPaths: readonly string[], path: string, opts: ShimReques
   // before (an event that never came, a handler that threw), it destroys the
   // connection and settles. Nothing but finish() and cancel() clears it.
   const timer = setTimeout(() => {
-    const err = new ShimError('timeout', `shim ${current ?? socketPaths[0] ?? '?'}: no complete answer within ${timeoutMs} ms`, current);
-    if (done) {
-      destroyAll();
-      return;
-    }
-    finish(err);
+    finish(new ShimError('timeout', `shim ${current ?? socketPaths[0] ?? '?'}: no complete answer within ${timeoutMs} ms`, current));
   }, timeoutMs);
 
   const onAbort = (): void => {
@@ -265,53 +234,23 @@ function exchange(socketPaths: readonly string[], path: string, opts: ShimReques
       return;
     }
     current = socketPath;
-    received = 0;
-    let answered = false;
-    let r: ClientRequest | RawRequest;
-    try {
-      // A fresh socket and `Connection: close`, as upstream's DisableKeepAlives:
-      // a shim is asked once per scrape.
-      r = transport === 'raw' ? new RawRequest(socketPath, path) : request({ socketPath, path, method: 'GET', agent: false, headers: { Host: 'shim' } });
-    } catch (e) {
-      // An invalid path (characters Node refuses to send): the caller's bug or a hostile query.
-      finish(e);
-      return;
-    }
-    req = r;
-    r.on('error', (e: NodeJS.ErrnoException) => {
-      if (done || req !== r) return;
-      if (answered) {
-        finish(closedError(socketPath, received, e));
-        return;
-      }
-      const code = e.code ?? '';
-      if (NEXT_CANDIDATE.has(code)) {
-        classifyAndContinue(socketPath, code);
-      } else if (code === 'ECONNRESET' || code === 'EPIPE') {
-        finish(new ShimError('closed', `shim ${socketPath}: connection closed before an answer (${code})`, socketPath, undefined, e));
-      } else {
-        finish(new ShimError('connect', `shim ${socketPath}: cannot connect: ${e.message}`, socketPath, undefined, e));
-      }
-    });
-    r.on('response', (response: Answer) => {
-      answered = true;
-      if (done) {
-        response.destroy();
-        return;
-      }
-      res = response;
-      const declared = Number(response.headers['content-length']);
-      if (declared > maxBytes) {
-        finish(new ShimError('too-large', `shim ${socketPath}: answer of ${declared} bytes is over the ${maxBytes}-byte limit`, socketPath));
-        return;
-      }
-      try {
-        sink.head(response, socketPath);
-      } catch (e) {
-        finish(e);
-        return;
-      }
-      response.on('data', (chunk: Buffer) => {
+    let received = 0;
+    // A fresh socket and `Connection: close`, as upstream's DisableKeepAlives:
+    // a shim is asked once per scrape.
+    req = new RawRequest(socketPath, path, {
+      head(status, headers) {
+        const declared = Number(headers['content-length']);
+        if (declared > maxBytes) {
+          finish(new ShimError('too-large', `shim ${socketPath}: answer of ${declared} bytes is over the ${maxBytes}-byte limit`, socketPath));
+          return;
+        }
+        try {
+          sink.head(status, headers, socketPath);
+        } catch (e) {
+          finish(e);
+        }
+      },
+      data(chunk) {
         if (done) return;
         received += chunk.length;
         if (received > maxBytes) {
@@ -323,15 +262,21 @@ function exchange(socketPaths: readonly string[], path: string, opts: ShimReques
         } catch (e) {
           finish(e);
         }
-      });
-      response.on('end', () => finish());
-      response.on('error', (e) => finish(closedError(socketPath, received, e)));
-      // 'close' without 'end': the connection went away mid-body.
-      response.on('close', () => {
-        if (!done) finish(response.complete ? undefined : closedError(socketPath, received));
-      });
+      },
+      end: () => finish(),
+      error(e) {
+        if (done) return;
+        const code = e.code ?? '';
+        if (NEXT_CANDIDATE.has(code)) {
+          classifyAndContinue(socketPath, code);
+        } else if (code === 'ECONNRESET' || code === 'EPIPE') {
+          finish(new ShimError('closed', `shim ${socketPath}: connection closed before an answer (${code})`, socketPath, undefined, e));
+        } else {
+          finish(new ShimError('connect', `shim ${socketPath}: cannot connect: ${e.message}`, socketPath, undefined, e));
+        }
+      },
+      closed: (e) => finish(new ShimError('closed', `shim ${socketPath}: connection closed after ${received} body bytes, before the answer was complete`, socketPath, undefined, e)),
     });
-    r.end();
   };
 
   // ECONNREFUSED means a socket file nobody listens on, or a path that is not
@@ -370,17 +315,9 @@ function exchange(socketPaths: readonly string[], path: string, opts: ShimReques
       signal?.removeEventListener('abort', onAbort);
       req?.destroy();
     },
+    pause: () => req?.pause(),
+    resume: () => req?.resume(),
   };
-}
-
-function closedError(socketPath: string, received: number, cause?: unknown): ShimError {
-  return new ShimError(
-    'closed',
-    `shim ${socketPath}: connection closed after ${received} body bytes, before the answer was complete`,
-    socketPath,
-    undefined,
-    cause,
-  );
 }
 
 /** The start of an error body, on one line, for the operator reading the log. */

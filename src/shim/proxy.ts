@@ -9,6 +9,7 @@
 //   size cap (upstream has no deadline past the dial);
 // - the sandbox id put into the index links is URL-escaped.
 
+import type { IncomingHttpHeaders } from 'node:http';
 import type { Logger } from '../log/logger.ts';
 import { ShimError, shimGet, shimGetText, shimStream, type ShimRequestOptions } from './client.ts';
 
@@ -27,15 +28,12 @@ const ENDPOINTS: ReadonlyMap<string, DebugEndpoint> = new Map<string, DebugEndpo
   ...PPROF_PROFILES.map((p): [string, DebugEndpoint] => [`/debug/pprof/${p}`, 'named-profile']),
 ]);
 
-/** Which endpoint a request path (no query) is, or undefined when it is not forwarded. */
-export function debugEndpoint(pathname: string): DebugEndpoint | undefined {
-  return ENDPOINTS.get(pathname);
-}
-
 export function isProxiedDebugPath(pathname: string): boolean {
   return ENDPOINTS.has(pathname);
 }
 
+/** The longest `seconds` honoured in the deadline. */
+const MAX_SECONDS = 600;
 /** Profiles take `seconds`; these are Go's defaults when it is absent. */
 const DEFAULT_SECONDS: Partial<Record<DebugEndpoint, number>> = { profile: 30, trace: 1 };
 
@@ -44,8 +42,6 @@ export interface ProxyOptions {
   readonly timeoutMs: number;
   /** Cap on the forwarded body. */
   readonly maxBytes: number;
-  /** Longest `seconds` honoured in the deadline. Default 600. */
-  readonly maxSeconds?: number;
   /** The client went away: stop reading the shim. */
   readonly signal?: AbortSignal;
   readonly logger?: Logger;
@@ -67,7 +63,7 @@ export async function proxyDebugRequest(
 ): Promise<Response> {
   const q = pathAndQuery.indexOf('?');
   const pathname = q < 0 ? pathAndQuery : pathAndQuery.slice(0, q);
-  const endpoint = debugEndpoint(pathname);
+  const endpoint = ENDPOINTS.get(pathname);
   if (endpoint === undefined) {
     // What Go's mux / pprof.Index would answer; the shim is never asked.
     return serveError(404, pathname.startsWith('/debug/pprof/') ? 'Unknown profile' : '404 page not found');
@@ -75,7 +71,7 @@ export async function proxyDebugRequest(
   const uri = `http://shim${pathAndQuery}`;
   const log = opts.logger;
   const request: ShimRequestOptions = {
-    timeoutMs: opts.timeoutMs + deadlineSeconds(endpoint, pathAndQuery, q, opts.maxSeconds ?? 600) * 1000,
+    timeoutMs: opts.timeoutMs + deadlineSeconds(endpoint, pathAndQuery, q) * 1000,
     maxBytes: opts.maxBytes,
     ...(opts.signal ? { signal: opts.signal } : {}),
   };
@@ -84,12 +80,10 @@ export async function proxyDebugRequest(
   try {
     if (endpoint === 'index') {
       const res = await shimGet(socketPaths, pathAndQuery, { ...request, accept: 'any' });
-      const headers = answerHeaders(endpoint, res.headers['content-type'], res.headers['content-disposition']);
-      return new Response(addSandboxToLinks(res.body.toString('utf8'), sandboxId), { status: res.status, headers });
+      return new Response(addSandboxToLinks(res.body.toString('utf8'), sandboxId), { status: res.status, headers: answerHeaders(endpoint, res.headers) });
     }
     const res = await shimStream(socketPaths, pathAndQuery, request);
-    const headers = answerHeaders(endpoint, res.headers['content-type'], res.headers['content-disposition']);
-    return new Response(res.body, { status: validStatus(res.status), headers });
+    return new Response(res.body, { status: validStatus(res.status), headers: answerHeaders(endpoint, res.headers) });
   } catch (err) {
     if (err instanceof ShimError && err.kind === 'no-socket') {
       log?.error('failed to get shim monitor address', { error: err.message });
@@ -121,7 +115,7 @@ export function addSandboxToLinks(html: string, sandboxId: string): string {
   return html.replace(/<a href=(['"])(\w+)\?(\w+=\w+)['"]>/g, (_m, quote: string, name: string, kv: string) => `<a href=${quote}${name}?sandbox=${sb}&${kv}${quote}>`);
 }
 
-function answerHeaders(endpoint: DebugEndpoint, contentType: string | undefined, disposition: string | undefined): Headers {
+function answerHeaders(endpoint: DebugEndpoint, shim: IncomingHttpHeaders): Headers {
   const h = new Headers({ 'X-Content-Type-Options': 'nosniff' });
   // Defaults first; the shim's own values win, as in upstream.
   if (endpoint === 'symbol') h.set('Content-Type', TEXT);
@@ -129,8 +123,8 @@ function answerHeaders(endpoint: DebugEndpoint, contentType: string | undefined,
     h.set('Content-Type', 'application/octet-stream');
     h.set('Content-Disposition', 'attachment; filename="trace"');
   }
-  if (contentType) h.set('Content-Type', contentType);
-  if (disposition) h.set('Content-Disposition', disposition);
+  if (shim['content-type']) h.set('Content-Type', shim['content-type']);
+  if (shim['content-disposition']) h.set('Content-Disposition', shim['content-disposition']);
   return h;
 }
 
@@ -143,12 +137,12 @@ function serveError(status: number, text: string): Response {
 }
 
 /** Seconds the shim may legitimately spend before finishing its answer. */
-function deadlineSeconds(endpoint: DebugEndpoint, pathAndQuery: string, q: number, maxSeconds: number): number {
+function deadlineSeconds(endpoint: DebugEndpoint, pathAndQuery: string, q: number): number {
   // Named profiles take `seconds` too (delta profiles); the rest default to none.
   const raw = q < 0 ? null : new URLSearchParams(pathAndQuery.slice(q + 1)).get('seconds');
   const n = raw === null ? Number.NaN : Number(raw);
   const seconds = Number.isFinite(n) && n > 0 ? n : (DEFAULT_SECONDS[endpoint] ?? 0);
-  return Math.min(seconds, maxSeconds);
+  return Math.min(seconds, MAX_SECONDS);
 }
 
 function validStatus(status: number): number {

@@ -1,13 +1,11 @@
-// A lean HTTP/1.1 GET over a unix socket for the scrape's hot path: one
+// The one transport to shims: a lean HTTP/1.1 GET over a unix socket, one
 // request, `Connection: close`, the answer's status line, headers and body
 // (Content-Length, chunked, or until close) parsed here. Measured: 100
 // sequential-ish GETs of a 72 kB shim body cost ~27–44 ms of CPU through
 // node:http's ClientRequest/IncomingMessage machinery and ~8–13 ms on a bare
-// socket. It mimics the small part of ClientRequest / IncomingMessage that
-// client.ts's exchange() uses, so deadline, size cap, candidate fallback and
-// error classification stay in one place.
+// socket. Deadline, size cap, candidate fallback and error classification
+// stay in client.ts's exchange(), which this reports to (RawHandler).
 
-import { EventEmitter } from 'node:events';
 import type { IncomingHttpHeaders } from 'node:http';
 import { connect, type Socket } from 'node:net';
 
@@ -19,57 +17,48 @@ const CRLF = Buffer.from('\r\n');
  * allocation shrunk to the bytes read, which at 300 shims left the malloc
  * heap fragmented long after the scrape. Whatever outlives the read is
  * copied: the partial head, a split chunk-size line, and the body (the
- * 'data' listener's job, see RawResponse).
+ * handler's job, see RawHandler.data).
  */
 const READ_BUFFER = Buffer.allocUnsafeSlow(64 * 1024);
 const HEADER_END = Buffer.from('\r\n\r\n');
 /** Status line and headers together; a shim answers with a handful. */
 const MAX_HEAD_BYTES = 64 * 1024;
 
-/** Emits 'data' with views of the shared read buffer: a listener copies what it keeps before returning. */
-export class RawResponse extends EventEmitter {
-  statusCode = 0;
-  headers: IncomingHttpHeaders = {};
-  /** The whole body arrived (as IncomingMessage#complete). */
-  complete = false;
-  readonly #req: RawRequest;
-  constructor(req: RawRequest) {
-    super();
-    this.#req = req;
-  }
-  destroy(): void {
-    this.#req.destroy();
-  }
+/** What a request reports: head, then data, then one of end, error or closed (once). Nothing after destroy(). */
+export interface RawHandler {
+  head(status: number, headers: IncomingHttpHeaders): void;
+  /** A view of the shared read buffer: copy what is kept before returning. */
+  data(chunk: Buffer): void;
+  /** The whole body arrived. */
+  end(): void;
+  /** No answer: the connection failed (`err.code` says how, as node:http's codes would). */
+  error(err: NodeJS.ErrnoException): void;
+  /** The connection closed, or failed with `err`, before the body was whole. */
+  closed(err: Error | undefined): void;
 }
 
 type BodyMode = { kind: 'length'; left: number } | { kind: 'chunked'; left: number; state: 'size' | 'data' | 'data-crlf' | 'trailer' } | { kind: 'close' };
 
-export class RawRequest extends EventEmitter {
-  socket: Socket | undefined;
+export class RawRequest {
+  #socket: Socket | undefined;
   #head: Buffer | undefined = Buffer.alloc(0);
-  #res: RawResponse | undefined;
+  /** Set once the head is parsed: the request has an answer. */
   #mode: BodyMode | undefined;
   /** Bytes of a chunked body not yet consumed (a size line split across reads). */
   #pending: Buffer | undefined;
   #ended = false;
-  readonly #socketPath: string;
-  readonly #path: string;
+  readonly #handler: RawHandler;
 
-  constructor(socketPath: string, path: string) {
-    super();
-    this.#socketPath = socketPath;
-    this.#path = path;
-  }
-
-  /** Connects and sends the request (ClientRequest#end). */
-  end(): void {
+  /** Connects and sends the request; `handler` hears the answer. */
+  constructor(socketPath: string, path: string, handler: RawHandler) {
+    this.#handler = handler;
     // Node's http client refuses these characters in a path too.
-    if (/[^\x21-\x7e]/.test(this.#path)) {
-      queueMicrotask(() => this.emit('error', Object.assign(new TypeError(`Request path contains unescaped characters: ${JSON.stringify(this.#path)}`), { code: 'ERR_UNESCAPED_CHARACTERS' })));
+    if (/[^\x21-\x7e]/.test(path)) {
+      queueMicrotask(() => this.#fail(Object.assign(new TypeError(`Request path contains unescaped characters: ${JSON.stringify(path)}`), { code: 'ERR_UNESCAPED_CHARACTERS' })));
       return;
     }
     const s = connect({
-      path: this.#socketPath,
+      path: socketPath,
       onread: {
         buffer: READ_BUFFER,
         callback: (n: number, buf: Uint8Array): boolean => {
@@ -78,30 +67,36 @@ export class RawRequest extends EventEmitter {
         },
       },
     });
-    this.socket = s;
-    s.once('connect', () => s.write(`GET ${this.#path} HTTP/1.1\r\nHost: shim\r\nConnection: close\r\n\r\n`));
-    s.on('end', () => this.#onEnd());
-    s.on('error', (e) => this.#fail(e));
-    s.on('close', () => {
-      if (this.#res && !this.#ended) {
-        this.#ended = true;
-        this.#res.emit('close');
-      }
+    this.#socket = s;
+    s.once('connect', () => s.write(`GET ${path} HTTP/1.1\r\nHost: shim\r\nConnection: close\r\n\r\n`));
+    s.on('end', () => {
+      if (this.#mode?.kind === 'close') this.#complete();
+      else this.#fail(undefined);
     });
+    s.on('error', (e) => this.#fail(e));
+    s.on('close', () => this.#fail(undefined));
+  }
+
+  /** Stops reading the socket until resume() (backpressure). */
+  pause(): void {
+    this.#socket?.pause();
+  }
+
+  resume(): void {
+    this.#socket?.resume();
   }
 
   destroy(): void {
-    this.socket?.destroy();
+    this.#ended = true;
+    this.#socket?.destroy();
   }
 
-  #fail(e: Error): void {
+  /** Without `e`: the connection ended early (before an answer, as node:http says it). */
+  #fail(e: NodeJS.ErrnoException | undefined): void {
     if (this.#ended) return;
-    if (this.#res) {
-      this.#ended = true;
-      this.#res.emit('error', e);
-    } else {
-      this.emit('error', e);
-    }
+    this.#ended = true;
+    if (this.#mode) this.#handler.closed(e);
+    else this.#handler.error(e ?? Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }));
   }
 
   #onData(chunk: Buffer): void {
@@ -115,9 +110,8 @@ export class RawRequest extends EventEmitter {
         return;
       }
       this.#head = undefined;
-      if (!this.#parseHead(head.toString('latin1', 0, end))) return;
+      if (!this.#parseHead(head.toString('latin1', 0, end)) || this.#ended) return;
       const rest = head.subarray(end + HEADER_END.length);
-      this.emit('response', this.#res);
       if (rest.length > 0) this.#body(rest);
       else if (this.#mode?.kind === 'length' && this.#mode.left === 0) this.#complete();
       return;
@@ -125,6 +119,7 @@ export class RawRequest extends EventEmitter {
     this.#body(chunk);
   }
 
+  /** Sets the body mode and reports the head; false (and failed) when it is not HTTP. */
   #parseHead(text: string): boolean {
     const lines = text.split('\r\n');
     const m = /^HTTP\/1\.[01] (\d{3})(?: .*)?$/.exec(lines[0] ?? '');
@@ -132,8 +127,6 @@ export class RawRequest extends EventEmitter {
       this.#fail(Object.assign(new Error(`not an HTTP answer: ${JSON.stringify((lines[0] ?? '').slice(0, 40))}`), { code: 'HPE_INVALID_CONSTANT' }));
       return false;
     }
-    const res = new RawResponse(this);
-    res.statusCode = Number(m[1]);
     const headers: Record<string, string> = {};
     for (let i = 1; i < lines.length; i++) {
       const line = lines[i]!;
@@ -143,27 +136,25 @@ export class RawRequest extends EventEmitter {
       const value = line.slice(colon + 1).trim();
       headers[name] = headers[name] === undefined ? value : `${headers[name]}, ${value}`;
     }
-    res.headers = headers;
-    this.#res = res;
     const te = headers['transfer-encoding'];
     const cl = headers['content-length'];
     if (te !== undefined && /chunked/i.test(te)) this.#mode = { kind: 'chunked', left: 0, state: 'size' };
     else if (cl !== undefined && /^\d+$/.test(cl)) this.#mode = { kind: 'length', left: Number(cl) };
     else this.#mode = { kind: 'close' };
+    this.#handler.head(Number(m[1]), headers);
     return true;
   }
-
   #body(data: Buffer): void {
     const mode = this.#mode!;
     if (mode.kind === 'close') {
-      this.#res!.emit('data', data);
+      this.#handler.data(data);
       return;
     }
     if (mode.kind === 'length') {
       const take = Math.min(mode.left, data.length);
       if (take > 0) {
         mode.left -= take;
-        this.#res!.emit('data', take === data.length ? data : data.subarray(0, take));
+        this.#handler.data(take === data.length ? data : data.subarray(0, take));
       }
       if (mode.left === 0) this.#complete();
       return;
@@ -199,7 +190,7 @@ export class RawRequest extends EventEmitter {
         }
       } else if (mode.state === 'data') {
         const take = Math.min(mode.left, data.length - i);
-        this.#res!.emit('data', data.subarray(i, i + take));
+        this.#handler.data(data.subarray(i, i + take));
         mode.left -= take;
         i += take;
         if (mode.left === 0) mode.state = 'data-crlf';
@@ -218,24 +209,7 @@ export class RawRequest extends EventEmitter {
   #complete(): void {
     if (this.#ended) return;
     this.#ended = true;
-    const res = this.#res!;
-    res.complete = true;
-    this.socket?.destroy();
-    res.emit('end');
-  }
-
-  #onEnd(): void {
-    if (this.#ended) return;
-    if (this.#res && this.#mode?.kind === 'close') {
-      this.#complete();
-      return;
-    }
-    if (!this.#res) {
-      this.#fail(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }));
-      return;
-    }
-    // The connection ended before the body was whole.
-    this.#ended = true;
-    this.#res.emit('close');
+    this.#socket?.destroy();
+    this.#handler.end();
   }
 }

@@ -22,7 +22,7 @@ export class InvalidSandboxIdError extends Error {
 }
 
 /** Why `id` cannot be a sandbox directory name, or undefined when it can. */
-export function sandboxIdProblem(id: string): string | undefined {
+function sandboxIdProblem(id: string): string | undefined {
   if (id.length === 0) return 'it is empty';
   if (id.length > MAX_ID_LENGTH) return `it is longer than ${MAX_ID_LENGTH} characters`;
   if (id === '.' || id === '..') return 'it names the current or parent directory';
@@ -40,13 +40,9 @@ export function isValidSandboxId(id: string): boolean {
   return sandboxIdProblem(id) === undefined;
 }
 
-export function assertValidSandboxId(id: string): void {
-  const problem = sandboxIdProblem(id);
-  if (problem !== undefined) throw new InvalidSandboxIdError(id, problem);
-}
-
 /** The socket paths to try for `id`, in order. Throws InvalidSandboxIdError. */
 export function shimSocketCandidates(id: string, roots: readonly string[] = DEFAULT_SANDBOX_ROOTS): string[] {
-  assertValidSandboxId(id);
+  const problem = sandboxIdProblem(id);
+  if (problem !== undefined) throw new InvalidSandboxIdError(id, problem);
   return roots.map((root) => join(root, id, SHIM_SOCKET_NAME));
 }

@@ -9,16 +9,14 @@ const WIRE_I32 = 5;
 export class ProtobufReader {
   readonly #buf: Uint8Array;
   #pos = 0;
-  #end: number;
 
   constructor(buf: Uint8Array) {
     this.#buf = buf;
-    this.#end = buf.length;
   }
 
   /** The next field's number and wire type, or undefined at the end. Throws on malformed input. */
   next(): { readonly field: number; readonly wire: number } | undefined {
-    if (this.#pos >= this.#end) return undefined;
+    if (this.#pos >= this.#buf.length) return undefined;
     const tag = this.varint();
     return { field: Math.floor(tag / 8), wire: tag % 8 };
   }
@@ -28,7 +26,7 @@ export class ProtobufReader {
     let v = 0;
     let scale = 1;
     for (let i = 0; i < 10; i++) {
-      if (this.#pos >= this.#end) throw new Error('truncated varint');
+      if (this.#pos >= this.#buf.length) throw new Error('truncated varint');
       const b = this.#buf[this.#pos++]!;
       v += (b & 0x7f) * scale;
       if (b < 0x80) return v;
@@ -40,7 +38,7 @@ export class ProtobufReader {
   /** A length-delimited field's bytes. */
   bytes(): Uint8Array {
     const n = this.varint();
-    if (this.#pos + n > this.#end) throw new Error('truncated field');
+    if (this.#pos + n > this.#buf.length) throw new Error('truncated field');
     const out = this.#buf.subarray(this.#pos, this.#pos + n);
     this.#pos += n;
     return out;
@@ -68,7 +66,7 @@ export class ProtobufReader {
   }
 
   #advance(n: number): void {
-    if (this.#pos + n > this.#end) throw new Error('truncated field');
+    if (this.#pos + n > this.#buf.length) throw new Error('truncated field');
     this.#pos += n;
   }
 }
