@@ -32,11 +32,7 @@ export const EXPORTERS: Readonly<Record<string, ComponentType<ExporterConfig>>> 
 
 export const EXTENSIONS: Readonly<Record<string, ComponentType<ExtensionConfig>>> = { file_storage: fileStorageExtension };
 
-/**
- * Across exporters: two pull endpoints on one path, or two file exporters on
- * one file, would step on each other; so would one of them in two pipelines
- * (each pipeline runs its own instance).
- */
+/** Two pull endpoints on one path, or two file exporters on one file, would step on each other; so would one in two pipelines. */
 export function checkExporters(r: Reader, exporters: readonly { readonly config: ExporterConfig; readonly field: Field; readonly pipelines: number }[]): void {
   const paths = new Map<string, string>();
   const files = new Map<string, string>();

@@ -1,6 +1,5 @@
-// Each exporter's recent push intervals, for the status page: sampled once
-// per collection interval (the push cadence), as queue depth and what was
-// sent, failed and dropped since the sample before.
+// Each exporter's recent push intervals, for the status page: sampled once per collection
+// interval, as queue depth and what was sent, failed and dropped since the sample before.
 
 import type { ExporterPoint, ExporterRow } from '../export-contract.ts';
 import { pushBounded } from '../scrape/ring.ts';

@@ -1,6 +1,5 @@
 // Plugs the OTel side into the daemon (main.ts's ExportingFactory): one
-// translator shared by every pipeline and pull endpoint, the extensions
-// (file_storage), each pipeline's exporters by type, a push loop per
+// translator shared by every pipeline and pull endpoint, a push loop per
 // pipeline, `prometheus` exporters as extra routes, and the exporters' state
 // as self metrics and status rows.
 
@@ -13,7 +12,7 @@ import { ExporterHistory } from './exporter-history.ts';
 import { DebugExporter } from './exporters/debug/exporter.ts';
 import { QueuedExporter, type Exporter, type ExporterStatus } from './exporters/exporter.ts';
 import { FileExporter } from './exporters/file/exporter.ts';
-import type { OtlpExporterConfig } from './exporters/helper/otlp-settings.ts';
+import type { ExportQueueOptions, QueueForm } from './exporters/helper/queue.ts';
 import { GrpcTransport } from './exporters/otlp/transport.ts';
 import { HttpTransport } from './exporters/otlphttp/transport.ts';
 import { createPrometheusEndpoint, snapshotProducer, type PrometheusEndpoint } from './exporters/prometheus/endpoint.ts';
@@ -24,14 +23,11 @@ import { buildResource } from './resource.ts';
 import { exporterFamilies } from './self-metrics.ts';
 import { Translator } from './translate/walk.ts';
 
-export interface ExportingOptions {
+export interface ExportingOptions extends Pick<ExportQueueOptions, 'now' | 'jitter'> {
   /** Where the node-name variables of the resource come from; default process.env. */
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** Where the debug exporter writes its blocks (default stderr). */
   readonly write?: (text: string) => void;
-  readonly now?: () => number;
-  /** Backoff randomisation override (tests: 0). */
-  readonly jitter?: number;
 }
 
 /** What the export side reads of the configuration. */
@@ -45,90 +41,67 @@ export interface ExportingConfig {
 /** The factory, reading the environment from `options.env`. */
 export const makeExporting =
   (options: ExportingOptions = {}): ExportingFactory<ExportingConfig> =>
-  (parts) =>
-    build(parts, options);
+  ({ config, source, selfMetrics, logger }): Exporting => {
+    const env = options.env ?? process.env;
+    const log = logger.child({ source: 'otel' });
+    const resource = buildResource({ attributes: config.telemetry.resource, serviceVersion: packageVersion(), env });
+    const translator = new Translator({ selfFamilies: () => selfMetrics.families() });
+    const storages = new Map<string, FileStorage>(config.extensions.map((x) => [x.name, new FileStorage(x)]));
+    const pipelines: Pipeline[] = [];
+    const routes: ExtraRoute[] = [];
+    const endpoints: PrometheusEndpoint[] = [];
+    for (const p of config.pipelines) {
+      const plan = planOf(resource, p.processors);
+      const plog = log.child({ pipeline: p.name });
+      const exporters: Exporter[] = [];
+      for (const e of p.exporters) {
+        if (e.type === 'prometheus') {
+          const ep = createPrometheusEndpoint({ producer: snapshotProducer(source, translator, plan), resource: plan.resource });
+          endpoints.push(ep);
+          routes.push({ path: e.path, desc: 'Metrics in OpenTelemetry Prometheus naming (exporter-prometheus)', handler: ep.handle });
+        } else {
+          exporters.push(exporterOf(e, p.name, plog.child({ exporter: e.name }), storages, options));
+        }
+      }
+      pipelines.push(new Pipeline({ name: p.name, plan, exporters, source, translator, intervalMs: config.receiver.collectionIntervalMs, logger: plog }));
+    }
+    const exporters = pipelines.flatMap((p) => p.exporters);
+    const statuses = (): ExporterStatus[] => exporters.map((e) => e.status());
+    const history = new ExporterHistory(() => statuses().map(row), options.now);
+
+    return {
+      routes,
+      selfFamilies: () => exporterFamilies(statuses()),
+      status: () => statuses().map(row).map((r) => ({ ...r, history: history.of(r.name) })),
+      start: async () => {
+        for (const s of storages.values()) await s.start();
+        for (const e of exporters) await e.start();
+        for (const p of pipelines) p.start();
+        history.start(config.receiver.collectionIntervalMs);
+        log.info('OTLP push started', { pipelines: pipelines.filter((p) => p.pushes).length, exporters: exporters.length, pullEndpoints: routes.map((r) => r.path) });
+      },
+      shutdown: async (deadlineMs) => {
+        history.stop();
+        const flushed = await Promise.all(pipelines.map((p) => p.shutdown(deadlineMs)));
+        await Promise.all(endpoints.map((e) => e.shutdown()));
+        if (!flushed.every(Boolean)) log.warn('OTLP shutdown: some batches were not delivered before the deadline');
+      },
+    };
+  };
 
 export const createExporting: ExportingFactory<ExportingConfig> = makeExporting();
 
-function build({ config, source, selfMetrics, logger }: Parameters<ExportingFactory<ExportingConfig>>[0], options: ExportingOptions): Exporting {
-  const env = options.env ?? process.env;
-  const log = logger.child({ source: 'otel' });
-  const resource = buildResource({ attributes: config.telemetry.resource, serviceVersion: packageVersion(), env });
-  const translator = new Translator({ selfFamilies: () => selfMetrics.families() });
-  const storages = new Map<string, FileStorage>(config.extensions.map((x) => [x.name, new FileStorage(x)]));
-  const pipelines: Pipeline[] = [];
-  const routes: ExtraRoute[] = [];
-  const endpoints: PrometheusEndpoint[] = [];
-  for (const p of config.pipelines) {
-    const plan = planOf(resource, p.processors);
-    const plog = log.child({ pipeline: p.name });
-    const exporters: Exporter[] = [];
-    for (const e of p.exporters) {
-      if (e.type === 'prometheus') {
-        const ep = createPrometheusEndpoint({ producer: snapshotProducer(source, translator, plan), resource: plan.resource });
-        endpoints.push(ep);
-        routes.push({ path: e.path, desc: 'Metrics in OpenTelemetry Prometheus naming (exporter-prometheus)', handler: ep.handle });
-      } else {
-        exporters.push(exporterOf(e, p.name, plog.child({ exporter: e.name }), storages, options));
-      }
-    }
-    pipelines.push(new Pipeline({ name: p.name, plan, exporters, source, translator, intervalMs: config.receiver.collectionIntervalMs, logger: plog }));
-  }
-  const exporters = pipelines.flatMap((p) => p.exporters);
-  const statuses = (): ExporterStatus[] => exporters.map((e) => e.status());
-  const history = new ExporterHistory(() => statuses().map(row), options.now);
-
-  return {
-    routes,
-    selfFamilies: () => exporterFamilies(statuses()),
-    status: () => statuses().map((s) => {
-      const r = row(s);
-      return { ...r, history: history.of(r.name) };
-    }),
-    start: async () => {
-      for (const s of storages.values()) await s.start();
-      for (const e of exporters) await e.start();
-      for (const p of pipelines) p.start();
-      history.start(config.receiver.collectionIntervalMs);
-      log.info('OTLP push started', { pipelines: pipelines.filter((p) => p.pushes).length, exporters: exporters.length, pullEndpoints: routes.map((r) => r.path) });
-    },
-    shutdown: async (deadlineMs) => {
-      history.stop();
-      const flushed = await Promise.all(pipelines.map((p) => p.shutdown(deadlineMs)));
-      await Promise.all(endpoints.map((e) => e.shutdown()));
-      if (!flushed.every(Boolean)) log.warn('OTLP shutdown: some batches were not delivered before the deadline');
-    },
-  };
-}
-
 function exporterOf(e: Exclude<ExporterConfig, { type: 'prometheus' }>, pipeline: string, logger: Logger, storages: ReadonlyMap<string, FileStorage>, options: ExportingOptions): Exporter {
-  switch (e.type) {
-    case 'debug':
-      return new DebugExporter(e, pipeline, logger, options.write ?? ((text) => void process.stderr.write(text)), options.now);
-    case 'file':
-      return new FileExporter(e, pipeline, logger);
-    default:
-      return otlpExporter(e, pipeline, logger, storages, options);
-  }
-}
-
-function otlpExporter(e: OtlpExporterConfig, pipeline: string, logger: Logger, storages: ReadonlyMap<string, FileStorage>, options: ExportingOptions): QueuedExporter {
+  if (e.type === 'debug') return new DebugExporter(e, pipeline, logger, options.write ?? ((text) => void process.stderr.write(text)), options.now);
+  if (e.type === 'file') return new FileExporter(e, pipeline, logger);
   const transport = e.protocol === 'grpc' ? new GrpcTransport(e) : new HttpTransport(e);
   const storage = e.queue.storage === undefined ? undefined : storages.get(e.queue.storage);
   // As the collector names a queue's storage: by kind, type, name and signal (and pipeline: one instance each).
   const owner = `exporter_${e.name.replace('/', '_')}_${pipeline.replace('/', '_')}`;
-  return new QueuedExporter({
-    config: e,
-    pipeline,
-    transport,
-    ...(storage && { store: (form) => storage.queue(owner, form, logger) }),
-    logger,
-    ...(options.now && { now: options.now }),
-    ...(options.jitter !== undefined && { jitter: options.jitter }),
-  });
+  const store = storage && ((form: QueueForm) => storage.queue(owner, form, logger));
+  return new QueuedExporter({ config: e, pipeline, transport, store, logger, now: options.now, jitter: options.jitter });
 }
 
-/** A status page row, without its history. */
 function row(s: ExporterStatus): Omit<ExporterRow, 'history'> {
   const q = s.queue;
   return {

@@ -1,12 +1,11 @@
 // The push loop of one `service.pipelines` entry: every interval, read a
-// snapshot (joining a fan-out /metrics may already have started), walk it
-// once into the forms its exporters need, with its processors applied, and
-// hand each request to every exporter. Pushes never overlap; a slow one
-// delays the next instead.
+// snapshot, walk it once into the forms its exporters need, and hand each
+// request to every exporter. Pushes never overlap; a slow one delays the next.
 
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../log/logger.ts';
 import type { SnapshotSource } from '../scrape/snapshot.ts';
-import type { Exporter, ExporterStatus } from './exporters/exporter.ts';
+import type { Exporter } from './exporters/exporter.ts';
 import { NO_FORMS, unionForms, type Forms } from './requests.ts';
 import { encodeSnapshot } from './translate/encode.ts';
 import type { Plan, Translator } from './translate/walk.ts';
@@ -28,15 +27,6 @@ export interface PushResult {
   readonly dataPoints: number;
   readonly requests: number;
   readonly errors: readonly string[];
-}
-
-export interface PipelineStatus {
-  readonly name: string;
-  readonly running: boolean;
-  readonly intervalMs: number;
-  readonly pushes: number;
-  readonly lastPush?: PushResult;
-  readonly exporters: readonly ExporterStatus[];
 }
 
 export class Pipeline {
@@ -120,20 +110,17 @@ export class Pipeline {
     return result;
   }
 
-  /**
-   * For SIGTERM: stop, push once more, and give the exporters the rest of
-   * `withinMs` to deliver. True when nothing was left behind.
-   */
+  /** For SIGTERM: stop, push once more, and give the exporters the rest of `withinMs`; true when nothing was left behind. */
   async shutdown(withinMs: number): Promise<boolean> {
     const deadline = Date.now() + withinMs;
     const running = this.#running;
     this.stop();
-    if (running) await Promise.race([this.push(), sleep(Math.max(0, deadline - Date.now()))]);
+    if (running) await Promise.race([this.push(), sleep(Math.max(0, deadline - Date.now()), undefined, { ref: false })]);
     const results = await Promise.all(this.exporters.map((e) => e.shutdown(Math.max(0, deadline - Date.now()))));
     return results.every(Boolean);
   }
 
-  status(): PipelineStatus {
+  status() {
     return {
       name: this.name,
       running: this.#running,
@@ -143,8 +130,4 @@ export class Pipeline {
       exporters: this.exporters.map((e) => e.status()),
     };
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }

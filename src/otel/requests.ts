@@ -1,9 +1,9 @@
 // What a push hands its exporters: one OTLP ExportMetricsServiceRequest per
-// batch, in each form an exporter of the pipeline asked for (protobuf or
-// OTLP/JSON bytes, gzipped or not; the SDK's objects for the debug
-// exporter), made by one walk of the snapshot (translate/walk.ts).
+// batch, in each form an exporter of the pipeline asked for, made by one walk
+// of the snapshot (translate/walk.ts).
 
 import { gunzipSync, gzipSync } from 'node:zlib';
+import type { InstrumentationScope } from '@opentelemetry/core';
 import type { OtelResourceMetrics } from './translate/points-sink.ts';
 
 /**
@@ -14,12 +14,7 @@ import type { OtelResourceMetrics } from './translate/points-sink.ts';
 export const GZIP_LEVEL = 1;
 
 /** The instrumentation scope of every metric we export. */
-export interface Scope {
-  readonly name: string;
-  readonly version?: string;
-}
-
-export const SCOPE: Scope = { name: 'kata-otel-monitor' };
+export const SCOPE: InstrumentationScope = { name: 'kata-otel-monitor' };
 
 export type Encoding = 'proto' | 'json';
 
@@ -45,30 +40,22 @@ export function unionForms(a: Forms, b: Forms): Forms {
   return { proto: a.proto || b.proto, protoGzip: a.protoGzip || b.protoGzip, json: a.json || b.json, jsonGzip: a.jsonGzip || b.jsonGzip, points: a.points || b.points };
 }
 
+type RequestForms = { readonly proto?: Uint8Array; readonly protoGzip?: Uint8Array; readonly json?: Uint8Array; readonly jsonGzip?: Uint8Array; readonly objects?: OtelResourceMetrics };
+
 /** One request, in the forms made for it. */
 export class OtlpRequest {
   readonly points: number;
-  readonly #proto: Uint8Array | undefined;
-  readonly #protoGzip: Uint8Array | undefined;
-  readonly #json: Uint8Array | undefined;
-  readonly #jsonGzip: Uint8Array | undefined;
-  readonly #objects: OtelResourceMetrics | undefined;
+  readonly #forms: RequestForms;
 
-  constructor(
-    points: number,
-    forms: { readonly proto?: Uint8Array; readonly protoGzip?: Uint8Array; readonly json?: Uint8Array; readonly jsonGzip?: Uint8Array; readonly objects?: OtelResourceMetrics },
-  ) {
+  constructor(points: number, forms: RequestForms) {
     this.points = points;
-    this.#proto = forms.proto;
-    this.#protoGzip = forms.protoGzip;
-    this.#json = forms.json;
-    this.#jsonGzip = forms.jsonGzip;
-    this.#objects = forms.objects;
+    this.#forms = forms;
   }
 
   /** The request's bytes in `encoding`, gzipped or not (made from the other form of that encoding if need be). */
   bytes(encoding: Encoding, gzip: boolean): Uint8Array {
-    const [plain, zipped] = encoding === 'proto' ? [this.#proto, this.#protoGzip] : [this.#json, this.#jsonGzip];
+    const f = this.#forms;
+    const [plain, zipped] = encoding === 'proto' ? [f.proto, f.protoGzip] : [f.json, f.jsonGzip];
     if (gzip) {
       if (zipped) return zipped;
       if (plain) return gzipSync(plain, { level: GZIP_LEVEL });
@@ -81,7 +68,7 @@ export class OtlpRequest {
 
   /** The request as the SDK's objects (the debug exporter's form). */
   objects(): OtelResourceMetrics {
-    if (!this.#objects) throw new Error('internal error: no object form of this OTLP request was made');
-    return this.#objects;
+    if (!this.#forms.objects) throw new Error('internal error: no object form of this OTLP request was made');
+    return this.#forms.objects;
   }
 }

@@ -5,8 +5,6 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { resourceFromAttributes, type Resource } from '@opentelemetry/resources';
 
-export const SERVICE_NAME = 'kata-monitor';
-
 export interface ResourceOptions {
   /** Extra attributes (telemetry.resource in the YAML); they override ours. */
   readonly attributes?: Readonly<Record<string, string | number | boolean>>;
@@ -23,18 +21,13 @@ const NODE_NAME_VARS = ['K8S_NODE_NAME', 'NODE_NAME', 'KUBE_NODE_NAME'] as const
 export function buildResource(options: ResourceOptions = {}): Resource {
   const env = options.env ?? process.env;
   const attrs: Record<string, string | number | boolean> = {
-    'service.name': SERVICE_NAME,
+    'service.name': 'kata-monitor',
     'service.instance.id': options.instanceId ?? randomUUID(),
     'host.name': options.hostName ?? hostname(),
   };
   if (options.serviceVersion) attrs['service.version'] = options.serviceVersion;
-  for (const v of NODE_NAME_VARS) {
-    const value = env[v];
-    if (value) {
-      attrs['k8s.node.name'] = value;
-      break;
-    }
-  }
+  const node = NODE_NAME_VARS.map((v) => env[v]).find(Boolean);
+  if (node) attrs['k8s.node.name'] = node;
   Object.assign(attrs, options.attributes);
   return resourceFromAttributes(attrs);
 }

@@ -1,7 +1,6 @@
 // The exporters' state as kata_monitor_otlp_* families for /metrics (and the
-// push itself): one series per exporter and pipeline, so one exporter in two
-// pipelines stays two series. Queued exporters (otlp, otlphttp) show their
-// queue; those that write at once (debug, file) what they wrote and failed to.
+// push itself): one series per exporter and pipeline. Queued exporters show
+// their queue; those that write at once (debug, file) what they wrote.
 
 import type { Label, Metric, MetricFamily } from '../exposition/model.ts';
 import type { ExporterStatus } from './exporters/exporter.ts';

@@ -1,12 +1,9 @@
 // What a pipeline sees of an exporter, and the OTLP exporters (`otlp`,
-// `otlphttp`): a sending queue with retry (helper/queue.ts) in front of
-// their transport, the queue kept in memory or, with sending_queue.storage,
-// on disk.
+// `otlphttp`): a sending queue (helper/queue.ts) in front of their transport.
 
-import type { Logger } from '../../log/logger.ts';
 import { formsOf, type Forms, type OtlpRequest } from '../requests.ts';
 import type { OtlpExporterConfig } from './helper/otlp-settings.ts';
-import { ExportQueue, memoryStore, type BatchStore, type QueueForm, type QueueStatus, type Transport } from './helper/queue.ts';
+import { ExportQueue, memoryStore, type BatchStore, type ExportQueueOptions, type QueueForm, type QueueStatus } from './helper/queue.ts';
 
 /** One exporter's state, for the self metrics and the status page. */
 export interface ExporterStatus {
@@ -35,16 +32,11 @@ export interface Exporter {
   shutdown(withinMs: number): Promise<boolean>;
 }
 
-export interface QueuedExporterOptions {
+export interface QueuedExporterOptions extends Pick<ExportQueueOptions, 'transport' | 'logger' | 'now' | 'jitter'> {
   readonly config: OtlpExporterConfig;
   readonly pipeline: string;
-  readonly transport: Transport;
   /** Where batches wait, in the form given: a file_storage queue, else memory. */
   readonly store?: (form: QueueForm) => BatchStore;
-  readonly logger: Logger;
-  readonly now?: () => number;
-  /** Overrides the retry randomisation (tests: 0). */
-  readonly jitter?: number;
 }
 
 export class QueuedExporter implements Exporter {
@@ -61,15 +53,7 @@ export class QueuedExporter implements Exporter {
     const form: QueueForm = { encoding: o.config.encoding, gzip: o.config.compression === 'gzip' };
     this.forms = formsOf(form);
     this.#endpoint = o.config.url;
-    this.#queue = new ExportQueue({
-      queue: o.config.queue,
-      retry: o.config.retry,
-      store: (o.store ?? memoryStore)(form),
-      transport: o.transport,
-      logger: o.logger,
-      ...(o.now && { now: o.now }),
-      ...(o.jitter !== undefined && { jitter: o.jitter }),
-    });
+    this.#queue = new ExportQueue({ ...o, queue: o.config.queue, retry: o.config.retry, store: (o.store ?? memoryStore)(form) });
   }
 
   export(request: OtlpRequest): boolean {

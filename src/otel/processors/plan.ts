@@ -1,8 +1,6 @@
-// A pipeline's processors as the one walk applies them (translate/walk.ts):
-// every filter, the resource edits in their order, and the smallest batch
-// size. Filters act before batching whatever their place in the list, so
-// batches come out full rather than thinned, and two batch processors cut
-// once at the smaller size.
+// A pipeline's processors as the one walk applies them: every filter, the
+// resource edits in their order, and the smallest batch size. Filters act
+// before batching whatever their place in the list, so batches come out full.
 
 import type { Resource } from '@opentelemetry/resources';
 import type { Plan } from '../translate/walk.ts';

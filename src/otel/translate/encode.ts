@@ -1,6 +1,5 @@
-// One walk, every form a push needs: the sinks the exporters asked for are
-// written at once (the walk calls each in turn) and their batches zipped
-// into requests.
+// One walk, every form a push needs: the sinks the exporters asked for are written at once
+// (the walk calls each in turn) and their batches zipped into requests.
 
 import type { Snapshot } from '../../scrape/snapshot.ts';
 import { OtlpRequest, type Forms } from '../requests.ts';
@@ -25,26 +24,15 @@ export async function encodeSnapshot(translator: Translator, snapshot: Snapshot,
   const p = proto?.finish();
   const j = json?.finish();
   const o = points?.finish();
+  // Every sink makes one request per batch of the walk.
   const n = p?.length ?? j?.length ?? o?.length ?? 0;
-  const requests: OtlpRequest[] = [];
-  for (let k = 0; k < n; k++) {
-    const pk = p?.[k];
-    const jk = j?.[k];
-    requests.push(
-      // Every sink makes one request per batch of the walk.
-      new OtlpRequest(walked.batches[k]!, {
-        ...(pk?.plain && { proto: pk.plain }),
-        ...(pk?.gzip && { protoGzip: pk.gzip }),
-        ...(jk?.plain && { json: jk.plain }),
-        ...(jk?.gzip && { jsonGzip: jk.gzip }),
-        ...(o?.[k] && { objects: o[k] }),
-      }),
-    );
-  }
+  const requests = Array.from({ length: n }, (_, k) => {
+    const forms = { proto: p?.[k]?.plain, protoGzip: p?.[k]?.gzip, json: j?.[k]?.plain, jsonGzip: j?.[k]?.gzip, objects: o?.[k] };
+    return new OtlpRequest(walked.batches[k]!, forms);
+  });
   return { requests, points: walked.batches.reduce((a, b) => a + b, 0), errors: walked.errors };
 }
 
-/** Several sinks written as one. */
 class FanSink implements OtlpSink {
   readonly #sinks: readonly OtlpSink[];
   constructor(sinks: readonly OtlpSink[]) {

@@ -1,21 +1,15 @@
-// The OTLP/JSON sink: ExportMetricsServiceRequest in the proto3 JSON mapping
-// with OTLP's rules (lowerCamelCase keys, enums as integers, 64-bit integers
-// as decimal strings, non-finite doubles as "NaN"/"Infinity"), written as
-// bytes as the walk goes, one request per batch. A label value is copied from
-// the body as it is unless it holds a control character: the text format's
-// escapes (\\, \", \n) are JSON's too.
-//
-// A request is ~670 bytes a point, nearly all of it copied: fixed pieces and
-// each sandbox's attributes are bytes made once; label names and values,
-// and gauge and sum values, come from the body as they are; other integral
-// numbers (counts) are written digit by digit rather than through a string.
+// The OTLP/JSON sink: ExportMetricsServiceRequest in the proto3 JSON mapping with OTLP's rules
+// (enums as integers, 64-bit integers as strings, non-finite doubles as "NaN"/"Infinity"), one
+// request per batch. ~670 bytes a point, nearly all copied: fixed pieces and each sandbox's
+// attributes are bytes made once; label names and values, and gauge and sum values, come from the
+// body as they are (the text format's escapes \\, \", \n are JSON's too).
 
 import type { Resource } from '@opentelemetry/resources';
 import type { AttributeValue } from '@opentelemetry/api';
 import { labelNameEnd, labelValueEnd, unescapeLabelValue } from '../../exposition/label-block.ts';
 import { SCOPE } from '../requests.ts';
 import { RequestBuffers, type ClosedRequest } from './request-buffers.ts';
-import { isOurLabel, type MetricHead, type OtlpSink, type SandboxAttributes } from './sink.ts';
+import { isOurLabel, memo, type MetricHead, type OtlpSink, type SandboxAttributes } from './sink.ts';
 
 const ascii = (s: string): Uint8Array => Buffer.from(s, 'latin1');
 
@@ -53,10 +47,9 @@ const QUOTE = 34;
 export class JsonSink implements OtlpSink {
   readonly #out: RequestBuffers<ByteWriter>;
   readonly #head: Uint8Array;
-  readonly #blocks = new WeakMap<SandboxAttributes, Uint8Array>();
-  readonly #times = new Map<number, Uint8Array>();
-  #lastMs = NaN;
-  #lastTime: Uint8Array = NAN;
+  /** `"<ns>"` of a time in ms. */
+  readonly #nanos = memo((ms: number) => ascii(`"${BigInt.asUintN(64, BigInt(Math.round(ms)) * 1_000_000n)}"`));
+  readonly #block = memo((sb: SandboxAttributes) => Buffer.from(sb.pairs.map(([k, v]) => keyValue(k, v)).join(',')));
   #w: ByteWriter | undefined;
   #metric: { readonly head: Uint8Array; readonly tail: Uint8Array } | undefined;
   /** Points of the open metric in this request (0: the metric is not open here yet). */
@@ -72,8 +65,7 @@ export class JsonSink implements OtlpSink {
       .filter((e): e is [string, AttributeValue] => e[1] !== undefined)
       .map(([k, v]) => keyValue(k, v))
       .join(',');
-    const scopeJson = SCOPE.version ? { name: SCOPE.name, version: SCOPE.version } : { name: SCOPE.name };
-    this.#head = Buffer.from(`{"resourceMetrics":[{"resource":{"attributes":[${attrs}]},"scopeMetrics":[{"scope":${JSON.stringify(scopeJson)},"metrics":[`);
+    this.#head = Buffer.from(`{"resourceMetrics":[{"resource":{"attributes":[${attrs}]},"scopeMetrics":[{"scope":${JSON.stringify(SCOPE)},"metrics":[`);
   }
 
   begin(m: MetricHead): void {
@@ -174,22 +166,6 @@ export class JsonSink implements OtlpSink {
     return w;
   }
 
-  /** `"<ns>"` for a time in ms. */
-  #nanos(ms: number): Uint8Array {
-    if (ms === this.#lastMs) return this.#lastTime;
-    let t = this.#times.get(ms);
-    if (!t) this.#times.set(ms, (t = ascii(`"${BigInt.asUintN(64, BigInt(Math.round(ms)) * 1_000_000n)}"`)));
-    this.#lastMs = ms;
-    this.#lastTime = t;
-    return t;
-  }
-
-  #block(sb: SandboxAttributes): Uint8Array {
-    let block = this.#blocks.get(sb);
-    if (!block) this.#blocks.set(sb, (block = Buffer.from(sb.pairs.map(([k, v]) => keyValue(k, v)).join(','))));
-    return block;
-  }
-
   /** The JSON of the first `n` bounds (without brackets), remade only when they differ from the last ones. */
   #boundsOf(bounds: readonly number[], n: number): Uint8Array {
     const last = this.#bounds;
@@ -228,7 +204,7 @@ function writeLabels(w: ByteWriter, b: Buffer, s: number, e: number): boolean {
     w.put(KEY_VALUE);
     if (!w.copyText(b, vs, ve)) {
       // A control character (a tab, say) is written raw in the text format but escaped in JSON.
-      w.raw(Buffer.from(JSON.stringify(unescapeLabelValue(b, vs, ve)).slice(1, -1)));
+      w.put(Buffer.from(JSON.stringify(unescapeLabelValue(b, vs, ve)).slice(1, -1)));
     }
     w.put(VALUE_END);
   }
@@ -279,19 +255,14 @@ class ByteWriter {
   byte(c: number): void {
     this.#room(1)[this.pos++] = c;
   }
-  /** A short fixed piece. */
   put(b: Uint8Array): void {
-    const n = b.length;
-    const buf = this.#room(n);
-    let p = this.pos;
-    for (let k = 0; k < n; k++) buf[p++] = b[k]!;
-    this.pos = p;
+    this.copy(b, 0, b.length);
   }
   raw(b: Uint8Array): void {
     this.#room(b.length).set(b, this.pos);
     this.pos += b.length;
   }
-  copy(b: Buffer, s: number, e: number): void {
+  copy(b: Uint8Array, s: number, e: number): void {
     const buf = this.#room(e - s);
     let p = this.pos;
     for (let k = s; k < e; k++) buf[p++] = b[k]!;

@@ -1,17 +1,14 @@
-// The objects sink: the SDK's own metric data (sdk-metrics MetricData), for
-// what reads objects: the OTel-named pull endpoint (exporter-prometheus, via
-// a MetricProducer) and the debug exporter. The JS SDK has no Summary point
-// type, so summaries are one extension of ours (SUMMARY_POINT_TYPE, a
-// string that cannot collide with the SDK's numeric DataPointType); SDK
-// components get the data without them (withoutSummaries).
+// The objects sink: the SDK's own metric data (MetricData), for the OTel-named pull endpoint and
+// the debug exporter. The SDK has no Summary point type: summaries are our own (SUMMARY_POINT_TYPE,
+// a string that cannot collide with its numeric DataPointType), left out for SDK components.
 
-import { ValueType, type Attributes, type HrTime } from '@opentelemetry/api';
-import { millisToHrTime } from '@opentelemetry/core';
+import { ValueType, type Attributes } from '@opentelemetry/api';
+import { millisToHrTime, type InstrumentationScope } from '@opentelemetry/core';
 import type { Resource } from '@opentelemetry/resources';
 import { AggregationTemporality, DataPointType, type DataPoint, type MetricData, type MetricDescriptor, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
-import { unescapeLabelValue } from '../../exposition/label-block.ts';
-import { SCOPE, type Scope } from '../requests.ts';
-import { pointLabels, type MetricHead, type OtlpSink, type SandboxAttributes } from './sink.ts';
+import { forEachLabel, unescapeLabelValue } from '../../exposition/label-block.ts';
+import { SCOPE } from '../requests.ts';
+import { isOurLabel, memo, type MetricHead, type OtlpSink, type SandboxAttributes } from './sink.ts';
 
 export const SUMMARY_POINT_TYPE = 'summary';
 
@@ -33,7 +30,7 @@ export type OtelMetricData = MetricData | SummaryMetricData;
 /** ResourceMetrics that may hold summaries. */
 export interface OtelResourceMetrics {
   readonly resource: Resource;
-  readonly scopeMetrics: { readonly scope: Scope; readonly metrics: OtelMetricData[] }[];
+  readonly scopeMetrics: { readonly scope: InstrumentationScope; readonly metrics: OtelMetricData[] }[];
 }
 
 export function isSummary(m: OtelMetricData): m is SummaryMetricData {
@@ -48,22 +45,18 @@ export function withoutSummaries(rm: OtelResourceMetrics): ResourceMetrics {
   };
 }
 
-interface Open {
-  readonly head: MetricHead;
-  readonly points: DataPoint<unknown>[];
-}
+const DATA_POINT_TYPE = { gauge: DataPointType.GAUGE, sum: DataPointType.SUM, histogram: DataPointType.HISTOGRAM, summary: SUMMARY_POINT_TYPE } as const;
 
 export class PointsSink implements OtlpSink {
   readonly #resource: Resource;
   readonly #requests: OtelResourceMetrics[] = [];
-  readonly #times = new Map<number, HrTime>();
-  readonly #templates = new WeakMap<SandboxAttributes, Attributes>();
+  readonly #hr = memo(millisToHrTime);
+  /** A sandbox's attributes as an object. */
+  readonly #template = memo((sb: SandboxAttributes): Attributes => Object.fromEntries(sb.pairs));
   readonly #strings = new Strings();
-  #lastSandbox: SandboxAttributes | undefined;
-  #lastTemplate: Attributes = {};
   #metrics: OtelMetricData[] | undefined;
   #head: MetricHead | undefined;
-  #open: Open | undefined;
+  #open: { readonly head: MetricHead; readonly points: DataPoint<unknown>[] } | undefined;
 
   constructor(resource: Resource) {
     this.#resource = resource;
@@ -74,7 +67,7 @@ export class PointsSink implements OtlpSink {
     this.#head = m;
   }
 
-  number(b: Buffer, ls: number, le: number, sb: SandboxAttributes, startMs: number, timeMs: number, value: number, _vs?: number, _ve?: number): void {
+  number(b: Buffer, ls: number, le: number, sb: SandboxAttributes, startMs: number, timeMs: number, value: number): void {
     this.#add(b, ls, le, sb, startMs, timeMs, value);
   }
 
@@ -85,31 +78,21 @@ export class PointsSink implements OtlpSink {
   summary(b: Buffer, ls: number, le: number, sb: SandboxAttributes, startMs: number, timeMs: number, count: number, sum: number, quantiles: readonly number[], values: readonly number[], n: number): void {
     const qs: { quantile: number; value: number }[] = [];
     for (let j = 0; j < n; j++) qs.push({ quantile: quantiles[j]!, value: values[j]! });
-    const v: SummaryValue = { sum, count, quantiles: qs };
-    this.#add(b, ls, le, sb, startMs, timeMs, v);
+    this.#add(b, ls, le, sb, startMs, timeMs, { sum, count, quantiles: qs } satisfies SummaryValue);
   }
 
   end(): void {
     const open = this.#open;
     if (!open) return;
     this.#open = undefined;
-    const { head, points } = open;
-    const descriptor: MetricDescriptor = { name: head.name, description: head.description, unit: '', valueType: ValueType.DOUBLE };
-    const cumulative = AggregationTemporality.CUMULATIVE;
-    switch (head.kind) {
-      case 'sum':
-        this.#metrics!.push({ descriptor, aggregationTemporality: cumulative, dataPointType: DataPointType.SUM, isMonotonic: true, dataPoints: points as DataPoint<number>[] });
-        break;
-      case 'gauge':
-        this.#metrics!.push({ descriptor, aggregationTemporality: cumulative, dataPointType: DataPointType.GAUGE, dataPoints: points as DataPoint<number>[] });
-        break;
-      case 'histogram':
-        this.#metrics!.push({ descriptor, aggregationTemporality: cumulative, dataPointType: DataPointType.HISTOGRAM, dataPoints: points as DataPoint<never>[] });
-        break;
-      case 'summary':
-        this.#metrics!.push({ descriptor, aggregationTemporality: cumulative, dataPointType: SUMMARY_POINT_TYPE, dataPoints: points as DataPoint<SummaryValue>[] });
-        break;
-    }
+    const { name, description, kind } = open.head;
+    this.#metrics!.push({
+      descriptor: { name, description, unit: '', valueType: ValueType.DOUBLE },
+      aggregationTemporality: AggregationTemporality.CUMULATIVE,
+      dataPointType: DATA_POINT_TYPE[kind],
+      ...(kind === 'sum' && { isMonotonic: true }),
+      dataPoints: open.points,
+    } as OtelMetricData);
   }
 
   cut(): void {
@@ -132,8 +115,8 @@ export class PointsSink implements OtlpSink {
     if (ls < le) {
       const a: Attributes = {};
       const strings = this.#strings;
-      pointLabels(b, ls, le, (ns, ne, vs, ve, escaped) => {
-        a[strings.of(b, ns, ne)] = escaped ? unescapeLabelValue(b, vs, ve) : strings.of(b, vs, ve);
+      forEachLabel(b, ls, le, (ns, ne, vs, ve, escaped) => {
+        if (!isOurLabel(b, ns, ne)) a[strings.of(b, ns, ne)] = escaped ? unescapeLabelValue(b, vs, ve) : strings.of(b, vs, ve);
       });
       attributes = Object.assign(a, template);
     } else {
@@ -142,29 +125,9 @@ export class PointsSink implements OtlpSink {
     }
     this.#open.points.push({ startTime: this.#hr(startMs), endTime: this.#hr(timeMs), attributes, value });
   }
-
-  /** A sandbox's attributes as an object, made once per walk. */
-  #template(sb: SandboxAttributes): Attributes {
-    if (sb === this.#lastSandbox) return this.#lastTemplate;
-    let t = this.#templates.get(sb);
-    if (!t) this.#templates.set(sb, (t = Object.fromEntries(sb.pairs)));
-    this.#lastSandbox = sb;
-    this.#lastTemplate = t;
-    return t;
-  }
-
-  #hr(ms: number): HrTime {
-    let t = this.#times.get(ms);
-    if (!t) this.#times.set(ms, (t = millisToHrTime(ms)));
-    return t;
-  }
 }
 
-/**
- * Label names and short values as strings, made once per walk: the same
- * few recur on thousands of points (one string each instead of one per
- * point; found by a hash of their bytes, then compared).
- */
+/** Label names and short values as strings, made once per walk (found by a hash of their bytes): the same few recur on thousands of points. */
 class Strings {
   readonly #seen = new Map<number, string>();
 

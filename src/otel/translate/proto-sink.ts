@@ -1,9 +1,7 @@
 // The protobuf sink: ExportMetricsServiceRequest messages (field numbers
-// from proto/opentelemetry/proto/**), written as the walk goes, one request
-// per batch. Label values are copied from the body as they are when plain
-// ASCII; each sandbox's attributes are one pre-encoded block. Requests are
-// gzipped (level 1) as they are closed when the exporters want that, and
-// only the forms asked for are kept.
+// from proto/opentelemetry/proto/**), one request per batch. Label values are
+// copied from the body as they are; each sandbox's attributes are one
+// pre-encoded block.
 
 import type { Resource } from '@opentelemetry/resources';
 import type { AttributeValue } from '@opentelemetry/api';
@@ -11,7 +9,7 @@ import { ProtobufWriter, varintSize, WIRE_I64, WIRE_LEN, WIRE_VARINT } from '../
 import { labelNameEnd, labelValueEnd, unescapeLabelValue } from '../../exposition/label-block.ts';
 import { SCOPE } from '../requests.ts';
 import { RequestBuffers, type ClosedRequest } from './request-buffers.ts';
-import { isOurLabel, type MetricHead, type MetricKind, type OtlpSink, type SandboxAttributes } from './sink.ts';
+import { isOurLabel, memo, type MetricHead, type MetricKind, type OtlpSink, type SandboxAttributes } from './sink.ts';
 
 // Bytes reserved for the length of each kind of message, what it usually
 // needs (a wrong guess costs moving that message's content): the request-wide
@@ -33,8 +31,17 @@ export class ProtoSink implements OtlpSink {
   readonly #resource: Uint8Array;
   readonly #scope: Uint8Array;
   /** Each sandbox's attributes as KeyValues of fields 7 and 9. */
-  readonly #blocks = new WeakMap<SandboxAttributes, { readonly f7: Uint8Array; readonly f9: Uint8Array }>();
-  readonly #times = new Map<number, [number, number]>();
+  readonly #block = memo((sb: SandboxAttributes) => {
+    const keyValues = (field: number): Uint8Array => bytesOf((w) => {
+      for (const [k, v] of sb.pairs) writeKeyValue(w, field, k, v);
+    });
+    return { f7: keyValues(7), f9: keyValues(9) };
+  });
+  /** Nanoseconds since epoch of a time in ms, as fixed64's two 32-bit words. */
+  readonly #nanos = memo((ms: number): [number, number] => {
+    const ns = BigInt.asUintN(64, BigInt(Math.round(ms)) * 1_000_000n);
+    return [Number(ns & 0xffffffffn), Number(ns >> 32n)];
+  });
   #w: ProtobufWriter | undefined;
   #rmMark = 0;
   #smMark = 0;
@@ -54,10 +61,6 @@ export class ProtoSink implements OtlpSink {
       const m = w.open(1);
       w.tag(1, WIRE_LEN);
       w.string(SCOPE.name);
-      if (SCOPE.version) {
-        w.tag(2, WIRE_LEN);
-        w.string(SCOPE.version);
-      }
       w.end(m);
     });
   }
@@ -129,17 +132,12 @@ export class ProtoSink implements OtlpSink {
     this.#w = undefined;
   }
 
-  /** Closes the last request; the requests written. */
   finish(): ClosedRequest[] {
     this.cut();
     return this.#out.finish();
   }
 
-  /**
-   * Opens a data point (field 1 of the metric's data), the request and
-   * metric as needed, and writes its times; the caller writes its value,
-   * then #pointEnd().
-   */
+  /** Opens a data point (the request and metric as needed) and writes its times; the caller writes its value, then #pointEnd(). */
   #point(startMs: number, timeMs: number): ProtobufWriter {
     let w = this.#w;
     if (!w) {
@@ -173,26 +171,6 @@ export class ProtoSink implements OtlpSink {
     w.end(this.#pointMark, LEN_POINT);
   }
 
-  /** Nanoseconds since epoch of a time in ms, as fixed64's two 32-bit words. */
-  #nanos(ms: number): [number, number] {
-    let words = this.#times.get(ms);
-    if (!words) {
-      const ns = BigInt.asUintN(64, BigInt(Math.round(ms)) * 1_000_000n);
-      this.#times.set(ms, (words = [Number(ns & 0xffffffffn), Number(ns >> 32n)]));
-    }
-    return words;
-  }
-
-  #block(sb: SandboxAttributes): { readonly f7: Uint8Array; readonly f9: Uint8Array } {
-    let b = this.#blocks.get(sb);
-    if (!b) {
-      const keyValues = (field: number): Uint8Array => bytesOf((w) => {
-        for (const [k, v] of sb.pairs) writeKeyValue(w, field, k, v);
-      });
-      this.#blocks.set(sb, (b = { f7: keyValues(7), f9: keyValues(9) }));
-    }
-    return b;
-  }
 }
 
 /** A histogram's or summary's count (4) and sum (5). */
@@ -204,7 +182,7 @@ function countSum(w: ProtobufWriter, count: number, sum: number): void {
 }
 
 /** A KeyValue of `field`: key and an AnyValue. */
-export function writeKeyValue(w: ProtobufWriter, field: number, key: string, v: AttributeValue): void {
+function writeKeyValue(w: ProtobufWriter, field: number, key: string, v: AttributeValue): void {
   const mark = w.open(field);
   w.tag(1, WIRE_LEN);
   w.string(key);
@@ -232,11 +210,9 @@ export function writeKeyValue(w: ProtobufWriter, field: number, key: string, v: 
 }
 
 /**
- * A point's own labels (b[s, e), canonical, those ours do not replace) as
- * KeyValues of `field`. Values are copied as they are (UTF-8, checked by the
- * scan) unless they hold an escape; those go through a string, unescaped.
- * Walked inline rather than with a callback per label: this runs for every
- * label of every point.
+ * A point's own labels (b[s, e), those ours do not replace) as KeyValues of
+ * `field`: copied as they are (UTF-8, checked by the scan) unless escaped.
+ * Walked inline, not with a callback: this runs for every label of every point.
  */
 function writeLabels(w: ProtobufWriter, field: number, b: Buffer, s: number, e: number): void {
   let i = s;
@@ -257,23 +233,16 @@ function writeLabels(w: ProtobufWriter, field: number, b: Buffer, s: number, e: 
     w.varint(kv);
     w.tag(1, WIRE_LEN);
     w.varint(nl);
-    copyInto(w, b, ns, ne);
+    const plain = copyPlain(w, b, ns, ne);
     w.tag(2, WIRE_LEN);
     w.varint(any);
     w.tag(1, WIRE_LEN);
     w.varint(vl);
-    if (!copyPlain(w, b, vs, ve)) {
+    if (!plain || !copyPlain(w, b, vs, ve)) {
       w.pos = start;
       writeKeyValue(w, field, b.toString('latin1', ns, ne), unescapeLabelValue(b, vs, ve));
     }
   }
-}
-
-function copyInto(w: ProtobufWriter, b: Buffer, s: number, e: number): void {
-  const out = w.buf;
-  let o = w.pos;
-  for (let k = s; k < e; k++) out[o++] = b[k]!;
-  w.pos = o;
 }
 
 /** Copies b[s, e) unless it holds an escape (then the position is left as it was and false returned). */

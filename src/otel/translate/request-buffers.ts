@@ -3,15 +3,11 @@
 // that, and its buffer handed out or reused for the next request.
 
 import { gzipSync } from 'node:zlib';
+import type { ProtobufWriter } from '../../wire/protobuf-writer.ts';
 import { GZIP_LEVEL } from '../requests.ts';
 
-/** What a sink writes a request with (ProtobufWriter, json-sink's ByteWriter). */
-export interface RequestWriter {
-  pos: number;
-  readonly buf: Uint8Array;
-  /** buf[0, pos), as a view. */
-  bytes(): Uint8Array;
-}
+/** What a sink writes a request with (ProtobufWriter, json-sink's ByteWriter): `bytes()` is buf[0, pos) as a view. */
+type RequestWriter = Pick<ProtobufWriter, 'pos' | 'buf' | 'bytes'>;
 
 /** One closed request, in the forms asked for. */
 export interface ClosedRequest {
@@ -19,11 +15,7 @@ export interface ClosedRequest {
   readonly gzip?: Uint8Array;
 }
 
-/**
- * Pushes are alike: a request starts in a buffer the size of the largest of
- * the last push (the last request of a push is usually the smallest), so
- * that it is neither grown nor copied out of a buffer it barely fills.
- */
+/** Pushes are alike: a request starts in a buffer the size of the last push's largest, neither grown nor copied out of one it barely fills. */
 const sizeHints = { proto: 256 * 1024, json: 256 * 1024 };
 
 export class RequestBuffers<W extends RequestWriter> {
@@ -42,7 +34,6 @@ export class RequestBuffers<W extends RequestWriter> {
     this.#make = make;
   }
 
-  /** An empty writer for the next request. */
   open(): W {
     const w = this.#spare ?? this.#make(Math.max(sizeHints[this.#encoding], this.#largest));
     this.#spare = undefined;
@@ -50,23 +41,15 @@ export class RequestBuffers<W extends RequestWriter> {
     return w;
   }
 
-  /** Keeps the request written in `w`. */
   close(w: W): void {
     this.#largest = Math.max(this.#largest, Math.ceil(w.pos * 1.05));
     const bytes = w.bytes();
     const gzip = this.#forms.gzip ? gzipSync(bytes, { level: GZIP_LEVEL }) : undefined;
-    let plain: Uint8Array | undefined;
-    // Kept gzipped only, the bytes are done with: their buffer serves the next request.
-    this.#spare = w;
-    if (this.#forms.plain) {
-      // Handed out as they are when they fill most of their buffer; else copied (a copy, not a view), so the spare room is not kept alive.
-      if (w.pos >= w.buf.length * 0.75) {
-        plain = bytes;
-        this.#spare = undefined;
-      } else {
-        plain = new Uint8Array(bytes);
-      }
-    }
+    // Plain bytes are handed out as they are when they fill most of their buffer; else copied (a copy, not
+    // a view), so the spare room is not kept alive. Unless handed out, the buffer serves the next request.
+    const handOut = this.#forms.plain && w.pos >= w.buf.length * 0.75;
+    const plain = handOut ? bytes : this.#forms.plain ? new Uint8Array(bytes) : undefined;
+    this.#spare = handOut ? undefined : w;
     this.#requests.push({ plain, gzip });
   }
 

@@ -1,13 +1,7 @@
 // What the walk (walk.ts) writes to: one OTLP encoding of metrics and data
-// points. Protobuf, OTLP/JSON and the SDK's objects each have their sink;
-// the walk does the translation (start times, buckets, processors) once and
-// every sink only writes what it is given.
-//
-// A point's attributes are its labels as written in its body (a canonical
-// label block, b[ls, le), walked with pointLabels) followed by its sandbox's
-// attributes, which each sink renders once per sandbox.
-
-import { forEachLabel } from '../../exposition/label-block.ts';
+// points (protobuf, OTLP/JSON or the SDK's objects). The walk translates once;
+// a sink only writes what it is given. A point's attributes are its own
+// labels, b[ls, le) of its body (a canonical label block), then its sandbox's.
 
 /** OTLP's metric kinds: counters become monotonic cumulative sums, gauges and untyped gauges. */
 export type MetricKind = 'gauge' | 'sum' | 'histogram' | 'summary';
@@ -36,7 +30,6 @@ export interface OtlpSink {
   histogram(b: Buffer, ls: number, le: number, sandbox: SandboxAttributes, startMs: number, timeMs: number, count: number, sum: number, bounds: readonly number[], counts: readonly number[], n: number): void;
   /** A summary point: the first `n` quantiles and their values. */
   summary(b: Buffer, ls: number, le: number, sandbox: SandboxAttributes, startMs: number, timeMs: number, count: number, sum: number, quantiles: readonly number[], values: readonly number[], n: number): void;
-  /** The metric ends. */
   end(): void;
   /** The request is full (the batch processor's size): the next point starts another, its metric opened again. */
   cut(): void;
@@ -50,14 +43,6 @@ export function isOurLabel(b: Buffer, ns: number, ne: number): boolean {
   const c = b[ns];
   const n = ne - ns;
   return (c === 115 /* s */ ? n === 10 : c === 99 /* c */ && (n === 7 || n === 8 || n === 13)) && OURS.has(b.toString('latin1', ns, ne));
-}
-
-/** The point's own labels of a canonical block b[s, e): those the sandbox's attributes do not replace. */
-export function pointLabels(b: Buffer, s: number, e: number, visit: (ns: number, ne: number, vs: number, ve: number, escaped: boolean) => void): void {
-  if (s >= e) return;
-  forEachLabel(b, s, e, (ns, ne, vs, ve, escaped) => {
-    if (!isOurLabel(b, ns, ne)) visit(ns, ne, vs, ve, escaped);
-  });
 }
 
 /** The four kata-monitor labels (always, as on /metrics), then the k8s.* semantic-convention keys when known. */
@@ -76,3 +61,18 @@ export function podAttributes(id: string, m: { readonly uid: string; readonly na
 
 /** The daemon's own families carry no sandbox. */
 export const NO_SANDBOX: SandboxAttributes = { pairs: [] };
+
+/** `make` once per key, for what a sink renders per time or sandbox: a few recur on thousands of points, mostly the last again. */
+export function memo<K, V>(make: (key: K) => V): (key: K) => V {
+  const made = new Map<K, V>();
+  let lastKey: K | undefined;
+  let last: V | undefined;
+  return (key) => {
+    if (key !== lastKey) {
+      last = made.get(key);
+      if (last === undefined) made.set(key, (last = make(key)));
+      lastKey = key;
+    }
+    return last as V;
+  };
+}

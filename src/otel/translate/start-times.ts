@@ -1,15 +1,10 @@
-// Start times of cumulative series (counters, histograms, summaries): the
-// Prometheus text carries none, so a series starts when it is first seen,
-// and again at the previous observation when its value goes down (the
-// process behind it restarted in between). The one place that keeps them,
-// shared by every pipeline and the pull endpoint: state advances once per
-// scrape of a sandbox, so all of them see the same start times.
-//
-// Per sandbox and family, one Float64Array of (identity, start, last value,
-// last time) per series, in the order the shim wrote them: 32 bytes a series
-// (an object per series cost ~620 B: 93 MiB at 300 sandboxes). A series is
-// looked for at the same position first (shims write the same series in the
-// same order every time), then by its identity, a hash of its label bytes.
+// Start times of cumulative series (the rules: ../README.md, "Data model"),
+// kept once for every pipeline and the pull endpoint: state advances once per
+// scrape of a sandbox. Per sandbox and family, one Float64Array of (identity,
+// start, last value, last time) per series, in the shim's order: 32 bytes a
+// series (an object per series cost ~620 B: 93 MiB at 300 sandboxes). A
+// series is looked for at the same position first (shims write the same
+// series in the same order), then by its identity, a hash of its label bytes.
 
 const S = 4;
 
@@ -23,8 +18,6 @@ interface SandboxStarts {
 
 export class StartTimes {
   #sandboxes = new Map<string, SandboxStarts>();
-  /** Where a family's state is filled before it is copied out at its exact size. */
-  #fill = new Float64Array(256 * S);
   /**
    * The one cursor, reused (a walk reads one family at a time). Its own, not
    * shared by every instance: it holds this state, which must go with it.
@@ -32,20 +25,12 @@ export class StartTimes {
   readonly #cursor = new FamilyStarts();
 
   /** A new snapshot holds these sandboxes: the others are forgotten (they may come back with new series). */
-  keepOnly(ids: Iterable<string>): void {
-    const kept = new Map<string, SandboxStarts>();
-    for (const id of ids) {
-      const st = this.#sandboxes.get(id);
-      if (st) kept.set(id, st);
-    }
-    this.#sandboxes = kept;
+  keepOnly(ids: readonly string[]): void {
+    const keep = new Set(ids);
+    for (const id of this.#sandboxes.keys()) if (!keep.has(id)) this.#sandboxes.delete(id);
   }
 
-  /**
-   * The cursor over a family's series in one sandbox's scrape (`scrape`:
-   * the same number for every reader of that scrape). Call start() for
-   * each series in order, then done().
-   */
+  /** The cursor over a family's series in one sandbox's scrape: start() for each series in order, then done(). */
   family(sandboxId: string, scrape: number, family: string): FamilyStarts {
     let st = this.#sandboxes.get(sandboxId);
     if (!st) this.#sandboxes.set(sandboxId, (st = { scrape: 0, prev: new Map(), next: new Map() }));
@@ -55,24 +40,15 @@ export class StartTimes {
       st.scrape = scrape;
     }
     const cursor = this.#cursor;
-    cursor.reset(this, st, family, st.next.get(family), st.prev.get(family));
+    cursor.reset(st, family, st.next.get(family), st.prev.get(family));
     return cursor;
-  }
-
-  /** The fill buffer, grown to hold `n` series. */
-  fill(n: number): Float64Array {
-    if (n * S > this.#fill.length) {
-      const grown = new Float64Array(Math.max(n * S, this.#fill.length * 2));
-      grown.set(this.#fill);
-      this.#fill = grown;
-    }
-    return this.#fill;
   }
 }
 
 /** Walks one family's series of one sandbox (one at a time: the walk runs to completion between awaits). */
 export class FamilyStarts {
-  #owner!: StartTimes;
+  /** Where a family's state is filled before it is copied out at its exact size. */
+  #fill = new Float64Array(256 * S);
   #state!: SandboxStarts;
   #family = '';
   /** This scrape's state when another reader already advanced it: read, not filled. */
@@ -82,8 +58,7 @@ export class FamilyStarts {
   #n = 0;
   #byIdentity: Map<number, number> | undefined;
 
-  reset(owner: StartTimes, state: SandboxStarts, family: string, advanced: Float64Array | undefined, prev: Float64Array | undefined): void {
-    this.#owner = owner;
+  reset(state: SandboxStarts, family: string, advanced: Float64Array | undefined, prev: Float64Array | undefined): void {
     this.#state = state;
     this.#family = family;
     this.#advanced = advanced;
@@ -92,11 +67,7 @@ export class FamilyStarts {
     this.#byIdentity = undefined;
   }
 
-  /**
-   * The start of the next series: `id` its identity, `value` what must not
-   * go down (a counter's value, a histogram's or summary's count), `ms` when
-   * it was observed.
-   */
+  /** The start of the next series: `value` is what must not go down (a counter's value, a histogram's or summary's count). */
   start(id: number, value: number, ms: number): number {
     const i = this.#n++;
     if (this.#advanced) {
@@ -104,7 +75,7 @@ export class FamilyStarts {
       const j = i * S < d.length && d[i * S] === id ? i : this.#find(d, id);
       return j >= 0 ? d[j * S + 1]! : ms;
     }
-    const fill = this.#owner.fill(i + 1);
+    const fill = this.#grown(i + 1);
     const prev = this.#prev;
     let start = ms;
     if (prev) {
@@ -124,7 +95,16 @@ export class FamilyStarts {
 
   /** The family's series are all seen: this scrape's state is kept. */
   done(): void {
-    if (!this.#advanced) this.#state.next.set(this.#family, this.#owner.fill(this.#n).slice(0, this.#n * S));
+    if (!this.#advanced) this.#state.next.set(this.#family, this.#fill.slice(0, this.#n * S));
+  }
+
+  #grown(n: number): Float64Array {
+    if (n * S > this.#fill.length) {
+      const grown = new Float64Array(Math.max(n * S, this.#fill.length * 2));
+      grown.set(this.#fill);
+      this.#fill = grown;
+    }
+    return this.#fill;
   }
 
   #find(d: Float64Array, id: number): number {

@@ -1,17 +1,7 @@
-// The one translation of scraped Prometheus data into OTLP, following the
-// OpenTelemetry specification's Prometheus compatibility rules: counter
-// (name unchanged, no `_total` games) → monotonic cumulative Sum,
-// gauge/untyped → Gauge, histogram → explicit-bucket Histogram (bucket
-// counts de-cumulated), summary → Summary. One walk of a snapshot's scanned
-// bodies (and the daemon's own families) writes to a sink: protobuf,
-// OTLP/JSON or the SDK's objects, as the consumers want. Start times, bucket
-// de-cumulation and the processors (filter, resource, batch) happen here and
-// nowhere else.
-//
-// Metrics come in the order their families are first met (the daemon's own,
-// then each sandbox's in its body's order), a metric's points sandbox by
-// sandbox. Families of one name from several sandboxes are one metric; one
-// typed differently in a later sandbox is left out there, with an error.
+// The one translation of scraped Prometheus data into OTLP (the rules:
+// ../README.md, "Data model"). One walk of a snapshot's scanned bodies (and
+// the daemon's own families) writes to a sink; start times, bucket
+// de-cumulation and the processors happen here and nowhere else.
 
 import { setImmediate } from 'node:timers/promises';
 import type { Resource } from '@opentelemetry/resources';
@@ -32,12 +22,6 @@ export interface Plan {
   readonly maxPoints: number;
 }
 
-export interface WalkResult {
-  /** Points per batch (request) written, in order. */
-  readonly batches: readonly number[];
-  readonly errors: readonly string[];
-}
-
 /** One body the walk reads: a sandbox's, or the daemon's own families'. */
 interface Source {
   readonly id: string;
@@ -47,8 +31,8 @@ interface Source {
   readonly attributes: SandboxAttributes;
   /** When it was scraped, ms since epoch: the time of points without a timestamp of their own. */
   readonly at: number;
-  /** Per family of the scan, its runs' (from, to) pairs. */
-  readonly runs: readonly (readonly number[])[];
+  /** Per family of the scan, where its runs start in scan.runs; then where the last ends. */
+  readonly runStarts: Int32Array;
 }
 
 interface Family {
@@ -66,11 +50,7 @@ export class Translator {
   readonly #now: () => number;
   /** The daemon's own families as of each snapshot: every reader of one snapshot sees the same. */
   readonly #self = new WeakMap<Snapshot, Source | string>();
-  /**
-   * A number per scrape (SandboxScrape) walked, which start times keep in
-   * its stead: holding the scrape itself would keep the whole last
-   * snapshot (its sandboxes' bodies and index) alive between pushes.
-   */
+  /** A number per scrape walked, kept by start times in its stead: the scrape would keep the last snapshot's bodies alive. */
   readonly #scrapes = new WeakMap<object, number>();
   #scrapeCount = 0;
   #lastSnapshot: WeakRef<Snapshot> | undefined;
@@ -81,18 +61,15 @@ export class Translator {
     this.#now = options.now ?? Date.now;
   }
 
-  /**
-   * Writes one snapshot to `sink` as `plan` says. Walks run one at a time,
-   * and each lets the event loop run every few milliseconds, so that
-   * /metrics and /sandboxes answer meanwhile.
-   */
-  translate(snapshot: Snapshot, plan: Plan, sink: OtlpSink): Promise<WalkResult> {
+  /** Writes one snapshot to `sink` as `plan` says; one walk at a time, each letting /metrics and /sandboxes answer meanwhile. */
+  translate(snapshot: Snapshot, plan: Plan, sink: OtlpSink) {
     const run = this.#running.then(() => this.#walk(snapshot, plan, sink));
     this.#running = run.catch(() => undefined);
     return run;
   }
 
-  async #walk(snapshot: Snapshot, plan: Plan, sink: OtlpSink): Promise<WalkResult> {
+  /** The points of each batch (request) written, in order, and what could not be. */
+  async #walk(snapshot: Snapshot, plan: Plan, sink: OtlpSink): Promise<{ batches: number[]; errors: string[] }> {
     const errors: string[] = [];
     const sources = this.#sources(snapshot, errors);
     const families = familiesOf(sources, errors);
@@ -116,16 +93,15 @@ export class Translator {
       if (!plan.keep(head.name)) continue;
       const kind = kindOf(head.type);
       sink.begin({ name: head.name, description: head.help ?? '', kind });
-      const cumulative = kind !== 'gauge';
       for (let j = 0; j < f.parts.length; ) {
         const src = sources[f.parts[j]!]!;
-        const { body, rec } = src.scan;
-        const starts = cumulative ? this.#starts.family(src.id, src.scrape, head.name) : undefined;
+        const { body, rec, runs } = src.scan;
+        const starts = kind !== 'gauge' ? this.#starts.family(src.id, src.scrape, head.name) : undefined;
         // A source's parts are together; two of one name (go_x and kata_shim_go_x) share their start times.
         for (; j < f.parts.length && sources[f.parts[j]!] === src; j += 2) {
-          const runs = src.runs[f.parts[j + 1]!]!;
-          for (let k = 0; k < runs.length; k += 2) {
-            for (let r = runs[k]!; r < runs[k + 1]!; r++) {
+          const family = f.parts[j + 1]!;
+          for (let o = src.runStarts[family]!; o < src.runStarts[family + 1]!; o += 3) {
+            for (let r = runs[o + 1]!; r < runs[o + 2]!; r++) {
               sample.read(rec, r);
               const ms = sampleTimestamp(body, sample) ?? src.at;
               const value = sampleValue(body, sample);
@@ -171,7 +147,7 @@ export class Translator {
     else if (self) out.push(self);
     for (const s of snapshot.sandboxes) {
       if (!s.scan) continue;
-      out.push({ id: s.sandbox.id, scrape: this.#scrapeId(s), scan: s.scan, attributes: podAttributes(s.sandbox.id, s.sandbox.metadata), at: s.at, runs: runsByFamily(s.scan) });
+      out.push({ id: s.sandbox.id, scrape: this.#scrapeId(s), scan: s.scan, attributes: podAttributes(s.sandbox.id, s.sandbox.metadata), at: s.at, runStarts: runStarts(s.scan) });
     }
     return out;
   }
@@ -189,7 +165,7 @@ export class Translator {
     if (!self) {
       try {
         const scan = scanBody(Buffer.from(encodeText(this.#selfFamilies())));
-        self = { id: '', scrape: this.#scrapeId(scan), scan, attributes: NO_SANDBOX, at: this.#now(), runs: runsByFamily(scan) };
+        self = { id: '', scrape: this.#scrapeId(scan), scan, attributes: NO_SANDBOX, at: this.#now(), runStarts: runStarts(scan) };
       } catch (e) {
         self = `self metrics unavailable: ${e instanceof Error ? e.message : String(e)}`;
       }
@@ -242,11 +218,6 @@ function kindOf(type: MetricType): MetricKind {
   return type === 'counter' ? 'sum' : type === 'histogram' || type === 'summary' ? type : 'gauge';
 }
 
-/** Whether two families of one name can be one OTLP metric (untyped is a gauge). */
-function sameKind(a: MetricType, b: MetricType): boolean {
-  return kindOf(a) === kindOf(b);
-}
-
 /** The metrics of a walk, in the order their families are first met. */
 function familiesOf(sources: readonly Source[], errors: string[]): Family[] {
   const byName = new Map<string, Family>();
@@ -256,17 +227,18 @@ function familiesOf(sources: readonly Source[], errors: string[]): Family[] {
       const head = scan.heads[k]!;
       const f = byName.get(head.name);
       if (!f) byName.set(head.name, { head, parts: [s, k] });
-      else if (sameKind(f.head.type, head.type)) f.parts.push(s, k);
+      else if (kindOf(f.head.type) === kindOf(head.type)) f.parts.push(s, k);
       else errors.push(`family ${head.name} is a ${head.type} in sandbox ${id || '(self)'} but a ${f.head.type} elsewhere; skipped there`);
     }
   }
   return [...byName.values()];
 }
 
-/** Per family of a scan, its runs' (from, to) pairs. */
-function runsByFamily(scan: ScannedBody): number[][] {
-  const out: number[][] = scan.heads.map(() => []);
-  const runs = scan.runs;
-  for (let o = 0; o < runs.length; o += 3) out[runs[o]!]!.push(runs[o + 1]!, runs[o + 2]!);
-  return out;
+/** Where each family's runs start in scan.runs (triples grouped by family in `heads` order), then where the last ends. */
+function runStarts(scan: ScannedBody): Int32Array {
+  const { runs } = scan;
+  const starts = new Int32Array(scan.heads.length + 1);
+  for (let o = 0; o < runs.length; o += 3) starts[runs[o]! + 1] = o + 3;
+  for (let k = 1; k < starts.length; k++) starts[k] = Math.max(starts[k]!, starts[k - 1]!);
+  return starts;
 }

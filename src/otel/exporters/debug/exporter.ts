@@ -1,9 +1,6 @@
-// The debug exporter, as the collector's: what a push would send, in the
-// log. basic: a line per request with its counts; normal: a line per data
-// point (name, attributes, value); detailed: every resource, metric and
-// point; both in the collector's text layouts (text.ts). Sampled as the
-// collector samples: the first `sampling_initial` requests of each second,
-// then one in `sampling_thereafter`.
+// The debug exporter, as the collector's (README.md): what a push would
+// send, in the log, in the collector's text layouts (text.ts), sampled as the
+// collector samples.
 
 import type { Logger } from '../../../log/logger.ts';
 import { formsOf, type OtlpRequest } from '../../requests.ts';
@@ -23,7 +20,6 @@ export class DebugExporter implements Exporter {
   #inSecond = 0;
   #requests = 0;
   #points = 0;
-
   readonly #now: () => number;
 
   constructor(config: DebugConfig, pipeline: string, logger: Logger, write: (text: string) => void, now: () => number = Date.now) {

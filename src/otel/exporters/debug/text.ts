@@ -1,21 +1,10 @@
-// The debug exporter's two text layouts, as the collector's debug exporter
-// (v0.161) writes them, so that its output reads the same here and there
-// (test/interop/collector-debug.test.ts compares them line for line):
-//
-// normal (exporter/debugexporter/internal/normal): a line per resource and
-// scope, then a line per data point, `name{k=v,…} value`; histograms as
-// `count=… sum=… le<bound>=<count> … <last count>`, summaries as
-// `count=… sum=… q<quantile>=<value> …`.
-//
-// detailed (internal/otlptext): every resource, scope, metric descriptor and
-// data point, one field a line.
-//
-// Numbers and times are written as Go's fmt writes them there: %v (shortest,
-// with an exponent from 1e+06 or under 1e-04), %f (six decimals), %d, and
-// time.Time's String() in UTC ("2006-01-02 15:04:05.999999999 +0000 UTC").
+// The debug exporter's two text layouts, normal (a line per data point) and detailed (a line
+// per field), as the collector's debug exporter (v0.161, internal/normal and internal/otlptext)
+// writes them, numbers and times in Go's fmt (test/interop/collector-debug.test.ts compares them).
 
-import { ValueType, type Attributes, type AttributeValue, type HrTime } from '@opentelemetry/api';
+import type { Attributes, AttributeValue, HrTime } from '@opentelemetry/api';
 import { AggregationTemporality, DataPointType, type DataPoint, type Histogram } from '@opentelemetry/sdk-metrics';
+import { formatFloat } from '../../../exposition/float.ts';
 import { isSummary, type OtelMetricData, type OtelResourceMetrics, type SummaryValue } from '../../translate/points-sink.ts';
 
 type Kind = 'Gauge' | 'Sum' | 'Histogram' | 'Summary';
@@ -26,17 +15,16 @@ function kindOf(m: OtelMetricData): Kind {
   return m.dataPointType === DataPointType.SUM ? 'Sum' : 'Gauge';
 }
 
-const isInt = (m: OtelMetricData): boolean => m.descriptor.valueType === ValueType.INT;
-
 // ------------------------------------------------------------------ normal
 
 export function normalText(rm: OtelResourceMetrics): string {
-  let out = `ResourceMetrics #0${attributesString(rm.resource.attributes)}\n`;
+  const resource = pairs(rm.resource.attributes, ' ');
+  let out = `ResourceMetrics #0${resource ? ` ${resource}` : ''}\n`;
   rm.scopeMetrics.forEach((sm, j) => {
     const details = `${sm.scope.name}${sm.scope.version ? `@${sm.scope.version}` : ''}`;
     out += `ScopeMetrics #${j}${details ? ` ${details}` : ''}\n`;
     for (const m of sm.metrics) {
-      for (const p of m.dataPoints as DataPoint<unknown>[]) out += `${m.descriptor.name}{${pointAttributes(p.attributes)}} ${normalValue(m, p.value)}\n`;
+      for (const p of m.dataPoints as DataPoint<unknown>[]) out += `${m.descriptor.name}{${pairs(p.attributes, ',')}} ${normalValue(m, p.value)}\n`;
     }
   });
   return out;
@@ -51,27 +39,14 @@ function normalValue(m: OtelMetricData, v: unknown): string {
     const h = v as Histogram;
     let text = `count=${goInt(h.count)}`;
     if (h.sum !== undefined) text += ` sum=${goV(h.sum)}`;
-    if (h.min !== undefined) text += ` min=${goV(h.min)}`;
-    if (h.max !== undefined) text += ` max=${goV(h.max)}`;
     const { boundaries, counts } = h.buckets;
-    counts.forEach((c, k) => {
-      text += ` ${k < boundaries.length ? `le${goV(boundaries[k]!)}=` : ''}${goInt(c)}`;
-    });
-    return text;
+    return text + counts.map((c, k) => ` ${k < boundaries.length ? `le${goV(boundaries[k]!)}=` : ''}${goInt(c)}`).join('');
   }
-  return isInt(m) ? goInt(v as number) : goV(v as number);
+  return goV(v as number);
 }
 
-/** `k=v k=v` after a space, or nothing. */
-function attributesString(a: Attributes): string {
-  const parts = Object.entries(a).map(([k, v]) => `${k}=${asString(v)}`);
-  return parts.length > 0 ? ` ${parts.join(' ')}` : '';
-}
-
-function pointAttributes(a: Attributes): string {
-  return Object.entries(a)
-    .map(([k, v]) => `${k}=${asString(v)}`)
-    .join(',');
+function pairs(a: Attributes, separator: string): string {
+  return Object.entries(a).map(([k, v]) => `${k}=${asString(v)}`).join(separator);
 }
 
 // ---------------------------------------------------------------- detailed
@@ -86,13 +61,13 @@ export function detailedText(rm: OtelResourceMetrics): string {
       out.push(`Metric #${k}`, 'Descriptor:', `     -> Name: ${m.descriptor.name}`, `     -> Description: ${m.descriptor.description}`, `     -> Unit: ${m.descriptor.unit}`, `     -> DataType: ${kind}`);
       if (kind === 'Sum') out.push(`     -> IsMonotonic: ${String((m as { isMonotonic?: boolean }).isMonotonic ?? false)}`);
       if (kind === 'Sum' || kind === 'Histogram') out.push(`     -> AggregationTemporality: ${m.aggregationTemporality === AggregationTemporality.DELTA ? 'Delta' : 'Cumulative'}`);
-      (m.dataPoints as DataPoint<unknown>[]).forEach((p, i) => pointLines(out, m, kind, p, i));
+      (m.dataPoints as DataPoint<unknown>[]).forEach((p, i) => pointLines(out, kind, p, i));
     });
   });
   return out.join('\n') + '\n';
 }
 
-function pointLines(out: string[], m: OtelMetricData, kind: Kind, p: DataPoint<unknown>, i: number): void {
+function pointLines(out: string[], kind: Kind, p: DataPoint<unknown>, i: number): void {
   out.push(`${kind === 'Gauge' || kind === 'Sum' ? 'Number' : kind}DataPoints #${i}`);
   attributeLines(out, 'Data point attributes', p.attributes);
   out.push(`StartTimestamp: ${goTime(p.startTime)}`, `Timestamp: ${goTime(p.endTime)}`);
@@ -104,12 +79,10 @@ function pointLines(out: string[], m: OtelMetricData, kind: Kind, p: DataPoint<u
     const h = p.value as Histogram;
     out.push(`Count: ${goInt(h.count)}`);
     if (h.sum !== undefined) out.push(`Sum: ${goF(h.sum)}`);
-    if (h.min !== undefined) out.push(`Min: ${goF(h.min)}`);
-    if (h.max !== undefined) out.push(`Max: ${goF(h.max)}`);
     h.buckets.boundaries.forEach((b, k) => out.push(`ExplicitBounds #${k}: ${goF(b)}`));
     h.buckets.counts.forEach((c, k) => out.push(`Buckets #${k}, Count: ${goInt(c)}`));
   } else {
-    out.push(`Value: ${isInt(m) ? goInt(p.value as number) : goF(p.value as number)}`);
+    out.push(`Value: ${goF(p.value as number)}`);
   }
 }
 
@@ -144,28 +117,14 @@ function goInt(n: number): string {
   return Number.isSafeInteger(n) ? String(n) : BigInt(Math.trunc(n)).toString();
 }
 
-function special(v: number): string | undefined {
-  if (Number.isNaN(v)) return 'NaN';
-  if (v === Infinity) return '+Inf';
-  if (v === -Infinity) return '-Inf';
-  return undefined;
-}
-
-/** Go's %v of a float64: the shortest digits that read back, with an exponent (at least two digits) when it is under -4 or at least 6. */
+/** Go's %v of a float64: strconv's 'g' (as the text format writes values), but -0 keeps its sign. */
 export function goV(v: number): string {
-  const s = special(v);
-  if (s) return s;
-  if (v === 0) return Object.is(v, -0) ? '-0' : '0';
-  const [mantissa, e] = v.toExponential().split('e') as [string, string];
-  const exp = Number(e);
-  if (exp < -4 || exp >= 6) return `${mantissa}e${exp < 0 ? '-' : '+'}${String(Math.abs(exp)).padStart(2, '0')}`;
-  return String(v);
+  return Object.is(v, -0) ? '-0' : formatFloat(v);
 }
 
 /** Go's %f of a float64: six decimals, never an exponent. */
 export function goF(v: number): string {
-  const s = special(v);
-  if (s) return s;
+  if (!Number.isFinite(v)) return formatFloat(v); // NaN, +Inf, -Inf
   if (Object.is(v, -0)) return '-0.000000';
   if (Math.abs(v) < 1e21) return v.toFixed(6);
   return `${BigInt(v).toString()}.000000`;

@@ -1,8 +1,6 @@
-// The file exporter, as contrib's: each request written to a file as it
-// comes, OTLP/JSON one ExportMetricsServiceRequest per line (or protobuf,
-// each after its length as a big-endian uint32), rotated by size with a
-// bounded number of backups when `rotation` is set. Writes go out in order; shutdown waits for the
-// last one, so what was pushed is in the file once the daemon has stopped.
+// The file exporter, as contrib's (README.md): each request written to the
+// file as it comes, in order; shutdown waits for the last write, so what was
+// pushed is in the file once the daemon has stopped.
 
 import { existsSync } from 'node:fs';
 import { mkdir, open, readdir, rename, stat, unlink, type FileHandle } from 'node:fs/promises';

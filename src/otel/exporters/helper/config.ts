@@ -1,7 +1,6 @@
-// What the collector's exporterhelper gives every OTLP exporter, with its
-// keys: `timeout`, `retry_on_failure` and `sending_queue` (README.md beside
-// this file lists them with their defaults). Defaults are the collector's
-// unless said otherwise here.
+// What the collector's exporterhelper gives every OTLP exporter: `timeout`,
+// `retry_on_failure` and `sending_queue` (README.md lists them). Defaults are
+// the collector's unless said otherwise here.
 
 import { leaf, optional, type Entries, type Field, type KeyTree, type Reader } from '../../../config/reader.ts';
 

@@ -1,7 +1,6 @@
-// The settings of an OTLP exporter (`otlp` over gRPC, `otlphttp`), read once
-// at config load: the file's keys first, then the OTEL_EXPORTER_OTLP_*
-// variables as the OpenTelemetry SDKs read them (the METRICS_ one before
-// the generic one), then the defaults. A variable that applies and cannot
+// The settings of an OTLP exporter (`otlp`, `otlphttp`), read once at config
+// load: the file's keys, else the OTEL_EXPORTER_OTLP_[METRICS_]* variables as
+// the SDKs read them, else the defaults. A variable that applies and cannot
 // be used is a configuration error naming it.
 
 import { readFileSync } from 'node:fs';
@@ -46,10 +45,8 @@ export const TLS_KEYS = { insecure: leaf, ca_file: leaf, cert_file: leaf, key_fi
 
 export const OTLP_KEYS = { endpoint: leaf, compression: leaf, headers: leaf, tls: TLS_KEYS, ...HELPER_KEYS } satisfies KeyTree;
 
-type Env = ComponentSection['env'];
-
 /** The variable that applies: OTEL_EXPORTER_OTLP_METRICS_<name> when set (not blank), else OTEL_EXPORTER_OTLP_<name>. */
-export function otlpVariable(env: Env, name: string): { readonly key: string; readonly value: string; readonly metrics: boolean } | undefined {
+export function otlpVariable(env: ComponentSection['env'], name: string): { readonly key: string; readonly value: string; readonly metrics: boolean } | undefined {
   for (const metrics of [true, false]) {
     const key = `OTEL_EXPORTER_OTLP_${metrics ? 'METRICS_' : ''}${name}`;
     const value = env[key]?.trim();
@@ -58,21 +55,15 @@ export function otlpVariable(env: Env, name: string): { readonly key: string; re
   return undefined;
 }
 
-/** An error about an environment variable, reported where the exporter is defined. */
-function envError(r: Reader, at: Field, key: string, problem: string): void {
-  r.error(at, `${key}: ${problem}`);
-}
-
 /** The parts common to both OTLP exporters: compression, headers, timeout, TLS, retry and queue. */
 export function readCommon(r: Reader, s: ComponentSection): Pick<OtlpExporterConfig, 'compression' | 'headers' | 'timeoutMs' | 'tls' | 'retry' | 'queue'> {
-  const m = s.entries;
   return {
     compression: readCompression(r, s),
     headers: readHeaders(r, s),
     timeoutMs: readTimeout(r, s),
     tls: readTls(r, s),
-    retry: readRetry(r, m),
-    queue: readQueue(r, m),
+    retry: readRetry(r, s.entries),
+    queue: readQueue(r, s.entries),
   };
 }
 
@@ -80,7 +71,7 @@ function readCompression(r: Reader, { field, entries: m, env }: ComponentSection
   const file = r.oneOf(m.get('compression'), ['gzip', 'none'] as const);
   if (file !== undefined || m.has('compression')) return file ?? 'gzip';
   const v = otlpVariable(env, 'COMPRESSION');
-  if (v && v.value !== 'gzip' && v.value !== 'none') envError(r, field, v.key, `${JSON.stringify(v.value)} is not supported (use gzip or none)`);
+  if (v && v.value !== 'gzip' && v.value !== 'none') r.error(field, `${v.key}: ${JSON.stringify(v.value)} is not supported (use gzip or none)`);
   // As the collector's OTLP exporters (the OTLP specification's default is none).
   return v?.value === 'none' ? 'none' : 'gzip';
 }
@@ -91,11 +82,9 @@ function readTimeout(r: Reader, { field, entries: m, env }: ComponentSection): n
   const v = otlpVariable(env, 'TIMEOUT');
   if (!v) return TIMEOUT_DEFAULT_MS;
   const ms = Number(v.value);
-  if (!(ms > 0 && Number.isFinite(ms))) {
-    envError(r, field, v.key, `${JSON.stringify(v.value)} is not a positive number of milliseconds`);
-    return TIMEOUT_DEFAULT_MS;
-  }
-  return ms;
+  if (ms > 0 && Number.isFinite(ms)) return ms;
+  r.error(field, `${v.key}: ${JSON.stringify(v.value)} is not a positive number of milliseconds`);
+  return TIMEOUT_DEFAULT_MS;
 }
 
 /** OTEL_EXPORTER_OTLP_HEADERS, then _METRICS_HEADERS, then the file's, merged per name (`k1=v1,k2=v2`, percent-decoded). */
@@ -112,7 +101,7 @@ function readHeaders(r: Reader, { field, entries: m, env }: ComponentSection): R
       } catch {
         value = undefined;
       }
-      if (!name || !value || !isHeaderName(name)) envError(r, field, key, `${JSON.stringify(part.trim())} is not key=value (values percent-encoded)`);
+      if (!name || !value || !isHeaderName(name)) r.error(field, `${key}: ${JSON.stringify(part.trim())} is not key=value (values percent-encoded)`);
       else headers[name] = value;
     }
   }
@@ -135,7 +124,7 @@ function readTls(r: Reader, { field, entries: m, env }: ComponentSection): TlsCl
   // The certificate variables apply to what the file does not set, as the SDKs read them.
   const fromEnv = (name: string): string | undefined => otlpVariable(env, name)?.value;
   const insecureVar = otlpVariable(env, 'INSECURE');
-  if (insecureVar && !/^(true|false)$/i.test(insecureVar.value)) envError(r, field, insecureVar.key, `${JSON.stringify(insecureVar.value)} is not true or false`);
+  if (insecureVar && !/^(true|false)$/i.test(insecureVar.value)) r.error(field, `${insecureVar.key}: ${JSON.stringify(insecureVar.value)} is not true or false`);
   const caFile = file('ca_file') ?? fromEnv('CERTIFICATE');
   const certFile = file('cert_file') ?? fromEnv('CLIENT_CERTIFICATE');
   const keyFile = file('key_file') ?? fromEnv('CLIENT_KEY');
@@ -163,10 +152,7 @@ export function tlsFiles(tls: TlsClientConfig): { readonly ca?: Buffer; readonly
   return { ...optional('ca', read(tls.caFile, 'ca_file')), ...optional('cert', read(tls.certFile, 'cert_file')), ...optional('key', read(tls.keyFile, 'key_file')) };
 }
 
-/**
- * An endpoint URL from the file or the environment, checked: http or https,
- * or (gRPC) host:port. Returns the URL to use, or undefined after an error.
- */
+/** An endpoint from the file or the environment, checked (http, https, or for gRPC host:port); undefined after an error. */
 export function checkUrl(r: Reader, at: Field, text: string, grpc: boolean, what = 'endpoint'): string | undefined {
   if (grpc && /^[^/:]+:\d+$/.test(text)) return text; // host:port
   if (grpc && /^\[[0-9A-Fa-f:.]+\]:\d+$/.test(text)) return text;

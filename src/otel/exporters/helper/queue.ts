@@ -1,11 +1,9 @@
 // The sending queue and retry of one exporter, as the collector's
-// exporterhelper does them, in front of its transport: batches wait here
-// while the backend is down and go out in order once it is back. One request
-// at a time (a slow or hanging backend never accumulates sockets),
-// exponential backoff between failed attempts, and every loss counted by
-// reason. Where batches are kept is the store's business: memory, or disk
-// (extensions/file_storage), which outlives the process.
+// exporterhelper (README.md): batches wait here while the backend is down,
+// one request at a time, every loss counted by reason. Where batches are kept
+// is the store's business: memory, or disk (extensions/file_storage).
 
+import { setTimeout as sleep } from 'node:timers/promises';
 import { silentLogger, type Logger } from '../../../log/logger.ts';
 import type { Encoding, OtlpRequest } from '../../requests.ts';
 import type { PartialSuccess } from './answers.ts';
@@ -61,37 +59,10 @@ export interface Transport {
   close(): void;
 }
 
-export type DropReason = 'overflow' | 'rejected' | 'expired' | 'retry_disabled' | 'shutdown' | 'storage';
-export const DROP_REASONS: readonly DropReason[] = ['overflow', 'rejected', 'expired', 'retry_disabled', 'shutdown', 'storage'];
+export const DROP_REASONS = ['overflow', 'rejected', 'expired', 'retry_disabled', 'shutdown', 'storage'] as const;
+export type DropReason = (typeof DROP_REASONS)[number];
 
-export interface QueueStatus {
-  /** Batches waiting, the one in flight included. */
-  readonly depth: number;
-  readonly queuedPoints: number;
-  readonly queuedBytes: number;
-  /** What the queue holds, in the sizer's unit. */
-  readonly used: number;
-  /** In the sizer's unit. */
-  readonly capacity: number;
-  readonly sizer: Sizer;
-  readonly persistent: boolean;
-  readonly inFlight: boolean;
-  readonly sentBatches: number;
-  readonly sentPoints: number;
-  readonly failedSends: number;
-  /** Data points the backend said it rejected in answers that otherwise succeeded (partial success). */
-  readonly rejectedPoints: number;
-  /** Stored batches found unreadable (persistent queues), set aside and not sent. */
-  readonly corruptBatches: number;
-  readonly droppedBatches: Readonly<Record<DropReason, number>>;
-  readonly droppedPoints: Readonly<Record<DropReason, number>>;
-  /** ms since epoch */
-  readonly lastSuccessAt?: number;
-  readonly lastError?: string;
-  readonly lastErrorAt?: number;
-  readonly consecutiveFailures: number;
-  readonly nextRetryAt?: number;
-}
+export type QueueStatus = ReturnType<ExportQueue['status']>;
 
 export interface ExportQueueOptions {
   readonly queue: QueueConfig;
@@ -126,17 +97,12 @@ export class ExportQueue {
   #failures = 0;
   #wake: (() => void) | undefined;
   #nextRetryAt: number | undefined;
-  readonly #stats = {
-    sentBatches: 0,
-    sentPoints: 0,
-    failedSends: 0,
-    rejectedPoints: 0,
-    droppedBatches: zeroes(),
-    droppedPoints: zeroes(),
-    lastSuccessAt: undefined as number | undefined,
-    lastError: undefined as string | undefined,
-    lastErrorAt: undefined as number | undefined,
-  };
+  /** rejectedPoints: data points the backend said it rejected in answers that otherwise succeeded (partial success). */
+  readonly #counts = { sentBatches: 0, sentPoints: 0, failedSends: 0, rejectedPoints: 0 };
+  readonly #droppedBatches = zeroes();
+  readonly #droppedPoints = zeroes();
+  /** Each set once it happened (ms since epoch). */
+  readonly #last: { lastSuccessAt?: number; lastError?: string; lastErrorAt?: number } = {};
 
   constructor(options: ExportQueueOptions) {
     this.#opts = options;
@@ -156,11 +122,7 @@ export class ExportQueue {
     }
   }
 
-  /**
-   * Queues one request; false if it was the one dropped (the queue is full,
-   * or shut down). Room is made before the request is stored: a persistent
-   * queue never holds more than its bound on disk, not even for a moment.
-   */
+  /** Queues one request; false if it was the one dropped. Room is made first: a persistent queue never holds more than its bound. */
   enqueue(request: OtlpRequest): boolean {
     if (this.#closed) {
       this.#dropCounted(request.points, 'shutdown');
@@ -199,13 +161,11 @@ export class ExportQueue {
     }
   }
 
-  /** What a batch counts for against the capacity. */
   #weight(batch: QueuedBatch): number {
     return this.#sizer === 'items' ? batch.points : this.#sizer === 'bytes' ? batch.bytes : 1;
   }
 
-  status(): QueueStatus {
-    const s = this.#stats;
+  status() {
     let points = 0;
     let bytes = 0;
     let used = 0;
@@ -215,25 +175,23 @@ export class ExportQueue {
       used += this.#weight(i.batch);
     }
     return {
+      /** Batches waiting, the one in flight included. */
       depth: this.#items.length,
       queuedPoints: points,
       queuedBytes: bytes,
+      /** What the queue holds, and can, in the sizer's unit. */
       used,
       capacity: this.capacity,
       sizer: this.#sizer,
       persistent: this.#opts.store.persistent,
       inFlight: this.#inFlight !== undefined,
-      sentBatches: s.sentBatches,
-      sentPoints: s.sentPoints,
-      failedSends: s.failedSends,
-      rejectedPoints: s.rejectedPoints,
+      ...this.#counts,
+      /** Stored batches found unreadable (persistent queues), set aside and not sent. */
       corruptBatches: this.#opts.store.corrupt,
-      droppedBatches: { ...s.droppedBatches },
-      droppedPoints: { ...s.droppedPoints },
+      droppedBatches: { ...this.#droppedBatches },
+      droppedPoints: { ...this.#droppedPoints },
       consecutiveFailures: this.#failures,
-      ...(s.lastSuccessAt !== undefined && { lastSuccessAt: s.lastSuccessAt }),
-      ...(s.lastError !== undefined && { lastError: s.lastError }),
-      ...(s.lastErrorAt !== undefined && { lastErrorAt: s.lastErrorAt }),
+      ...this.#last,
       ...(this.#nextRetryAt !== undefined && { nextRetryAt: this.#nextRetryAt }),
     };
   }
@@ -242,24 +200,17 @@ export class ExportQueue {
   async forceFlush(withinMs: number): Promise<boolean> {
     if (this.#items.length === 0) return true;
     this.#wake?.();
-    let timer: NodeJS.Timeout | undefined;
+    const late = new AbortController();
+    const timeout = sleep(Math.max(0, withinMs), false, { signal: late.signal }).catch(() => false);
     // Batches waiting means a pump is running; it ends once none is left (sent, dropped, or left at shutdown).
-    const idle = this.#pumped.then(() => true);
-    const late = new Promise<boolean>((resolve) => {
-      timer = setTimeout(() => resolve(false), Math.max(0, withinMs));
-    });
-    const ok = await Promise.race([idle, late]);
-    clearTimeout(timer);
+    const ok = await Promise.race([this.#pumped.then(() => true), timeout]);
+    late.abort();
     return ok;
   }
 
   /**
-   * Flushes within `withinMs`, then stops. What is left is dropped and
-   * counted as `shutdown` (the batch on the wire too: its answer is not
-   * waited for), unless the store persists it for the next run. A
-   * persistent queue whose backend is failing does not wait: what it holds
-   * is on disk and goes out after the restart (the collector's persistent
-   * queue does not drain at shutdown either).
+   * Flushes within `withinMs`, then stops; what is left is dropped as `shutdown` unless the store
+   * persists it. A persistent queue whose backend is failing does not wait (the collector's neither).
    */
   async shutdown(withinMs: number): Promise<boolean> {
     const store = this.#opts.store;
@@ -286,9 +237,15 @@ export class ExportQueue {
   }
 
   #dropCounted(points: number, reason: DropReason): void {
-    this.#stats.droppedBatches[reason]++;
-    this.#stats.droppedPoints[reason] += points;
+    this.#droppedBatches[reason]++;
+    this.#droppedPoints[reason] += points;
     this.#log.warn('OTLP batch dropped', { reason, points, queued: this.#items.length });
+  }
+
+  /** Takes a batch out of the queue, and drops it for `reason`. */
+  #giveUp(item: Item, reason: DropReason): void {
+    this.#remove(item);
+    this.#drop(item.batch, reason);
   }
 
   #remove(item: Item): void {
@@ -301,11 +258,7 @@ export class ExportQueue {
 
   async #pump(): Promise<void> {
     try {
-      while (!this.#closed) {
-        const item = this.#items[0];
-        if (!item) break;
-        await this.#attempt(item);
-      }
+      for (let item = this.#items[0]; item && !this.#closed; item = this.#items[0]) await this.#attempt(item);
     } finally {
       this.#pumping = false;
       // Not always empty after shutdown(): a restore() that finishes after it (a stop during start-up) adds batches.
@@ -321,10 +274,8 @@ export class ExportQueue {
       payload = await batch.payload();
     } catch (e) {
       if (!this.#items.includes(item)) return; // dropped meanwhile (a persistent store deleted its file): counted then
-      this.#remove(item);
       this.#log.error('OTLP batch not stored, or unreadable from its storage', { error: e instanceof Error ? e.message : String(e), points: batch.points });
-      this.#drop(batch, 'storage');
-      return;
+      return this.#giveUp(item, 'storage');
     }
     // Dropped for room while its payload was read: it counts as dropped, and is not sent as well.
     if (!this.#items.includes(item)) return;
@@ -342,14 +293,14 @@ export class ExportQueue {
       this.#inFlight = undefined;
       this.#abandon = undefined;
     }
-    const s = this.#stats;
+    const s = this.#counts;
     if (result.kind === 'ok') {
       this.#remove(item);
       batch.discard();
       this.#failures = 0;
       s.sentBatches++;
       s.sentPoints += batch.points;
-      s.lastSuccessAt = this.#now();
+      this.#last.lastSuccessAt = this.#now();
       if (result.partial) {
         s.rejectedPoints += result.partial.rejectedDataPoints;
         this.#log.warn('OTLP export partly rejected by the backend', { rejected_data_points: result.partial.rejectedDataPoints, error: result.partial.errorMessage, points: batch.points });
@@ -357,15 +308,13 @@ export class ExportQueue {
       return;
     }
     s.failedSends++;
-    s.lastError = result.error;
-    s.lastErrorAt = this.#now();
+    this.#last.lastError = result.error;
+    this.#last.lastErrorAt = this.#now();
     if (result.kind === 'permanent') {
       // The backend answered: it is up, so the next batch starts from initial_interval again.
       this.#failures = 0;
-      this.#remove(item);
       this.#log.error('OTLP export rejected', { error: result.error, points: batch.points });
-      this.#drop(batch, 'rejected');
-      return;
+      return this.#giveUp(item, 'rejected');
     }
     if (this.#closed) {
       // Shut down while this one was on the wire: kept for the next run, or lost.
@@ -375,26 +324,14 @@ export class ExportQueue {
     }
     this.#failures++;
     const { retry } = this.#opts;
-    if (!retry.enabled) {
-      this.#remove(item);
-      this.#drop(batch, 'retry_disabled');
-      return;
-    }
-    if (retry.maxElapsedMs > 0 && this.#now() - item.firstAttemptAt >= retry.maxElapsedMs) {
-      this.#remove(item);
-      this.#drop(batch, 'expired');
-      return;
-    }
+    if (!retry.enabled) return this.#giveUp(item, 'retry_disabled');
+    if (retry.maxElapsedMs > 0 && this.#now() - item.firstAttemptAt >= retry.maxElapsedMs) return this.#giveUp(item, 'expired');
     const delay = this.#backoff(result.retryAfterMs);
     this.#log.warn('OTLP export failed; will retry', { error: result.error, retryInMs: Math.round(delay), queued: this.#items.length });
     await this.#sleep(delay);
   }
 
-  /**
-   * The wait before the next attempt: exponential backoff, randomised; a
-   * delay the backend asked for (Retry-After, gRPC RetryInfo) when longer,
-   * beyond max_interval too, as the collector's retry sender does.
-   */
+  /** Exponential backoff, randomised; a delay the backend asked for when longer, beyond max_interval too (as the collector). */
   #backoff(retryAfterMs: number | undefined): number {
     const { initialIntervalMs, maxIntervalMs, multiplier, randomizationFactor } = this.#opts.retry;
     const base = Math.min(initialIntervalMs * multiplier ** (this.#failures - 1), maxIntervalMs);
@@ -403,24 +340,20 @@ export class ExportQueue {
     return retryAfterMs === undefined ? backoff : Math.max(backoff, retryAfterMs);
   }
 
-  #sleep(ms: number): Promise<void> {
-    if (this.#closed) return Promise.resolve();
+  /** A wait that #wake cuts short. */
+  async #sleep(ms: number): Promise<void> {
+    if (this.#closed) return;
+    const wake = new AbortController();
+    this.#wake = () => wake.abort();
     this.#nextRetryAt = this.#now() + ms;
-    return new Promise<void>((resolve) => {
-      const done = (): void => {
-        clearTimeout(timer);
-        this.#wake = undefined;
-        this.#nextRetryAt = undefined;
-        resolve();
-      };
-      this.#wake = done;
-      const timer = setTimeout(done, ms);
-    });
+    await sleep(ms, undefined, { signal: wake.signal }).catch(() => undefined);
+    this.#wake = undefined;
+    this.#nextRetryAt = undefined;
   }
 }
 
 function zeroes(): Record<DropReason, number> {
-  return { overflow: 0, rejected: 0, expired: 0, retry_disabled: 0, shutdown: 0, storage: 0 };
+  return Object.fromEntries(DROP_REASONS.map((r) => [r, 0])) as Record<DropReason, number>;
 }
 
 /** Batches kept in memory: the request itself, shared by the exporters that queue it. */

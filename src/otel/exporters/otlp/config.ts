@@ -25,20 +25,9 @@ export function grpcConfig(r: Reader, s: ComponentSection, type: OtlpExporterCon
 }
 
 /**
- * The gRPC endpoint as http(s)://host:port, where the scheme says plaintext
- * (http) or TLS (https).
- *
- * From the file: a URL's scheme decides (http:// plaintext, https:// TLS),
- * as the SDKs read an endpoint; `host:port` is TLS unless tls.insecure is set
- * without a tls.ca_file, as the collector's configgrpc reads it. (The
- * collector itself also speaks TLS to an http:// endpoint unless
- * tls.insecure: a collector config for plaintext sets both, which means the
- * same here.)
- *
- * Else OTEL_EXPORTER_OTLP_[METRICS_]ENDPOINT, as the SDKs read it: the
- * scheme decides (http: plaintext, https: TLS; its path is not used), and a
- * bare host:port is TLS unless OTEL_EXPORTER_OTLP_[METRICS_]INSECURE=true.
- * Else undefined (the default).
+ * The gRPC endpoint as http(s)://host:port, the scheme saying plaintext or
+ * TLS (README.md, "TLS or plaintext"): from the file, else from
+ * OTEL_EXPORTER_OTLP_[METRICS_]ENDPOINT (its path unused), else undefined.
  */
 function grpcUrl(r: Reader, s: ComponentSection, tls: TlsClientConfig): string | undefined {
   const m = s.entries;

@@ -1,10 +1,6 @@
 // OTLP over gRPC with @grpc/grpc-js: one unary Export call per attempt,
-// carrying the ExportMetricsServiceRequest bytes the walk encoded (the same
-// as the HTTP exporter sends; grpc-js frames and, with compression gzip,
-// compresses them). Statuses as the OTLP specification says: UNAVAILABLE,
-// ABORTED, CANCELLED, DEADLINE_EXCEEDED, OUT_OF_RANGE, DATA_LOSS retry, as
-// does RESOURCE_EXHAUSTED when the server sends RetryInfo (whose delay is
-// honoured); any other drops the batch.
+// carrying the request bytes the walk encoded (grpc-js frames and compresses
+// them). Statuses as the OTLP specification says (../helper/README.md).
 
 import { grpcDetail } from '../../../wire/grpc-detail.ts';
 import { gunzipSync } from 'node:zlib';
@@ -48,8 +44,7 @@ export class GrpcTransport implements Transport {
     for (const [k, v] of Object.entries(config.headers)) {
       const key = k.toLowerCase();
       try {
-        if (key.endsWith('-bin')) this.#metadata.set(key, Buffer.from(v));
-        else this.#metadata.set(key, v);
+        this.#metadata.set(key, key.endsWith('-bin') ? Buffer.from(v) : v);
       } catch (e) {
         throw new Error(`headers: "${k}" cannot be sent as gRPC metadata: ${(e as Error).message}`);
       }
@@ -72,7 +67,7 @@ export class GrpcTransport implements Transport {
         bytes,
         metadata,
         { deadline },
-        (err, answer) => resolve(err ? classify(err) : ok(answer)),
+        (err, answer) => resolve(err ? classify(err) : { kind: 'ok', partial: answer && partialSuccess(answer, 'proto') }),
       );
     });
   }
@@ -81,10 +76,6 @@ export class GrpcTransport implements Transport {
     this.#closed = true;
     this.#client.close();
   }
-}
-
-function ok(answer: Buffer | undefined): SendResult {
-  return { kind: 'ok', partial: answer && partialSuccess(answer, 'proto') };
 }
 
 function classify(err: ServiceError): SendResult {

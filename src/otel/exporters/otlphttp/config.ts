@@ -36,10 +36,8 @@ function protocolFromEnv(r: Reader, s: ComponentSection): 'proto' | 'json' | 'gr
 }
 
 /**
- * As the collector's otlphttp exporter: `endpoint` is a base URL that gets
- * /v1/metrics appended; `metrics_endpoint` is used as written. Neither:
- * OTEL_EXPORTER_OTLP_METRICS_ENDPOINT as written, or
- * OTEL_EXPORTER_OTLP_ENDPOINT + /v1/metrics; else undefined (the default).
+ * As the collector's: `endpoint` gets /v1/metrics appended, `metrics_endpoint` is used as written;
+ * likewise OTEL_EXPORTER_OTLP_ENDPOINT and OTEL_EXPORTER_OTLP_METRICS_ENDPOINT; else undefined.
  */
 function httpUrl(r: Reader, s: ComponentSection): string | undefined {
   const m = s.entries;
@@ -53,8 +51,7 @@ function httpUrl(r: Reader, s: ComponentSection): string | undefined {
   const v = otlpVariable(s.env, 'ENDPOINT');
   if (v === undefined) return undefined;
   const url = checkUrl(r, s.field, v.value, false, `endpoint (${v.key})`);
-  if (url === undefined) return undefined;
-  return v.metrics ? url : withMetricsPath(r, s.field, url, false);
+  return url === undefined || v.metrics ? url : withMetricsPath(r, s.field, url, false);
 }
 
 function withMetricsPath(r: Reader, at: Field, base: string, fromFile: boolean): string | undefined {

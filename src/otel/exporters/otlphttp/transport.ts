@@ -1,9 +1,5 @@
 // OTLP over HTTP: one POST per attempt, over one kept-alive connection.
-// Ours rather than @opentelemetry/otlp-exporter-base's (see ../../README.md):
-// its export delegate reduces an answer to success or failure (the status,
-// Retry-After and partial-success counts the queue needs are lost), retries
-// inside its own timeout (a second retry layer), and reads its settings from
-// process.env only.
+// Ours rather than @opentelemetry/otlp-exporter-base's: ../../README.md says why.
 
 import http from 'node:http';
 import https from 'node:https';
@@ -30,14 +26,11 @@ export class HttpTransport implements Transport {
     this.#config = config;
     this.#url = new URL(config.url);
     const t = config.tls;
+    const tls = this.#url.protocol === 'https:';
     // One socket: the queue sends one request at a time.
-    if (this.#url.protocol === 'https:') {
-      this.#agent = new https.Agent({ keepAlive: true, maxSockets: 1, ...tlsFiles(t), rejectUnauthorized: !t.insecureSkipVerify, ...(t.serverNameOverride !== undefined && { servername: t.serverNameOverride }) });
-      this.#request = https.request;
-    } else {
-      this.#agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-      this.#request = http.request;
-    }
+    const one = { keepAlive: true, maxSockets: 1 };
+    this.#agent = tls ? new https.Agent({ ...one, ...tlsFiles(t), rejectUnauthorized: !t.insecureSkipVerify, ...(t.serverNameOverride !== undefined && { servername: t.serverNameOverride }) }) : new http.Agent(one);
+    this.#request = tls ? https.request : http.request;
   }
 
   send(payload: Payload): Promise<SendResult> {
@@ -98,9 +91,7 @@ export class HttpTransport implements Transport {
 
 function classify(res: http.IncomingMessage, body: Buffer, encoding: Payload['encoding']): SendResult {
   const status = res.statusCode ?? 0;
-  if (status >= 200 && status < 300) {
-    return { kind: 'ok', partial: partialSuccess(body, encoding) };
-  }
+  if (status >= 200 && status < 300) return { kind: 'ok', partial: partialSuccess(body, encoding) };
   const text = body.toString('utf8').trim();
   const error = `HTTP ${status}${text ? `: ${text.length > 200 ? text.slice(0, 200) + '…' : text}` : ''}`;
   if (!RETRYABLE.has(status)) return { kind: 'permanent', error };

@@ -1,7 +1,6 @@
 // An optional second pull endpoint in OpenTelemetry's Prometheus naming
-// (@opentelemetry/exporter-prometheus), fed the SDK's objects by the one
-// walk (a MetricProducer over translate/). It is not kata-monitor's /metrics:
-// README.md says what differs.
+// (@opentelemetry/exporter-prometheus), fed by the one walk. It is not
+// kata-monitor's /metrics: README.md says what differs.
 
 import { MeterProvider, type CollectionResult, type MetricProducer } from '@opentelemetry/sdk-metrics';
 import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
@@ -13,10 +12,9 @@ import type { Plan, Translator } from '../../translate/walk.ts';
 import { formsOf } from '../../requests.ts';
 
 /**
- * The SDK's way in for pre-aggregated data: collect() scrapes (joining a
- * fan-out in flight) and walks the snapshot into the SDK's objects. A
- * producer that throws fails the reader's whole collection, so failures are
- * reported in `errors`. Summaries are left out: the SDK has no type for them.
+ * The SDK's way in for pre-aggregated data: collect() walks a snapshot into
+ * the SDK's objects, summaries left out. A producer that throws fails the
+ * reader's whole collection, so failures are reported in `errors`.
  */
 export function snapshotProducer(source: SnapshotSource, translator: Translator, plan: Plan): MetricProducer {
   return {
@@ -35,21 +33,12 @@ export function snapshotProducer(source: SnapshotSource, translator: Translator,
   };
 }
 
-export interface PrometheusEndpointOptions {
-  readonly producer: MetricProducer;
-  /** The pipeline's resource (after its resource processors): what target_info reports. */
-  readonly resource: Resource;
-}
-
-export interface PrometheusEndpoint {
-  /** A web-standard handler for GET/HEAD; mount it on any path. */
-  readonly handle: (request: Request) => Promise<Response>;
-  shutdown(): Promise<void>;
-}
+export type PrometheusEndpoint = ReturnType<typeof createPrometheusEndpoint>;
 
 const CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
-export function createPrometheusEndpoint(options: PrometheusEndpointOptions): PrometheusEndpoint {
+/** `resource`: the pipeline's (after its resource processors), what target_info reports. */
+export function createPrometheusEndpoint(options: { readonly producer: MetricProducer; readonly resource: Resource }) {
   const exporter = new PrometheusExporter({ preventServerStart: true, metricProducers: [options.producer] });
   // A MetricReader only collects once bound to a MeterProvider; it has no instruments of its own.
   const provider = new MeterProvider({ resource: options.resource, readers: [exporter] });
@@ -57,7 +46,8 @@ export function createPrometheusEndpoint(options: PrometheusEndpointOptions): Pr
   const serializer = new PrometheusSerializer();
 
   return {
-    handle: async (request) => {
+    /** A web-standard handler for GET/HEAD; mount it on any path. */
+    handle: async (request: Request): Promise<Response> => {
       if (request.method !== 'GET' && request.method !== 'HEAD') {
         return new Response('method not allowed\n', { status: 405, headers: { allow: 'GET, HEAD', 'content-type': 'text/plain' } });
       }
@@ -72,6 +62,6 @@ export function createPrometheusEndpoint(options: PrometheusEndpointOptions): Pr
         });
       }
     },
-    shutdown: () => provider.shutdown(),
+    shutdown: (): Promise<void> => provider.shutdown(),
   };
 }

@@ -35,18 +35,15 @@ export const fileStorageExtension: ComponentType<FileStorageConfig> = {
     if (!directory.startsWith('/')) r.error(m.get('directory'), `must be an absolute path, got "${directory}"`);
     if (m.has('compaction')) r.warn(m.get('compaction'), 'ignored: a batch is a file of its own, removed once delivered; there is nothing to compact');
     if (m.has('timeout')) r.duration(m.get('timeout'), 0); // checked; the storage opens no database to wait for
-    const perms = r.string(m.get('directory_permissions'));
-    let directoryPermissions = 0o750;
-    if (perms !== undefined) {
-      if (/^0?[0-7]{3}$/.test(perms)) directoryPermissions = Number.parseInt(perms, 8);
-      else r.error(m.get('directory_permissions'), `invalid permissions "${perms}" (octal, e.g. "0750")`);
-    }
+    const perms = r.string(m.get('directory_permissions')) ?? '0750';
+    const octal = /^0?[0-7]{3}$/.test(perms);
+    if (!octal) r.error(m.get('directory_permissions'), `invalid permissions "${perms}" (octal, e.g. "0750")`);
     return {
       type: 'file_storage',
       name: id,
       directory,
       createDirectory: r.bool(m.get('create_directory')) ?? false,
-      directoryPermissions,
+      directoryPermissions: octal ? Number.parseInt(perms, 8) : 0o750,
       fsync: r.bool(m.get('fsync')) ?? false,
       recreate: r.bool(m.get('recreate')) ?? false,
     };

@@ -1,14 +1,6 @@
-// The file_storage extension: a directory where exporters keep their
-// sending queues, so that neither a backend outage nor a restart of the
-// daemon (a crash or kill -9 included) loses what was queued. Each
-// exporter's queue is a directory of its own; each batch one file, written
-// (to a temporary name, then renamed) before its first attempt and deleted
-// once delivered or dropped, in order of a sequence number in its name.
-//
-// A batch file: "KMQ1", a flags byte (1: OTLP/JSON, 2: gzipped), the data
-// points (uint32), the payload's length (uint32) and CRC-32 (uint32), all
-// big-endian, then the payload as the transport sends it. A file that does
-// not read back whole and intact is set aside (renamed *.corrupt), logged
+// The file_storage extension: a directory per exporter's queue, a file per
+// batch (README.md, "On disk": the layout, and what survives what). A file
+// that does not read back whole and intact is set aside (*.corrupt), logged
 // and counted, never sent and never fatal.
 
 import { constants } from 'node:fs';
@@ -40,12 +32,11 @@ export class FileStorage {
   /** Checks (or creates) the directory: missing or not writable is a start-up error naming it. */
   async start(): Promise<void> {
     const { directory, name } = this.config;
-    try {
-      const st = await stat(directory);
-      if (!st.isDirectory()) throw new StorageError(`extension ${name}: ${directory} is not a directory`);
-    } catch (e) {
-      if (e instanceof StorageError) throw e;
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new StorageError(`extension ${name}: cannot use ${directory}: ${(e as Error).message}`);
+    const st = await stat(directory).catch((e: NodeJS.ErrnoException) => {
+      if (e.code !== 'ENOENT') throw new StorageError(`extension ${name}: cannot use ${directory}: ${e.message}`);
+    });
+    if (st && !st.isDirectory()) throw new StorageError(`extension ${name}: ${directory} is not a directory`);
+    if (!st) {
       if (!this.config.createDirectory) throw new StorageError(`extension ${name}: directory ${directory} does not exist (create it, or set create_directory: true)`);
       await mkdir(directory, { recursive: true, mode: this.config.directoryPermissions });
     }
@@ -151,7 +142,7 @@ class DirectoryQueue implements BatchStore {
       stored,
       payload: async () => {
         try {
-          return (await readBatch(file)).payload;
+          return await readBatch(file);
         } catch (e) {
           await this.#setAside(file, e);
           throw e;
@@ -187,20 +178,14 @@ async function writeBatch(file: string, points: number, payload: Payload, fsync:
       await fh.close();
     }
     await rename(tmp, file);
-    if (fsync) await syncDirectory(path.dirname(file));
+    if (fsync) {
+      // The rename itself reaches the disk only when the directory is synced: without it a power loss can forget the newest batch.
+      const dir = await open(path.dirname(file), 'r');
+      await dir.sync().finally(() => dir.close());
+    }
   } catch (e) {
     await unlink(tmp).catch(() => undefined); // a full disk keeps no half-written batch
     throw e;
-  }
-}
-
-/** The rename itself reaches the disk only when the directory is synced: without it a power loss can forget the newest batch. */
-async function syncDirectory(dir: string): Promise<void> {
-  const fh = await open(dir, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
   }
 }
 
@@ -225,12 +210,11 @@ async function readHeader(file: string): Promise<{ readonly points: number; read
   }
 }
 
-async function readBatch(file: string): Promise<{ readonly points: number; readonly payload: Payload }> {
+async function readBatch(file: string): Promise<Payload> {
   const data = await readFile(file);
   checkHeader(file, data, data.length);
   const flags = data[4]!;
-  const points = data.readUInt32BE(5);
   const bytes = data.subarray(HEADER);
   if (crc32(bytes) !== data.readUInt32BE(13)) throw new Error(`${file}: checksum mismatch`);
-  return { points, payload: { bytes, encoding: flags & FLAG_JSON ? 'json' : 'proto', gzip: (flags & FLAG_GZIP) !== 0 } };
+  return { bytes, encoding: flags & FLAG_JSON ? 'json' : 'proto', gzip: (flags & FLAG_GZIP) !== 0 };
 }

@@ -6,12 +6,10 @@ import type { Attributes } from '@opentelemetry/api';
 import type { ComponentType } from '../../../config/types.ts';
 import { optional, required, type KeyTree, leaf } from '../../../config/reader.ts';
 
-export type ResourceAction = 'insert' | 'update' | 'upsert' | 'delete';
-
 export interface ResourceConfig {
   readonly type: 'resource';
   readonly name: string;
-  readonly attributes: readonly { readonly key: string; readonly action: ResourceAction; readonly value?: string | number | boolean }[];
+  readonly attributes: readonly { readonly key: string; readonly action: 'insert' | 'update' | 'upsert' | 'delete'; readonly value?: string | number | boolean }[];
 }
 
 const ATTRIBUTE_KEYS = { key: leaf, value: leaf, action: leaf } satisfies KeyTree;
