@@ -16,10 +16,6 @@ export interface DemoOptions {
   readonly sandboxes?: number;
   /** Replace one sandbox with a new one every this many ms (0: never). */
   readonly churnMs?: number;
-  /** Where to put the roots; default a fresh, short-named directory under the OS temp dir (a unix socket path must stay under 108 bytes). */
-  readonly dir?: string;
-  /** Ask CRI metadata only for this share of sandboxes (0..1, default 1). */
-  readonly knownShare?: number;
   readonly logger?: Logger;
 }
 
@@ -48,17 +44,17 @@ const NAMESPACES = ['default', 'payments', 'web', 'batch'];
 const APPS = ['nginx', 'redis', 'api', 'worker', 'postgres', 'envoy'];
 
 export async function startDemo(options: DemoOptions = {}): Promise<DemoEnvironment> {
-  const dir = options.dir ?? (await mkdtemp(path.join(tmpdir(), 'km-')));
+  // Short-named: a unix socket path must stay under 108 bytes.
+  const dir = await mkdtemp(path.join(tmpdir(), 'km-'));
   const roots = [path.join(dir, 'vc', 'sbs'), path.join(dir, 'kata')];
   for (const r of roots) await mkdir(r, { recursive: true });
-  const shims = new Map<string, FakeShim>();
-  const pods = new Map<string, FakePod>();
+  const sandboxes = new Map<string, { readonly shim: FakeShim; readonly pod: FakePod }>();
   const cri = await FakeCriServer.start({ socketPath: path.join(dir, 'containerd.sock') });
   const runcPod: FakePod = { id: hexId(999_999), name: 'runc-pod', uid: uuid(999_999), namespace: 'default', runtimeHandler: 'runc' };
   let serial = 0;
-  const knownShare = options.knownShare ?? 1;
 
-  const publish = (): void => cri.setPods([...pods.values(), runcPod]);
+  const pods = (): FakePod[] => [...sandboxes.values()].map((s) => s.pod);
+  const publish = (): void => cri.setPods([...pods(), runcPod]);
 
   const addSandbox = async (given?: string): Promise<string> => {
     const n = ++serial;
@@ -67,24 +63,21 @@ export async function startDemo(options: DemoOptions = {}): Promise<DemoEnvironm
     const root = roots[n % 4 === 0 ? 1 : 0]!;
     const sbDir = path.join(root, id);
     await mkdir(sbDir, { recursive: true });
-    const payload = createShimPayload(id);
-    shims.set(id, await startFakeShim({ socketPath: path.join(sbDir, 'shim-monitor.sock'), metrics: payload }));
-    if ((n * 0.618) % 1 < knownShare) {
-      pods.set(id, {
-        id,
-        name: `${APPS[n % APPS.length]}-${id.slice(0, 5)}`,
-        uid: uuid(n),
-        namespace: NAMESPACES[n % NAMESPACES.length]!,
-      });
-    }
+    const shim = await startFakeShim({ socketPath: path.join(sbDir, 'shim-monitor.sock'), metrics: createShimPayload(id) });
+    const pod = {
+      id,
+      name: `${APPS[n % APPS.length]}-${id.slice(0, 5)}`,
+      uid: uuid(n),
+      namespace: NAMESPACES[n % NAMESPACES.length]!,
+    };
+    sandboxes.set(id, { shim, pod });
     publish();
     return id;
   };
 
   const removeSandbox = async (id: string): Promise<void> => {
-    const shim = shims.get(id);
-    shims.delete(id);
-    pods.delete(id);
+    const shim = sandboxes.get(id)?.shim;
+    sandboxes.delete(id);
     publish();
     await shim?.close();
     for (const r of roots) await rm(path.join(r, id), { recursive: true, force: true });
@@ -95,7 +88,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<DemoEnvironm
   let churn: NodeJS.Timeout | undefined;
   if (options.churnMs) {
     churn = setInterval(() => {
-      const oldest = shims.keys().next().value;
+      const oldest = sandboxes.keys().next().value;
       void (async () => {
         if (oldest !== undefined) await removeSandbox(oldest);
         const id = await addSandbox();
@@ -112,18 +105,18 @@ export async function startDemo(options: DemoOptions = {}): Promise<DemoEnvironm
     dir,
     churnNote,
     roots,
-    runtimeEndpoint: `unix://${path.join(dir, 'containerd.sock')}`,
+    runtimeEndpoint: cri.endpoint,
     cri,
     runcPod,
-    ids: () => [...shims.keys()],
-    pods: () => [...pods.values()],
+    ids: () => [...sandboxes.keys()],
+    pods,
     addSandbox,
     removeSandbox,
     async stop() {
       if (churn) clearInterval(churn);
-      await Promise.all([...shims.values()].map((s) => s.close()));
+      await Promise.all([...sandboxes.values()].map((s) => s.shim.close()));
       await cri.stop();
-      if (!options.dir) await rm(dir, { recursive: true, force: true });
+      await rm(dir, { recursive: true, force: true });
     },
   };
 }

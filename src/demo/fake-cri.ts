@@ -1,7 +1,8 @@
 // A real CRI RuntimeService (only ListPodSandbox) on grpc-js, serving a list
-// of pods we control: for tests, the demo mode and the benchmark. It honours
-// the request's state and id filters like containerd does, so a client that
-// forgets the READY filter sees NOTREADY pods.
+// of pods we control: for the demo mode and the benchmark (the tests' other
+// knobs are in test/support/fake-cri.ts). It honours the request's state
+// filter like containerd does, so a client that forgets the READY filter sees
+// NOTREADY pods. (The id and label filters are not: our client sends none.)
 
 import { rm } from 'node:fs/promises';
 import { Server, ServerCredentials, status, type ServerUnaryCall, type sendUnaryData } from '@grpc/grpc-js';
@@ -9,6 +10,7 @@ import {
   criService,
   type ListPodSandboxRequestWire,
   type ListPodSandboxResponseWire,
+  type PodSandboxFilterWire,
   type PodSandboxStateName,
   type PodSandboxWire,
 } from '../cri/proto.ts';
@@ -31,62 +33,32 @@ export interface FakePod {
 
 export interface FakeCriOptions {
   /** Unix socket to serve on (an existing file there is replaced). */
-  readonly socketPath?: string;
-  /** Also (or only) serve on 127.0.0.1; 0 picks a free port. */
-  readonly tcpPort?: number;
+  readonly socketPath: string;
   readonly pods?: readonly FakePod[];
-  /** Delay before every answer: a slow CRI. */
-  readonly delayMs?: number;
-}
-
-/** A recorded request, as the server decoded it. */
-export interface FakeCriRequest {
-  /** ms since epoch when the server received it. */
-  readonly at: number;
-  readonly stateFilter: PodSandboxStateName | number | undefined;
-  readonly idFilter: string;
-  readonly labelSelector: Readonly<Record<string, string>>;
 }
 
 export class FakeCriServer {
-  readonly socketPath: string | undefined;
-  #tcpPort: number | undefined;
-  /** Delay before every answer; change it at any time. */
-  delayMs: number;
+  readonly socketPath: string;
   /** ListPodSandbox calls received (including ones still delayed or failed). */
   calls = 0;
-  readonly requests: FakeCriRequest[] = [];
+  protected server: Server | undefined;
   #pods: PodSandboxWire[] = [];
   #failure: { code: status; message: string } | undefined;
-  #server: Server | undefined;
-  readonly #timers = new Set<NodeJS.Timeout>();
 
-  private constructor(options: FakeCriOptions) {
-    if (options.socketPath === undefined && options.tcpPort === undefined) {
-      throw new Error('FakeCriServer needs a socketPath, a tcpPort, or both');
-    }
+  protected constructor(options: FakeCriOptions) {
     this.socketPath = options.socketPath;
-    this.#tcpPort = options.tcpPort;
-    this.delayMs = options.delayMs ?? 0;
     this.setPods(options.pods ?? []);
   }
 
   static async start(options: FakeCriOptions): Promise<FakeCriServer> {
     const fake = new FakeCriServer(options);
-    await fake.restart();
+    await fake.listen();
     return fake;
   }
 
   /** unix:///path, for CriClient / --runtime-endpoint. */
   get endpoint(): string {
-    if (this.socketPath === undefined) return this.tcpEndpoint;
     return `unix://${this.socketPath}`;
-  }
-
-  /** tcp://127.0.0.1:port (after start, when a tcpPort was asked for). */
-  get tcpEndpoint(): string {
-    if (this.#tcpPort === undefined) throw new Error('FakeCriServer was started without tcpPort');
-    return `tcp://127.0.0.1:${this.#tcpPort}`;
   }
 
   setPods(pods: readonly FakePod[]): void {
@@ -107,72 +79,37 @@ export class FakeCriServer {
     this.#failure = failure;
   }
 
-  /** Starts (again) on the same socket path and TCP port. */
-  async restart(): Promise<void> {
-    if (this.#server) await this.stop();
-    const server = new Server();
-    const { service } = criService();
-    server.addService(service, { ListPodSandbox: this.#handle });
-    const creds = ServerCredentials.createInsecure();
-    if (this.socketPath !== undefined) {
-      await rm(this.socketPath, { force: true }); // a stale socket file makes bind fail
-      await bind(server, `unix://${this.socketPath}`, creds);
-    }
-    if (this.#tcpPort !== undefined) this.#tcpPort = await bind(server, `127.0.0.1:${this.#tcpPort}`, creds);
-    this.#server = server;
-  }
-
-  /** Stops at once: open connections are cut, delayed calls get no answer. */
+  /** Stops at once: open connections are cut. */
   async stop(): Promise<void> {
-    const server = this.#server;
+    const server = this.server;
     if (!server) return;
-    this.#server = undefined;
-    for (const t of this.#timers) clearTimeout(t);
-    this.#timers.clear();
+    this.server = undefined;
     server.forceShutdown();
-    if (this.socketPath !== undefined) await rm(this.socketPath, { force: true });
+    await rm(this.socketPath, { force: true });
   }
 
-  readonly #handle = (
-    call: ServerUnaryCall<ListPodSandboxRequestWire, ListPodSandboxResponseWire>,
-    callback: sendUnaryData<ListPodSandboxResponseWire>,
-  ): void => {
-    this.calls++;
-    const filter = call.request.filter ?? undefined;
-    const request: FakeCriRequest = {
-      at: Date.now(),
-      stateFilter: filter?.state?.state ?? undefined,
-      idFilter: filter?.id ?? '',
-      labelSelector: { ...filter?.labelSelector },
+  protected async listen(): Promise<void> {
+    const server = new Server();
+    const handle = (call: ServerUnaryCall<ListPodSandboxRequestWire, ListPodSandboxResponseWire>, callback: sendUnaryData<ListPodSandboxResponseWire>): void => {
+      this.calls++;
+      this.answer(call.request.filter ?? undefined, callback);
     };
-    this.requests.push(request);
-    const answer = (): void => {
-      if (this.#failure) {
-        callback({ code: this.#failure.code, details: this.#failure.message });
-        return;
-      }
-      callback(null, { items: this.#pods.filter((p) => matches(p, request)) });
-    };
-    if (this.delayMs <= 0) {
-      answer();
-      return;
-    }
-    const t = setTimeout(() => {
-      this.#timers.delete(t);
-      answer();
-    }, this.delayMs);
-    this.#timers.add(t);
-  };
+    server.addService(criService().service, { ListPodSandbox: handle });
+    await rm(this.socketPath, { force: true }); // a stale socket file makes bind fail
+    await bind(server, `unix://${this.socketPath}`);
+    this.server = server;
+  }
+
+  /** Answers one ListPodSandbox call: the tests' fake CRI records and delays it here. */
+  protected answer(filter: PodSandboxFilterWire | undefined, callback: sendUnaryData<ListPodSandboxResponseWire>): void {
+    if (this.#failure) return callback({ code: this.#failure.code, details: this.#failure.message });
+    const state = filter?.state?.state;
+    callback(null, { items: this.#pods.filter((p) => state === undefined || p.state === state) });
+  }
 }
 
-function matches(pod: PodSandboxWire, request: FakeCriRequest): boolean {
-  if (request.stateFilter !== undefined && pod.state !== request.stateFilter) return false;
-  if (request.idFilter !== '' && pod.id !== request.idFilter) return false;
-  return Object.entries(request.labelSelector).every(([k, v]) => pod.labels[k] === v);
-}
-
-function bind(server: Server, address: string, creds: ServerCredentials): Promise<number> {
+export function bind(server: Server, address: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    server.bindAsync(address, creds, (err, port) => (err ? reject(new Error(`fake CRI cannot listen on ${address}: ${err.message}`)) : resolve(port)));
+    server.bindAsync(address, ServerCredentials.createInsecure(), (err, port) => (err ? reject(new Error(`fake CRI cannot listen on ${address}: ${err.message}`)) : resolve(port)));
   });
 }

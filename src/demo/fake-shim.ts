@@ -1,75 +1,42 @@
 // A simulated Kata shim: a real HTTP server on a unix socket answering what
 // the shim's management server answers (metrics, agent-url, Go's expvar and
-// net/http/pprof), plus faults on demand. Used by tests, the demo mode and the
-// benchmark, so it must be cheap per request and never leak connections.
+// net/http/pprof). Used by the demo mode, the benchmark and (with faults on
+// demand, test/support/fake-shim.ts) the tests, so it must be cheap per
+// request and never leak connections.
 
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
 import { mkdir, rm } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { basename, dirname } from 'node:path';
 import { gzipSync } from 'node:zlib';
-
-export type FakeShimBehaviour =
-  | { readonly kind: 'ok' }
-  /** Answers after `delayMs`. */
-  | { readonly kind: 'slow'; readonly delayMs: number }
-  /** Accepts the connection, reads the request, never answers. */
-  | { readonly kind: 'hang' }
-  /** A 200 answer whose body is not Prometheus text. */
-  | { readonly kind: 'garbage' }
-  /**
-   * Streams `bytes` (default 100 MB) chunk by chunk, respecting backpressure;
-   * chunked unless `declareLength` announces the size up front.
-   */
-  | { readonly kind: 'huge'; readonly bytes?: number; readonly declareLength?: boolean }
-  /** Announces the full Content-Length, sends half, closes the connection. */
-  | { readonly kind: 'close-mid-body' }
-  | { readonly kind: 'status-500' };
-
-export type FakeShimBehaviourName = FakeShimBehaviour['kind'];
 
 export interface FakeShimOptions {
   readonly socketPath: string;
   /** The /metrics body, asked for on every request. */
   readonly metrics: () => string | Buffer;
-  /** Applies to every path. Default 'ok'. */
-  readonly behaviour?: FakeShimBehaviour | FakeShimBehaviourName;
   /** The /agent-url answer. Default vsock://<cid>:1024 with a cid from the socket path. */
   readonly agentUrl?: string;
   /** Unit of the pprof `seconds` parameter in ms; tests shrink it. Default 1000. */
   readonly secondMs?: number;
+  /** Sees every request first: answers it itself, or calls `answer` (now or later) for the shim's own answer. */
+  readonly respond?: (req: IncomingMessage, res: ServerResponse, answer: () => void) => void;
 }
 
 export interface FakeShim {
   readonly socketPath: string;
-  /** How many /metrics requests arrived (whatever the behaviour). */
-  readonly requests: number;
-  /** Requests per path (without query), all behaviours. */
-  readonly requestsByPath: ReadonlyMap<string, number>;
-  /** The last request's path and query, as received. */
-  readonly lastUrl: string | undefined;
-  setBehaviour(behaviour: FakeShimBehaviour | FakeShimBehaviourName): void;
   /** Stops listening, drops open connections (hung ones too), removes the socket file. */
   close(): Promise<void>;
 }
 
 const PROFILES = ['allocs', 'block', 'goroutine', 'heap', 'mutex', 'threadcreate'] as const;
-const TEXT = 'text/plain; charset=utf-8';
-const PROM_TEXT = 'text/plain; version=0.0.4; charset=utf-8';
+export const TEXT = 'text/plain; charset=utf-8';
+export const PROM_TEXT = 'text/plain; version=0.0.4; charset=utf-8';
 const CMDLINE = ['/opt/kata/bin/containerd-shim-kata-v2', '-namespace', 'k8s.io', '-address', '/run/containerd/containerd.sock', '-publish-binary', '/usr/bin/containerd', '-id'];
-const HUGE_DEFAULT = 100 * 1024 * 1024;
-const HUGE_CHUNK = Buffer.alloc(64 * 1024, '# padding that is not a metric\n');
 
 export async function startFakeShim(options: FakeShimOptions): Promise<FakeShim> {
   const { socketPath, metrics } = options;
   const secondMs = options.secondMs ?? 1000;
   const agentUrl = options.agentUrl ?? `vsock://${cidFor(socketPath)}:1024`;
-  const id = sandboxIdOf(socketPath);
-  let behaviour = normalise(options.behaviour ?? 'ok');
-  let metricsRequests = 0;
-  const byPath = new Map<string, number>();
-  let lastUrl: string | undefined;
-  const sockets = new Set<Socket>();
+  const id = basename(dirname(socketPath)); // the directory holding the socket is the sandbox id
   const timers = new Set<NodeJS.Timeout>();
   const later = (ms: number, fn: () => void): void => {
     const t = setTimeout(() => {
@@ -80,41 +47,9 @@ export async function startFakeShim(options: FakeShimOptions): Promise<FakeShim>
   };
 
   const server = createServer((req, res) => {
-    lastUrl = req.url;
-    const url = new URL(req.url ?? '/', 'http://shim');
-    byPath.set(url.pathname, (byPath.get(url.pathname) ?? 0) + 1);
-    if (url.pathname === '/metrics') metricsRequests++;
-    const b = behaviour;
-    switch (b.kind) {
-      case 'hang':
-        return;
-      case 'slow':
-        later(b.delayMs, () => route(url, req, res));
-        return;
-      case 'garbage':
-        send(res, 200, TEXT, '<html><body>502 Bad Gateway: this is not Prometheus text {{{ \u0000\n');
-        return;
-      case 'status-500':
-        send(res, 500, TEXT, 'failed to get sandbox metrics: rpc error: code = Unavailable\n');
-        return;
-      case 'close-mid-body': {
-        const body = Buffer.from(metrics());
-        res.writeHead(200, { 'Content-Type': PROM_TEXT, 'Content-Length': body.length });
-        // Flush half, then drop the connection: the client sees a short body.
-        res.write(body.subarray(0, body.length >> 1), () => res.socket?.destroy());
-        return;
-      }
-      case 'huge':
-        streamHuge(res, b.bytes ?? HUGE_DEFAULT, b.declareLength ?? false);
-        return;
-      case 'ok':
-        route(url, req, res);
-        return;
-    }
-  });
-  server.on('connection', (s) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
+    const answer = (): void => route(new URL(req.url ?? '/', 'http://shim'), req, res);
+    if (options.respond) options.respond(req, res, answer);
+    else answer();
   });
 
   function route(url: URL, req: IncomingMessage, res: ServerResponse): void {
@@ -184,22 +119,12 @@ export async function startFakeShim(options: FakeShimOptions): Promise<FakeShim>
   let closing: Promise<void> | undefined;
   return {
     socketPath,
-    get requests() {
-      return metricsRequests;
-    },
-    requestsByPath: byPath,
-    get lastUrl() {
-      return lastUrl;
-    },
-    setBehaviour(next) {
-      behaviour = normalise(next);
-    },
     close() {
       closing ??= (async () => {
         for (const t of timers) clearTimeout(t);
         timers.clear();
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-        for (const s of sockets) s.destroy();
+        server.closeAllConnections();
         await closed;
         await rm(socketPath, { force: true });
       })();
@@ -208,19 +133,7 @@ export async function startFakeShim(options: FakeShimOptions): Promise<FakeShim>
   };
 }
 
-function normalise(b: FakeShimBehaviour | FakeShimBehaviourName): FakeShimBehaviour {
-  if (typeof b !== 'string') return b;
-  switch (b) {
-    case 'slow':
-      return { kind: 'slow', delayMs: 5000 };
-    case 'huge':
-      return { kind: 'huge' };
-    default:
-      return { kind: b };
-  }
-}
-
-function send(res: ServerResponse, status: number, contentType: string, body: string | Buffer, nosniff = false): void {
+export function send(res: ServerResponse, status: number, contentType: string, body: string | Buffer, nosniff = false): void {
   if (res.destroyed) return;
   const headers: Record<string, string | number> = { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(body) };
   if (nosniff) headers['X-Content-Type-Options'] = 'nosniff';
@@ -228,34 +141,11 @@ function send(res: ServerResponse, status: number, contentType: string, body: st
   res.end(body);
 }
 
-function streamHuge(res: ServerResponse, total: number, declareLength: boolean): void {
-  res.writeHead(200, declareLength ? { 'Content-Type': PROM_TEXT, 'Content-Length': total } : { 'Content-Type': PROM_TEXT });
-  let sent = 0;
-  const pump = (): void => {
-    while (sent < total && !res.destroyed) {
-      const n = Math.min(HUGE_CHUNK.length, total - sent);
-      sent += n;
-      if (!res.write(n === HUGE_CHUNK.length ? HUGE_CHUNK : HUGE_CHUNK.subarray(0, n))) {
-        res.once('drain', pump);
-        return;
-      }
-    }
-    if (!res.destroyed) res.end();
-  };
-  pump();
-}
-
 function secondsParam(url: URL, def: number): number | undefined {
   const s = url.searchParams.get('seconds');
   if (s === null || s === '') return def;
   const n = Number(s);
   return Number.isInteger(n) && n > 0 ? n : undefined;
-}
-
-/** The directory holding the socket is the sandbox id. */
-function sandboxIdOf(socketPath: string): string {
-  const parts = socketPath.split('/');
-  return parts[parts.length - 2] ?? 'sandbox';
 }
 
 function cidFor(socketPath: string): number {
@@ -288,19 +178,12 @@ function expvar(id: string): string {
   return `{\n"cmdline": ${JSON.stringify([...CMDLINE, id])},\n"memstats": ${JSON.stringify(memstats)}\n}\n`;
 }
 
+/** Go's index lists the profiles, cmdline, profile and trace by name, with how many of each are live. */
 function pprofIndex(): string {
-  const rows = [
-    ['allocs', 27],
-    ['block', 0],
-    ['cmdline', 0],
-    ['goroutine', 39],
-    ['heap', 27],
-    ['mutex', 0],
-    ['profile', 0],
-    ['threadcreate', 10],
-    ['trace', 0],
-  ]
-    .map(([name, count]) => `<tr><td>${count}</td><td><a href='${name}?debug=1'>${name}</a></td></tr>\n`)
+  const counts: Readonly<Record<string, number>> = { allocs: 27, goroutine: 39, heap: 27, threadcreate: 10 };
+  const rows = [...PROFILES, 'cmdline', 'profile', 'trace']
+    .sort()
+    .map((name) => `<tr><td>${counts[name] ?? 0}</td><td><a href='${name}?debug=1'>${name}</a></td></tr>\n`)
     .join('');
   return `<html>
 <head>

@@ -12,6 +12,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { packagePath } from '../package-info.ts';
 import { formatFloat } from '../exposition/float.ts';
+import { Sample, roleOf, sampleValue, specialValue } from '../exposition/samples.ts';
+import { scanBody } from '../exposition/scan.ts';
 
 export type FixtureName = 'a' | 'b';
 
@@ -40,24 +42,29 @@ export function createShimPayload(seed: number | string, options: ShimPayloadOpt
 
 // ---- template -------------------------------------------------------------
 
-type SlotKind = 'counter' | 'gauge' | 'const' | 'bucket' | 'hsum' | 'hcount' | 'quantile' | 'ssum' | 'scount';
-
 interface Slot {
-  readonly kind: SlotKind;
+  readonly kind: 'counter' | 'gauge' | 'const' | 'histogram' | 'summary';
   readonly initial: number;
   /** Decimal places to round to; -1 keeps full precision. */
   readonly decimals: number;
-  /** Histogram/summary series this slot belongs to. */
-  readonly group: number;
-  /** `le` for buckets, the quantile for quantiles. */
-  readonly bound: number;
+}
+
+/** One histogram or summary series of the template: where its values are. */
+interface Series {
+  /** Bucket or quantile slots, ascending, and their le / quantile. */
+  readonly slots: number[];
+  readonly bounds: number[];
+  /** -1: none. */
+  sumSlot: number;
+  countSlot: number;
 }
 
 interface Template {
   /** parts[i] precedes value i; the last part follows the last value. */
   readonly parts: readonly string[];
   readonly slots: readonly Slot[];
-  readonly groupCount: number;
+  readonly histograms: readonly Series[];
+  readonly summaries: readonly Series[];
 }
 
 const templates = new Map<FixtureName, Template>();
@@ -69,101 +76,60 @@ function loadTemplate(name: FixtureName): Template {
     if (!existsSync(file)) {
       throw new FixtureNotFoundError(`demo payload fixture ${file} is missing: the demo mode needs test/fixtures/ from the source tree`);
     }
-    t = parseTemplate(readFileSync(file, 'utf8'));
+    t = parseTemplate(readFileSync(file));
     templates.set(name, t);
   }
   return t;
 }
 
-
 // Gauges that do not move in a real shim: build info, limits, start times.
 const CONSTANT_GAUGE = /(_info|_start_time_seconds|_max_fds|_max_bytes|_last_gc_time_seconds)$/;
 
-function parseTemplate(text: string): Template {
+function parseTemplate(fixture: Buffer): Template {
+  const { body, rec, heads, runs, samples } = scanBody(fixture);
+  const familyOf = new Int32Array(samples);
+  for (let o = 0; o < runs.length; o += 3) familyOf.fill(runs[o]!, runs[o + 1]!, runs[o + 2]!);
   const parts: string[] = [];
   const slots: Slot[] = [];
-  const groups = new Map<string, number>();
-  let literal = '';
-  let family = '';
-  let type = 'untyped';
-  const lines = text.split('\n');
-  if (lines[lines.length - 1] === '') lines.pop();
-  for (const line of lines) {
-    if (line === '' || line.startsWith('#')) {
-      if (line.startsWith('# TYPE ')) {
-        const [, , name = '', t = 'untyped'] = line.split(' ');
-        family = name;
-        type = t;
-      }
-      literal += line + '\n';
-      continue;
-    }
-    const nameEnd = endOfNameAndLabels(line);
-    let valueStart = nameEnd;
-    while (line.charCodeAt(valueStart) === 32) valueStart++;
-    let valueEnd = line.indexOf(' ', valueStart);
-    if (valueEnd < 0) valueEnd = line.length;
-    const token = line.slice(valueStart, valueEnd);
-    const value = token === '+Inf' ? Infinity : token === '-Inf' ? -Infinity : Number(token);
-    const series = line.slice(0, nameEnd);
-    const sampleName = series.includes('{') ? series.slice(0, series.indexOf('{')) : series;
-    const suffix = sampleName.slice(family.length);
-    let kind: SlotKind;
-    let bound = 0;
-    let group = -1;
+  const series = new Map<string, Series>();
+  const histograms: Series[] = [];
+  const summaries: Series[] = [];
+  const s = new Sample();
+  let at = 0;
+  for (let r = 0; r < samples; r++) {
+    s.read(rec, r);
+    const { name, type } = heads[familyOf[r]!]!;
+    const value = sampleValue(body, s);
+    let kind: Slot['kind'];
     if (type === 'histogram' || type === 'summary') {
-      // One series = the sample's labels without le / quantile.
-      const key = family + labelsWithout(series.slice(sampleName.length), type === 'histogram' ? 'le' : 'quantile');
-      group = groups.get(key) ?? groups.size;
-      groups.set(key, group);
-      if (type === 'histogram') {
-        kind = suffix === '_bucket' ? 'bucket' : suffix === '_sum' ? 'hsum' : 'hcount';
-        if (kind === 'bucket') bound = parseBound(labelValue(series, 'le'));
-      } else {
-        kind = suffix === '_sum' ? 'ssum' : suffix === '_count' ? 'scount' : 'quantile';
-        if (kind === 'quantile') bound = Number(labelValue(series, 'quantile'));
+      kind = type;
+      // A series is its labels as written without le / quantile. An unlabelled
+      // series' buckets or quantiles (`{}`) have always grouped apart from its
+      // _sum and _count: kept, so that a seed's payloads stay the same.
+      const key = name + (s.ls >= 0 ? `{${body.toString('latin1', s.ls, s.le)}}` : s.ss >= 0 ? '{}' : '');
+      let g = series.get(key);
+      if (!g) {
+        g = { slots: [], bounds: [], sumSlot: -1, countSlot: -1 };
+        series.set(key, g);
+        (type === 'histogram' ? histograms : summaries).push(g);
       }
+      const role = roleOf(body, s, true);
+      if (role === 'special') {
+        g.slots.push(slots.length);
+        g.bounds.push(specialValue(body, s));
+      } else if (role === 'sum') g.sumSlot = slots.length;
+      else g.countSlot = slots.length;
     } else if (type === 'counter') {
       kind = 'counter';
     } else {
-      kind = CONSTANT_GAUGE.test(family) || value === 0 || !Number.isFinite(value) ? 'const' : 'gauge';
+      kind = CONSTANT_GAUGE.test(name) || value === 0 || !Number.isFinite(value) ? 'const' : 'gauge';
     }
-    parts.push(literal + line.slice(0, valueStart));
-    slots.push({ kind, initial: value, decimals: decimalsOf(token, value), group, bound });
-    literal = line.slice(valueEnd) + '\n';
+    slots.push({ kind, initial: value, decimals: decimalsOf(body.toString('latin1', s.vs, s.ve), value) });
+    parts.push(body.toString('latin1', at, s.vs));
+    at = s.ve;
   }
-  parts.push(literal);
-  return { parts, slots, groupCount: groups.size };
-}
-
-/** Index just past the metric name and its `{...}`, skipping quoted label values. */
-function endOfNameAndLabels(line: string): number {
-  let i = 0;
-  while (i < line.length && line[i] !== '{' && line[i] !== ' ') i++;
-  if (line[i] !== '{') return i;
-  let quoted = false;
-  for (i++; i < line.length; i++) {
-    const c = line[i];
-    if (quoted) {
-      if (c === '\\') i++;
-      else if (c === '"') quoted = false;
-    } else if (c === '"') quoted = true;
-    else if (c === '}') return i + 1;
-  }
-  return i;
-}
-
-function labelsWithout(labels: string, name: string): string {
-  return labels.replace(new RegExp(`,?${name}="[^"]*"`), '');
-}
-
-function labelValue(series: string, name: string): string {
-  const m = new RegExp(`[{,]${name}="([^"]*)"`).exec(series);
-  return m?.[1] ?? '';
-}
-
-function parseBound(s: string): number {
-  return s === '+Inf' ? Infinity : Number(s);
+  parts.push(body.toString('latin1', at));
+  return { parts, slots, histograms, summaries };
 }
 
 /** Round like the recorded value: integers stay integers, 178.04 keeps two places. */
@@ -177,23 +143,13 @@ function decimalsOf(token: string, value: number): number {
 
 // ---- state ----------------------------------------------------------------
 
-interface HistogramGroup {
-  readonly buckets: number[]; // slot indices, ascending le
-  readonly bounds: number[];
+interface HistogramGroup extends Series {
   /** Non-cumulative counts: where new observations land, weighted by the past. */
   readonly counts: number[];
   readonly weights: number[];
   sum: number;
   count: number;
-  sumSlot: number;
-  countSlot: number;
-  integerSum: boolean;
-}
-
-interface SummaryGroup {
-  readonly quantiles: number[]; // slot indices, ascending quantile
-  sumSlot: number;
-  countSlot: number;
+  readonly integerSum: boolean;
 }
 
 class PayloadState {
@@ -207,8 +163,7 @@ class PayloadState {
   readonly #rate: Float64Array;
   readonly #counters: number[] = [];
   readonly #gauges: number[] = [];
-  readonly #histograms: HistogramGroup[] = [];
-  readonly #summaries: SummaryGroup[] = [];
+  readonly #histograms: readonly HistogramGroup[];
   /** Literal parts interleaved with formatted values, and the values they show. */
   readonly #pieces: string[];
   readonly #rendered: Float64Array;
@@ -226,81 +181,32 @@ class PayloadState {
     this.#pieces = [];
     for (let i = 0; i < n; i++) this.#pieces.push(t.parts[i]!, '');
     this.#pieces.push(t.parts[n]!);
-    const hist = new Map<number, HistogramGroup>();
-    const summ = new Map<number, SummaryGroup>();
     for (let i = 0; i < n; i++) {
       const s = t.slots[i]!;
       let v = s.initial;
-      switch (s.kind) {
-        case 'counter':
-          if (v > 0) {
-            // Sandboxes of different ages: scale the recorded totals.
-            v = round(v * (0.5 + rng()), s.decimals);
-            // At least one unit of the recorded precision, or rounding would freeze it.
-            this.#rate[i] = s.decimals === 0 ? Math.max(1, Math.round(v * 0.0005)) : Math.max(v * 0.0005, s.decimals > 0 ? 2 * 10 ** -s.decimals : 0);
-            this.#counters.push(i);
-          }
-          break;
-        case 'gauge':
-          this.#base[i] = v * (0.9 + 0.2 * rng());
-          this.#walk[i] = 2 * rng() - 1;
-          this.#gauges.push(i);
-          v = this.#gauge(i, s.decimals);
-          break;
-        case 'bucket':
-        case 'hsum':
-        case 'hcount': {
-          let g = hist.get(s.group);
-          if (!g) {
-            g = { buckets: [], bounds: [], counts: [], weights: [], sum: 0, count: 0, sumSlot: -1, countSlot: -1, integerSum: true };
-            hist.set(s.group, g);
-            this.#histograms.push(g);
-          }
-          if (s.kind === 'bucket') {
-            g.buckets.push(i);
-            g.bounds.push(s.bound);
-          } else if (s.kind === 'hsum') {
-            g.sumSlot = i;
-            g.sum = v;
-            g.integerSum = s.decimals === 0;
-          } else {
-            g.countSlot = i;
-            g.count = v;
-          }
-          break;
-        }
-        case 'quantile':
-        case 'ssum':
-        case 'scount': {
-          let g = summ.get(s.group);
-          if (!g) {
-            g = { quantiles: [], sumSlot: -1, countSlot: -1 };
-            summ.set(s.group, g);
-            this.#summaries.push(g);
-          }
-          if (s.kind === 'quantile') {
-            g.quantiles.push(i);
-            this.#base[i] = v;
-          }
-          else if (s.kind === 'ssum') g.sumSlot = i;
-          else g.countSlot = i;
-          break;
-        }
-        case 'const':
-          break;
+      if (s.kind === 'counter' && v > 0) {
+        // Sandboxes of different ages: scale the recorded totals.
+        v = round(v * (0.5 + rng()), s.decimals);
+        // At least one unit of the recorded precision, or rounding would freeze it.
+        this.#rate[i] = s.decimals === 0 ? Math.max(1, Math.round(v * 0.0005)) : Math.max(v * 0.0005, s.decimals > 0 ? 2 * 10 ** -s.decimals : 0);
+        this.#counters.push(i);
+      } else if (s.kind === 'gauge') {
+        this.#base[i] = v * (0.9 + 0.2 * rng());
+        this.#walk[i] = 2 * rng() - 1;
+        this.#gauges.push(i);
+        v = this.#gauge(i, s.decimals);
+      } else if (s.kind === 'summary') {
+        this.#base[i] = v;
       }
       this.#values[i] = v;
     }
-    for (const g of this.#histograms) {
-      let prev = 0;
-      for (const slot of g.buckets) {
-        const cum = t.slots[slot]!.initial;
-        g.counts.push(cum - prev);
-        prev = cum;
-      }
+    const initial = (slot: number): number => (slot < 0 ? 0 : t.slots[slot]!.initial);
+    this.#histograms = t.histograms.map((g) => {
+      const counts = g.slots.map((slot, j) => initial(slot) - (j === 0 ? 0 : initial(g.slots[j - 1]!)));
       // Observations land where they landed before, with a little spread.
-      for (const c of g.counts) g.weights.push(c + 0.05);
-    }
+      const weights = counts.map((c) => c + 0.05);
+      return { ...g, counts, weights, sum: initial(g.sumSlot), count: initial(g.countSlot), integerSum: g.sumSlot < 0 || t.slots[g.sumSlot]!.decimals === 0 };
+    });
     // Age the histograms a little so every seed starts elsewhere.
     const warmup = Math.floor(rng() * 30);
     for (let k = 0; k < warmup; k++) for (const g of this.#histograms) this.#observe(g);
@@ -319,7 +225,7 @@ class PayloadState {
       v[i] = this.#gauge(i, slots[i]!.decimals);
     }
     for (const g of this.#histograms) if (rng() < 0.6) this.#observe(g);
-    for (const g of this.#summaries) this.#summary(g);
+    for (const g of this.#t.summaries) this.#summary(g);
   }
 
   render(): string {
@@ -363,26 +269,26 @@ class PayloadState {
     g.count += n;
     const v = this.#values;
     let cum = 0;
-    for (let j = 0; j < g.buckets.length; j++) {
+    for (let j = 0; j < g.slots.length; j++) {
       cum += g.counts[j]!;
-      v[g.buckets[j]!] = cum;
+      v[g.slots[j]!] = cum;
     }
     if (g.sumSlot >= 0) v[g.sumSlot] = g.sum;
     // With a +Inf bucket, _count is exactly the last cumulative bucket.
     if (g.countSlot >= 0) v[g.countSlot] = g.bounds[g.bounds.length - 1] === Infinity ? cum : g.count;
   }
 
-  #summary(g: SummaryGroup): void {
+  #summary(g: Series): void {
     const rng = this.#rng;
     const v = this.#values;
     // Each quantile wanders ±20 % around its recorded value; sorting keeps them ordered.
-    const qs = g.quantiles.map((slot) => {
+    const qs = g.slots.map((slot) => {
       const w = this.#walk[slot]! + (rng() - 0.5) * 0.4;
       this.#walk[slot] = w > 1 ? 1 : w < -1 ? -1 : w;
       return this.#base[slot]! * (1 + 0.2 * this.#walk[slot]!);
     });
     qs.sort((a, b) => a - b);
-    for (let j = 0; j < qs.length; j++) v[g.quantiles[j]!] = qs[j]!;
+    for (let j = 0; j < qs.length; j++) v[g.slots[j]!] = qs[j]!;
     if (rng() < 0.5 && g.countSlot >= 0) {
       const n = 1 + Math.floor(rng() * 2);
       v[g.countSlot] = v[g.countSlot]! + n;

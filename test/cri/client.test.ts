@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { status } from '@grpc/grpc-js';
 import { CriClient, CriError } from '../../src/cri/client.ts';
-import { FakeCriServer } from '../../src/demo/fake-cri.ts';
+import { FakeCriServer } from '../support/fake-cri.ts';
 import { tempDir } from '../discovery/helpers.ts';
 
 async function fixture(options: { delayMs?: number; tcpPort?: number } = {}) {

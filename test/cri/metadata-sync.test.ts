@@ -6,7 +6,7 @@ import { SandboxRegistry } from '../../src/discovery/registry.ts';
 import { SandboxWatcher } from '../../src/discovery/watcher.ts';
 import { CriClient } from '../../src/cri/client.ts';
 import { MetadataSync } from '../../src/cri/metadata-sync.ts';
-import { FakeCriServer, type FakePod } from '../../src/demo/fake-cri.ts';
+import { FakeCriServer, type FakePod } from '../support/fake-cri.ts';
 import { tempDir, waitFor } from '../discovery/helpers.ts';
 
 const FIRST_DELAY_MS = 150;

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { request } from 'node:http';
-import { startFakeShim, type FakeShim } from '../../src/demo/fake-shim.ts';
+import { startFakeShim, type FakeShim } from '../support/fake-shim.ts';
 import { shimGet } from '../../src/shim/client.ts';
 import { eventually, makeTempDir, openFdCount } from '../shim/helpers.ts';
 

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { startFakeShim, type FakeShim } from '../../src/demo/fake-shim.ts';
+import { startFakeShim, type FakeShim } from '../support/fake-shim.ts';
 import { eventually, sandboxSamplesIntact, shimBody, startHarness, type HttpAnswer } from './support.ts';
 
 /** A shim that holds every /metrics answer until released: the fan-out stays in flight as long as we want. */

@@ -17,7 +17,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startDemo, type DemoEnvironment } from '../../src/demo/environment.ts';
 import type { FakePod } from '../../src/demo/fake-cri.ts';
-import { startFakeShim, type FakeShim } from '../../src/demo/fake-shim.ts';
+import { startFakeShim, type FakeShim } from '../support/fake-shim.ts';
 import { createLogger } from '../../src/log/logger.ts';
 import type { Daemon } from '../../src/main.ts';
 import { RECEIVER_DEFAULTS } from '../../src/receiver/config.ts';

@@ -7,7 +7,7 @@ import { describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { FakeShimBehaviour, FakeShimBehaviourName } from '../../src/demo/fake-shim.ts';
+import type { FakeShimBehaviour, FakeShimBehaviourName } from '../support/fake-shim.ts';
 import { assertNoLeak, eventually, findLog, podFor, sampleValue, sandboxSamplesIntact, startHarness, type Harness } from './support.ts';
 
 const GOOD = ['aaaa-good-go', 'bbbb-good-rs'];

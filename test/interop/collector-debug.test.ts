@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startDemo, type DemoEnvironment } from '../../src/demo/environment.ts';
-import { startFakeShim, type FakeShim } from '../../src/demo/fake-shim.ts';
+import { startFakeShim, type FakeShim } from '../support/fake-shim.ts';
 import { spawnDaemon, until } from '../lifecycle/support.ts';
 import { startCollector } from './support/collector.ts';
 

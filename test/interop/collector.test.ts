@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { startDemo } from '../../src/demo/environment.ts';
-import { startFakeShim } from '../../src/demo/fake-shim.ts';
+import { startFakeShim } from '../support/fake-shim.ts';
 import { sampleValue, sleep, spawnDaemon, until } from '../lifecycle/support.ts';
 import { startReceiver, type Receiver } from '../otel/support/receiver.ts';
 import { startCollector, type Collector } from './support/collector.ts';

@@ -12,8 +12,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { FakeCriServer } from '../../src/demo/fake-cri.ts';
-import { startFakeShim, type FakeShim, type FakeShimBehaviour, type FakeShimBehaviourName } from '../../src/demo/fake-shim.ts';
+import { FakeCriServer } from '../support/fake-cri.ts';
+import { startFakeShim, type FakeShim, type FakeShimBehaviour, type FakeShimBehaviourName } from '../support/fake-shim.ts';
 import { createShimPayload } from '../../src/demo/payload.ts';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));

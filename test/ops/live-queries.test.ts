@@ -36,7 +36,7 @@ import { fileURLToPath } from 'node:url';
 import { status as grpcStatus } from '@grpc/grpc-js';
 import { parse } from 'yaml';
 import { startDemo, type DemoEnvironment } from '../../src/demo/environment.ts';
-import { startFakeShim } from '../../src/demo/fake-shim.ts';
+import { startFakeShim } from '../support/fake-shim.ts';
 import type { Daemon } from '../../src/main.ts';
 import { createExporting } from '../../src/otel/exporting.ts';
 import { eventually, startTestDaemon } from '../support/daemon.ts';

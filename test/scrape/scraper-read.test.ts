@@ -12,7 +12,7 @@ import { createLogger } from '../../src/log/logger.ts';
 import { Scraper } from '../../src/scrape/scraper.ts';
 import type { SandboxScrape, Snapshot } from '../../src/scrape/snapshot.ts';
 import { NO_LIMITS, type ScanLimits } from '../../src/exposition/scan.ts';
-import { startFakeShim, type FakeShim } from '../../src/demo/fake-shim.ts';
+import { startFakeShim, type FakeShim } from '../support/fake-shim.ts';
 import { makeTempDir, startRawServer } from '../shim/helpers.ts';
 
 const BODY = '# HELP kata_hypervisor_fds Open FDs.\n# TYPE kata_hypervisor_fds gauge\nkata_hypervisor_fds 42\n';

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ShimError, shimGet, shimGetText, shimStream } from '../../src/shim/client.ts';
-import { startFakeShim, type FakeShim } from '../../src/demo/fake-shim.ts';
+import { startFakeShim, type FakeShim } from '../support/fake-shim.ts';
 import { eventually, makeStaleSocket, makeTempDir, openFdCount, rejectsWith, startRawServer } from './helpers.ts';
 
 /**

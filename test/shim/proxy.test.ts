@@ -5,7 +5,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { addSandboxToLinks, getAgentUrl, isProxiedDebugPath, proxyDebugRequest } from '../../src/shim/proxy.ts';
 import { ShimError } from '../../src/shim/client.ts';
-import { startFakeShim, type FakeShim } from '../../src/demo/fake-shim.ts';
+import { startFakeShim, type FakeShim } from '../support/fake-shim.ts';
 import { eventually, makeTempDir, openFdCount, rejectsWith } from './helpers.ts';
 
 const OPTS = { timeoutMs: 1000, maxBytes: 1 << 20 };
