@@ -111,12 +111,12 @@ service:
   const requests: string[] = [];
   page.on('request', (r) => requests.push(r.url()));
 
-  const response = await page.goto(daemon.url + '/', { waitUntil: 'load' });
-  assert.equal(response?.status(), 200);
-  assert.match((await response!.allHeaders())['content-type'] ?? '', /^text\/html/);
-  // The page refreshes itself every few seconds: the checks below read the text loaded once, without
-  // its refresh, so that a refresh on a loaded machine cannot reload the page under them.
-  const html = await response!.text();
+  const response = await fetch(daemon.url + '/', { headers: { accept: 'text/html' } });
+  assert.equal(response.status, 200);
+  assert.match(response.headers.get('content-type') ?? '', /^text\/html/);
+  // The page refreshes itself every few seconds: the browser gets its text without the refresh, so
+  // that a refresh on a loaded machine cannot reload the page under the checks.
+  const html = await response.text();
   const refresh = /<meta http-equiv="refresh" content="(\d+)">/.exec(html);
   assert.ok(refresh, 'it refreshes itself');
   await page.setContent(html.replace(refresh[0], ''), { waitUntil: 'load' });
@@ -195,7 +195,7 @@ service:
   assert.equal(await page.locator('img').count(), 0);
   assert.equal(await page.locator('script').count(), 0);
   assert.deepEqual(dialogs, []);
-  assert.deepEqual(requests, [daemon.url + '/'], 'the page loads nothing else');
+  assert.deepEqual(requests, [], 'the page loads nothing');
   assert.deepEqual(errors, [], 'no console errors');
 
   // It keeps upstream's endpoint list.
