@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { formatVersion, parseFlags, type Command } from './cli/flags.ts';
 import { reportedByCommand, runCommand, type CommandIo } from './cli/commands.ts';
 import { loadConfig, type Config } from './components.ts';
-import { createLogger, DEFAULT_RATE_LIMIT, type Logger } from './log/logger.ts';
+import { createLogger, type Logger } from './log/logger.ts';
 import { jsonLine, textLine } from './log/format.ts';
 import { startDaemon } from './main.ts';
 import type { DemoEnvironment } from './demo/environment.ts';
@@ -50,7 +50,7 @@ export async function runCli(io: CliIo, signals: NodeJS.EventEmitter = process):
     level: quiet ? 'warn' : config.telemetry.logs.level,
     format: config.telemetry.logs.encoding,
     write: io.stderr,
-    rateLimit: DEFAULT_RATE_LIMIT,
+    rateLimit: { intervalMs: 60_000 }, // one line per repeated message per minute
     drop: quiet ? reportedByCommand : undefined,
   }).child({ name: 'kata-monitor', pid: process.pid });
   // The daemon logs them; a command prints them as it prints errors, one a line.

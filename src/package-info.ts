@@ -5,19 +5,15 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 
+/** The directory holding our package.json. */
 let root: string | undefined;
 
-/** The directory holding our package.json. */
-export function packageRoot(): string {
-  if (root !== undefined) return root;
-  for (let dir = import.meta.dirname; ; dir = path.dirname(dir)) {
-    if (existsSync(path.join(dir, 'package.json')) && existsSync(path.join(dir, 'proto'))) return (root = dir);
-    if (path.dirname(dir) === dir) throw new Error(`cannot find the package root (package.json next to proto/) above ${import.meta.dirname}`);
-  }
-}
-
 export function packagePath(...parts: string[]): string {
-  return path.join(packageRoot(), ...parts);
+  for (let dir = import.meta.dirname; root === undefined; dir = path.dirname(dir)) {
+    if (existsSync(path.join(dir, 'package.json')) && existsSync(path.join(dir, 'proto'))) root = dir;
+    else if (path.dirname(dir) === dir) throw new Error(`cannot find the package root (package.json next to proto/) above ${import.meta.dirname}`);
+  }
+  return path.join(root, ...parts);
 }
 
 let pkg: { readonly version?: unknown } | undefined;

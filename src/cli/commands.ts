@@ -1,8 +1,6 @@
-// The one-shot commands, for a node without a running daemon: the
-// receiver is started (the roots read, the CRI asked once, within its
-// timeout), every sandbox scraped once, and the receiver stopped.
-//   metrics     what /metrics would answer (-sandbox ID: that shim's body)
-//   sandboxes   each sandbox, its pod and the health of its scrape
+// The one-shot commands (cli/flags.ts: COMMANDS), for a node without a
+// running daemon: the receiver is started (the roots read, the CRI asked once,
+// within its timeout), every sandbox scraped once, and the receiver stopped.
 // Exit 0 when every sandbox was scraped, 1 when something failed at run time
 // (the output is still printed, the failures said on stderr).
 

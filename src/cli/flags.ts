@@ -155,8 +155,6 @@ const SPECS: readonly FlagSpec[] = [
   },
 ];
 
-const BY_NAME = new Map(SPECS.map((s) => [s.name as string, s]));
-
 /** The receiver's flags default to its config's defaults. */
 export function defaultFlags(): Flags {
   const { server, cri, discovery, demo } = RECEIVER_DEFAULTS;
@@ -196,7 +194,7 @@ export function parseFlags(argv: readonly string[], programName = 'kata-monitor'
     if (!m) return fail(`bad flag syntax: ${s}`);
     const [, name = ''] = m;
     let value = m[2];
-    const spec = BY_NAME.get(name);
+    const spec = SPECS.find((s) => s.name === name);
     if (!spec || (spec.command !== undefined && spec.command !== command)) {
       if (name === 'help' || name === 'h') return { kind: 'help', text: usage(programName, command) };
       return fail(`flag provided but not defined: -${name}`);

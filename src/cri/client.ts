@@ -11,7 +11,7 @@
 import { grpcDetail } from '../wire/grpc-detail.ts';
 import { Client, credentials, Metadata, status, type CallOptions, type ChannelOptions, type ServiceError } from '@grpc/grpc-js';
 import { parseRuntimeEndpoint, type RuntimeEndpoint } from './endpoint.ts';
-import { criService, type ListPodSandboxRequestWire, type PodSandboxStateName, type PodSandboxWire } from './proto.ts';
+import { criService, type ListPodSandboxRequestWire, type PodSandboxMetadataWire, type PodSandboxStateName, type PodSandboxWire } from './proto.ts';
 
 /** What the CRI side is configured with (receivers.kata_monitor: runtime_endpoint, cri.*). */
 export interface CriConfig {
@@ -25,17 +25,9 @@ export interface CriConfig {
   readonly firstLookupDelayMs: number;
 }
 
-
-export interface PodSandboxMetadata {
-  readonly name: string;
-  readonly uid: string;
-  readonly namespace: string;
-  readonly attempt: number;
-}
-
 export interface PodSandbox {
   readonly id: string;
-  readonly metadata: PodSandboxMetadata;
+  readonly metadata: Readonly<PodSandboxMetadataWire>;
   /** 'UNKNOWN(n)' for a state newer than our proto. */
   readonly state: PodSandboxStateName | `UNKNOWN(${number})`;
   /** Nanoseconds since the epoch. */
@@ -45,11 +37,6 @@ export interface PodSandbox {
   readonly runtimeHandler: string;
 }
 
-/** What the metadata sync needs; CriClient is the real one. */
-export interface PodSandboxLister {
-  listReadyPodSandboxes(): Promise<PodSandbox[]>;
-}
-
 export type CriErrorCode = 'unavailable' | 'timeout' | 'other';
 
 export class CriError extends Error {
@@ -57,11 +44,9 @@ export class CriError extends Error {
   readonly code: CriErrorCode;
   /** The gRPC status code, when the failure came from a call. */
   readonly grpcCode: number | undefined;
-  readonly endpoint: string;
-  constructor(code: CriErrorCode, message: string, endpoint: string, grpcCode?: number, options?: ErrorOptions) {
+  constructor(code: CriErrorCode, message: string, grpcCode?: number, options?: ErrorOptions) {
     super(message, options);
     this.code = code;
-    this.endpoint = endpoint;
     this.grpcCode = grpcCode;
   }
 }
@@ -82,7 +67,7 @@ const CHANNEL_OPTIONS: Partial<ChannelOptions> = {
   'grpc.max_receive_message_length': 16 * 1024 * 1024,
 };
 
-export class CriClient implements PodSandboxLister {
+export class CriClient {
   readonly endpoint: RuntimeEndpoint;
   readonly timeoutMs: number;
   #client: Client | undefined;
@@ -102,7 +87,7 @@ export class CriClient implements PodSandboxLister {
 
   /** Pods in `state`, or every pod. */
   listPodSandboxes(state?: PodSandboxStateName): Promise<PodSandbox[]> {
-    if (this.#closed) return Promise.reject(new CriError('other', 'CRI client is closed', this.endpoint.target));
+    if (this.#closed) return Promise.reject(new CriError('other', 'CRI client is closed'));
     const { listPodSandbox: method } = criService();
     const client = (this.#client ??= new Client(this.endpoint.target, credentials.createInsecure(), CHANNEL_OPTIONS));
     const request: ListPodSandboxRequestWire = {
@@ -144,7 +129,7 @@ export class CriClient implements PodSandboxLister {
   #toCriError(err: ServiceError): CriError {
     const where = `CRI runtime endpoint ${this.endpoint.target}`;
     const detail = grpcDetail(err);
-    const fail = (code: CriErrorCode, message: string): CriError => new CriError(code, message, this.endpoint.target, err.code, { cause: err });
+    const fail = (code: CriErrorCode, message: string): CriError => new CriError(code, message, err.code, { cause: err });
     switch (err.code) {
       case status.UNAVAILABLE:
         return fail('unavailable', `cannot reach ${where}: ${detail}; make sure the endpoint exists (--runtime-endpoint) and you run as root`);

@@ -3,10 +3,8 @@
 // socket without a word (upstream prefixes it with unix:// before its
 // client could warn; its own default is a bare path). Any other scheme is refused.
 
-export type EndpointProtocol = 'unix' | 'tcp';
-
 export interface RuntimeEndpoint {
-  readonly protocol: EndpointProtocol;
+  readonly protocol: 'unix' | 'tcp';
   /** Socket path for unix, host:port for tcp. */
   readonly address: string;
   /** What to hand to grpc-js as the channel target. */

@@ -16,36 +16,33 @@
 // Nothing here is on the scrape path: readers only read the registry.
 
 import type { SandboxEntry, SandboxRegistry } from '../discovery/registry.ts';
-import type { PodSandboxLister } from './client.ts';
+import type { CriClient } from './client.ts';
 import { silentLogger, type Logger } from '../log/logger.ts';
-
 
 export interface MetadataSyncOptions {
   readonly registry: SandboxRegistry;
-  readonly cri: PodSandboxLister;
+  readonly cri: Pick<CriClient, 'listReadyPodSandboxes'>;
   readonly firstLookupDelayMs: number;
   readonly resyncIntervalMs: number;
   readonly logger?: Logger;
 }
 
-export interface MetadataSyncStatus {
+interface Health {
   /** The last ListPodSandbox call succeeded (false before the first one ends). */
   readonly connected: boolean;
   /** ms since epoch of the last successful call. */
   readonly lastSuccessAt?: number;
   /** Message of the last failed call, while the runtime is failing. */
   readonly lastError?: string;
+}
+
+export interface MetadataSyncStatus extends Health {
   /** Sandboxes still waiting for metadata. */
   readonly pending: number;
-  /** ListPodSandbox calls made so far. */
-  readonly calls: number;
 }
 
 export class MetadataSync {
-  readonly #registry: SandboxRegistry;
-  readonly #cri: PodSandboxLister;
-  readonly #firstDelayMs: number;
-  readonly #resyncMs: number;
+  readonly #opts: MetadataSyncOptions;
   readonly #log: Logger;
   /** Pending sandbox id → when it is next due for a lookup (ms since epoch). */
   readonly #due = new Map<string, number>();
@@ -53,20 +50,14 @@ export class MetadataSync {
   #timerAt = Infinity;
   #inFlight: Promise<void> | undefined;
   #running = false;
-  #connected = false;
-  #lastSuccessAt: number | undefined;
-  #lastError: string | undefined;
-  #calls = 0;
+  #health: Health = { connected: false };
   /** When the runtime is next asked even with nothing pending, so that its health stays known. */
   #healthAt = Infinity;
 
   constructor(options: MetadataSyncOptions) {
-    this.#registry = options.registry;
-    this.#cri = options.cri;
-    this.#firstDelayMs = options.firstLookupDelayMs;
-    this.#resyncMs = options.resyncIntervalMs;
-    if (!(this.#firstDelayMs >= 0)) throw new RangeError(`firstLookupDelayMs must be >= 0, got ${this.#firstDelayMs}`);
-    if (!(this.#resyncMs > 0)) throw new RangeError(`resyncIntervalMs must be > 0, got ${this.#resyncMs}`);
+    this.#opts = options;
+    if (!(options.firstLookupDelayMs >= 0)) throw new RangeError(`firstLookupDelayMs must be >= 0, got ${options.firstLookupDelayMs}`);
+    if (!(options.resyncIntervalMs > 0)) throw new RangeError(`resyncIntervalMs must be > 0, got ${options.resyncIntervalMs}`);
     this.#log = (options.logger ?? silentLogger).child({ source: 'cri' });
   }
 
@@ -74,13 +65,13 @@ export class MetadataSync {
   start(): void {
     if (this.#running) return;
     this.#running = true;
-    this.#registry.on('added', this.#onAdded);
-    this.#registry.on('removed', this.#onGone);
-    this.#registry.on('metadata', this.#onGone);
+    this.#opts.registry.on('added', this.#onAdded);
+    this.#opts.registry.on('removed', this.#onGone);
+    this.#opts.registry.on('metadata', this.#onGone);
     // Already running when we start: looked up now, not firstLookupDelayMs later.
     const now = Date.now();
     this.#healthAt = now;
-    for (const e of this.#registry.list()) if (!e.metadataKnown) this.#due.set(e.id, now);
+    for (const e of this.#opts.registry.list()) if (!e.metadataKnown) this.#due.set(e.id, now);
     void this.#run();
   }
 
@@ -88,22 +79,16 @@ export class MetadataSync {
   async stop(): Promise<void> {
     if (!this.#running) return;
     this.#running = false;
-    this.#registry.off('added', this.#onAdded);
-    this.#registry.off('removed', this.#onGone);
-    this.#registry.off('metadata', this.#onGone);
+    this.#opts.registry.off('added', this.#onAdded);
+    this.#opts.registry.off('removed', this.#onGone);
+    this.#opts.registry.off('metadata', this.#onGone);
     this.#clearTimer();
     this.#due.clear();
     await this.#inFlight;
   }
 
   status(): MetadataSyncStatus {
-    return {
-      connected: this.#connected,
-      ...(this.#lastSuccessAt !== undefined ? { lastSuccessAt: this.#lastSuccessAt } : {}),
-      ...(this.#lastError !== undefined ? { lastError: this.#lastError } : {}),
-      pending: this.#due.size,
-      calls: this.#calls,
-    };
+    return { ...this.#health, pending: this.#due.size };
   }
 
   /** One lookup now for every pending sandbox (tests, and a manual refresh). */
@@ -116,7 +101,7 @@ export class MetadataSync {
 
   readonly #onAdded = (e: SandboxEntry): void => {
     if (e.metadataKnown) return;
-    this.#due.set(e.id, e.discoveredAt + this.#firstDelayMs);
+    this.#due.set(e.id, e.discoveredAt + this.#opts.firstLookupDelayMs);
     this.#schedule();
   };
 
@@ -133,11 +118,7 @@ export class MetadataSync {
     this.#clearTimer();
     if (next === Infinity) return;
     this.#timerAt = next;
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined;
-      this.#timerAt = Infinity;
-      void this.#run();
-    }, Math.max(0, next - Date.now()));
+    this.#timer = setTimeout(() => void this.#run(), Math.max(0, next - Date.now())); // #run() clears it
   }
 
   #clearTimer(): void {
@@ -152,7 +133,7 @@ export class MetadataSync {
     this.#inFlight = this.#lookup().finally(() => {
       this.#inFlight = undefined;
       // Without pending sandboxes, every 6 resync intervals (30 s by default): cheap, and kata_monitor_cri_up stays true to the runtime.
-      this.#healthAt = Date.now() + 6 * this.#resyncMs;
+      this.#healthAt = Date.now() + 6 * this.#opts.resyncIntervalMs;
       this.#schedule();
     });
     return this.#inFlight;
@@ -163,32 +144,28 @@ export class MetadataSync {
     // An answer can only speak for sandboxes that existed when it was asked for.
     const asked = new Set(this.#due.keys());
     const due = [...this.#due].filter(([, at]) => at <= startedAt).map(([id]) => id);
-    this.#calls++;
     let pods;
     try {
-      pods = await this.#cri.listReadyPodSandboxes();
+      pods = await this.#opts.cri.listReadyPodSandboxes();
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
-      if (this.#connected || this.#lastError === undefined) {
-        this.#log.error(`failed to get sandboxes metadata; retrying every ${this.#resyncMs / 1000} s`, { error: message, pending: this.#due.size });
+      if (this.#health.connected || this.#health.lastError === undefined) {
+        this.#log.error(`failed to get sandboxes metadata; retrying every ${this.#opts.resyncIntervalMs / 1000} s`, { error: message, pending: this.#due.size });
       } else {
         this.#log.debug('failed to get sandboxes metadata', { error: message, pending: this.#due.size });
       }
-      this.#connected = false;
-      this.#lastError = message;
+      this.#health = { ...this.#health, connected: false, lastError: message };
       this.#postpone(due);
       return;
     }
-    if (!this.#connected && this.#lastError !== undefined) this.#log.info('CRI runtime reachable again');
-    this.#connected = true;
-    this.#lastError = undefined;
-    this.#lastSuccessAt = Date.now();
+    if (!this.#health.connected && this.#health.lastError !== undefined) this.#log.info('CRI runtime reachable again');
+    this.#health = { connected: true, lastSuccessAt: Date.now() };
     if (!this.#running) return;
     // Every sandbox pending when we asked, due or not: the answer is already here.
     for (const pod of pods) {
       if (!asked.has(pod.id) || !this.#due.has(pod.id)) continue; // a runc pod, one known or removed meanwhile, or one newer than the call
       const { uid, name, namespace } = pod.metadata;
-      this.#registry.setMetadata(pod.id, { uid, name, namespace }); // emits 'metadata' → no longer pending
+      this.#opts.registry.setMetadata(pod.id, { uid, name, namespace }); // emits 'metadata' → no longer pending
       this.#due.delete(pod.id);
       this.#log.debug('synced kata pod', { sandbox: pod.id, 'cri-uid': uid, 'cri-name': name, 'cri-namespace': namespace });
     }
@@ -198,7 +175,7 @@ export class MetadataSync {
 
   /** Sandboxes that were due and are still pending: next look in one interval. */
   #postpone(ids: readonly string[]): void {
-    const at = Date.now() + this.#resyncMs;
+    const at = Date.now() + this.#opts.resyncIntervalMs;
     for (const id of ids) if (this.#due.has(id)) this.#due.set(id, at);
   }
 }

@@ -40,25 +40,26 @@ export interface ListPodSandboxResponseWire {
   items: PodSandboxWire[];
 }
 
-export type ListPodSandboxMethod = MethodDefinition<ListPodSandboxRequestWire, ListPodSandboxResponseWire>;
-
-export const LIST_POD_SANDBOX_PATH = '/runtime.v1.RuntimeService/ListPodSandbox';
+/** The RuntimeService definition (for grpc-js Server.addService) and its ListPodSandbox method. */
+interface CriService {
+  readonly service: Record<string, MethodDefinition<object, object>>;
+  readonly listPodSandbox: MethodDefinition<ListPodSandboxRequestWire, ListPodSandboxResponseWire>;
+}
 
 const LOADER_OPTIONS = { keepCase: false, longs: String, enums: String, defaults: true, oneofs: true } as const;
 
-let cached: { service: Record<string, MethodDefinition<object, object>>; listPodSandbox: ListPodSandboxMethod } | undefined;
+let cached: CriService | undefined;
 
-/** The RuntimeService definition (for grpc-js Server.addService) and its ListPodSandbox method. */
-export function criService(): { service: Record<string, MethodDefinition<object, object>>; listPodSandbox: ListPodSandboxMethod } {
+export function criService(): CriService {
   if (cached) return cached;
   const file = packagePath('proto', 'cri', 'api.proto');
   const pkg = loadSync(file, LOADER_OPTIONS);
   const service = pkg['runtime.v1.RuntimeService'];
   const method = service && !('format' in service) ? service['ListPodSandbox'] : undefined;
-  if (!service || 'format' in service || !method || method.path !== LIST_POD_SANDBOX_PATH) {
+  if (!service || 'format' in service || !method || method.path !== '/runtime.v1.RuntimeService/ListPodSandbox') {
     throw new Error(`${file} does not define runtime.v1.RuntimeService/ListPodSandbox`);
   }
   // The shapes above describe what LOADER_OPTIONS decode to; proto-loader only types them as object.
-  cached = { service, listPodSandbox: method as unknown as ListPodSandboxMethod };
+  cached = { service, listPodSandbox: method as unknown as CriService['listPodSandbox'] };
   return cached;
 }

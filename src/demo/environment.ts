@@ -22,37 +22,24 @@ export interface DemoOptions {
 /** How often the daemon's demo replaces a sandbox: pods come and go on a real node too. */
 export const DEMO_CHURN_MS = 60_000;
 
-export interface DemoEnvironment {
-  readonly dir: string;
-  /** What the churn does, for the log and the status page. */
-  readonly churnNote: string;
-  /** Go-runtime root first, then runtime-rs root, like the real defaults. */
-  readonly roots: readonly string[];
-  readonly runtimeEndpoint: string;
-  readonly cri: FakeCriServer;
-  /** A pod CRI knows that runs under runc: it has no sandbox directory. */
-  readonly runcPod: FakePod;
-  ids(): string[];
-  /** The Kata pods CRI currently answers with. */
-  pods(): FakePod[];
-  addSandbox(id?: string): Promise<string>;
-  removeSandbox(id: string): Promise<void>;
-  stop(): Promise<void>;
-}
+export type DemoEnvironment = Awaited<ReturnType<typeof startDemo>>;
 
 const NAMESPACES = ['default', 'payments', 'web', 'batch'];
 const APPS = ['nginx', 'redis', 'api', 'worker', 'postgres', 'envoy'];
 
-export async function startDemo(options: DemoOptions = {}): Promise<DemoEnvironment> {
+export async function startDemo(options: DemoOptions = {}) {
   // Short-named: a unix socket path must stay under 108 bytes.
   const dir = await mkdtemp(path.join(tmpdir(), 'km-'));
-  const roots = [path.join(dir, 'vc', 'sbs'), path.join(dir, 'kata')];
+  // Go-runtime root first, then runtime-rs root, like the real defaults.
+  const roots: readonly string[] = [path.join(dir, 'vc', 'sbs'), path.join(dir, 'kata')];
   for (const r of roots) await mkdir(r, { recursive: true });
   const sandboxes = new Map<string, { readonly shim: FakeShim; readonly pod: FakePod }>();
   const cri = await FakeCriServer.start({ socketPath: path.join(dir, 'containerd.sock') });
+  // A pod CRI knows that runs under runc: it has no sandbox directory.
   const runcPod: FakePod = { id: hexId(999_999), name: 'runc-pod', uid: uuid(999_999), namespace: 'default', runtimeHandler: 'runc' };
   let serial = 0;
 
+  // The Kata pods CRI currently answers with.
   const pods = (): FakePod[] => [...sandboxes.values()].map((s) => s.pod);
   const publish = (): void => cri.setPods([...pods(), runcPod]);
 
@@ -98,6 +85,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<DemoEnvironm
     churn.unref();
   }
 
+  // What the churn does, for the log and the status page.
   const churnNote = options.churnMs
     ? `every ${Math.round(options.churnMs / 1000)} s the oldest simulated sandbox is replaced by a new one (a copied sandbox id then stops working)`
     : 'the simulated sandboxes stay as they are';
@@ -108,11 +96,11 @@ export async function startDemo(options: DemoOptions = {}): Promise<DemoEnvironm
     runtimeEndpoint: cri.endpoint,
     cri,
     runcPod,
-    ids: () => [...sandboxes.keys()],
+    ids: (): string[] => [...sandboxes.keys()],
     pods,
     addSandbox,
     removeSandbox,
-    async stop() {
+    async stop(): Promise<void> {
       if (churn) clearInterval(churn);
       await Promise.all([...sandboxes.values()].map((s) => s.shim.close()));
       await cri.stop();

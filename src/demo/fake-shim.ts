@@ -8,6 +8,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { mkdir, rm } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { PPROF_PROFILES } from '../shim/proxy.ts';
 
 export interface FakeShimOptions {
   readonly socketPath: string;
@@ -27,7 +28,6 @@ export interface FakeShim {
   close(): Promise<void>;
 }
 
-const PROFILES = ['allocs', 'block', 'goroutine', 'heap', 'mutex', 'threadcreate'] as const;
 export const TEXT = 'text/plain; charset=utf-8';
 export const PROM_TEXT = 'text/plain; version=0.0.4; charset=utf-8';
 const CMDLINE = ['/opt/kata/bin/containerd-shim-kata-v2', '-namespace', 'k8s.io', '-address', '/run/containerd/containerd.sock', '-publish-binary', '/usr/bin/containerd', '-id'];
@@ -63,22 +63,14 @@ export async function startFakeShim(options: FakeShimOptions): Promise<FakeShim>
     if (p === '/debug/pprof/') return send(res, 200, 'text/html; charset=utf-8', pprofIndex());
     if (p === '/debug/pprof/cmdline') return send(res, 200, TEXT, [...CMDLINE, id].join('\x00'), true);
     if (p === '/debug/pprof/symbol') return send(res, 200, TEXT, 'num_symbols: 1\n', true);
-    if (p === '/debug/pprof/profile') {
+    if (p === '/debug/pprof/profile' || p === '/debug/pprof/trace') {
+      const cpu = p === '/debug/pprof/profile';
+      const seconds = secondsParam(url, cpu ? 30 : 1);
+      if (seconds === undefined) return send(res, 400, TEXT, 'bad seconds\n', true);
       // Go's CPU profile answers only at the end of the sampling window.
-      const seconds = secondsParam(url, 30);
-      if (seconds === undefined) return send(res, 400, TEXT, 'bad seconds\n', true);
-      later(seconds * secondMs, () => {
-        if (res.destroyed) return;
-        res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Disposition': 'attachment; filename="profile"', 'X-Content-Type-Options': 'nosniff' });
-        res.end(fakeProfile('cpu', id));
-      });
-      return;
-    }
-    if (p === '/debug/pprof/trace') {
+      if (cpu) return later(seconds * secondMs, () => attachment(res, 'profile', fakeProfile('cpu', id)));
       // The execution tracer streams while it runs: one chunk every tenth of the window.
-      const seconds = secondsParam(url, 1);
-      if (seconds === undefined) return send(res, 400, TEXT, 'bad seconds\n', true);
-      res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Disposition': 'attachment; filename="trace"', 'X-Content-Type-Options': 'nosniff' });
+      attachment(res, 'trace');
       res.write('go 1.23 trace\x00\x00\x00');
       let left = 10;
       const tick = (): void => {
@@ -95,13 +87,11 @@ export async function startFakeShim(options: FakeShimOptions): Promise<FakeShim>
     }
     const name = p.startsWith('/debug/pprof/') ? p.slice('/debug/pprof/'.length) : undefined;
     if (name !== undefined) {
-      if (!(PROFILES as readonly string[]).includes(name)) return send(res, 404, TEXT, 'Unknown profile\n', true);
+      if (!PPROF_PROFILES.includes(name)) return send(res, 404, TEXT, 'Unknown profile\n', true);
       if (url.searchParams.get('debug') === '1') {
         return send(res, 200, TEXT, `${name} profile: total 3\n1 @ 0x43a1b5 0x4067cf 0x46a9e1\n#\t0x43a1b4\truntime.gopark+0xd4\n`, true);
       }
-      res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Disposition': `attachment; filename="${name}"`, 'X-Content-Type-Options': 'nosniff' });
-      res.end(fakeProfile(name, id));
-      return;
+      return attachment(res, name, fakeProfile(name, id));
     }
     send(res, 404, TEXT, '404 page not found\n', true);
   }
@@ -139,6 +129,13 @@ export function send(res: ServerResponse, status: number, contentType: string, b
   if (nosniff) headers['X-Content-Type-Options'] = 'nosniff';
   res.writeHead(status, headers);
   res.end(body);
+}
+
+/** A pprof download: headers now, and the body when it is given (the caller streams it otherwise). */
+function attachment(res: ServerResponse, name: string, body?: Buffer): void {
+  if (res.destroyed) return;
+  res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Disposition': `attachment; filename="${name}"`, 'X-Content-Type-Options': 'nosniff' });
+  if (body) res.end(body);
 }
 
 function secondsParam(url: URL, def: number): number | undefined {
@@ -181,7 +178,7 @@ function expvar(id: string): string {
 /** Go's index lists the profiles, cmdline, profile and trace by name, with how many of each are live. */
 function pprofIndex(): string {
   const counts: Readonly<Record<string, number>> = { allocs: 27, goroutine: 39, heap: 27, threadcreate: 10 };
-  const rows = [...PROFILES, 'cmdline', 'profile', 'trace']
+  const rows = [...PPROF_PROFILES, 'cmdline', 'profile', 'trace']
     .sort()
     .map((name) => `<tr><td>${counts[name] ?? 0}</td><td><a href='${name}?debug=1'>${name}</a></td></tr>\n`)
     .join('');

@@ -178,9 +178,7 @@ class PayloadState {
     this.#rate = new Float64Array(n);
     this.#rendered = new Float64Array(n);
     // A packed array of strings: join() is fastest on it.
-    this.#pieces = [];
-    for (let i = 0; i < n; i++) this.#pieces.push(t.parts[i]!, '');
-    this.#pieces.push(t.parts[n]!);
+    this.#pieces = t.parts.flatMap((p, i) => (i < n ? [p, ''] : [p]));
     for (let i = 0; i < n; i++) {
       const s = t.slots[i]!;
       let v = s.initial;

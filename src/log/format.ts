@@ -4,7 +4,7 @@
 import type { LogFields, LogLevel } from './logger.ts';
 
 /** logrus' level names: warn is written "warning". */
-export function levelName(level: LogLevel): string {
+function levelName(level: LogLevel): string {
   return level === 'warn' ? 'warning' : level;
 }
 
@@ -52,20 +52,15 @@ export function quoteIfNeeded(s: string): string {
   return PLAIN.test(s) ? s : goQuote(s);
 }
 
+const GO_ESCAPES: Readonly<Record<string, string>> = { '"': '\\"', '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t', '\x07': '\\a', '\b': '\\b', '\f': '\\f', '\v': '\\v' };
+
 /** Go's %q (strconv.Quote) for the characters that occur in log values. */
 export function goQuote(s: string): string {
   let out = '"';
   for (const ch of s) {
     const c = ch.codePointAt(0) ?? 0;
-    if (ch === '"') out += '\\"';
-    else if (ch === '\\') out += '\\\\';
-    else if (ch === '\n') out += '\\n';
-    else if (ch === '\r') out += '\\r';
-    else if (ch === '\t') out += '\\t';
-    else if (c === 0x07) out += '\\a';
-    else if (c === 0x08) out += '\\b';
-    else if (c === 0x0c) out += '\\f';
-    else if (c === 0x0b) out += '\\v';
+    const escaped = GO_ESCAPES[ch];
+    if (escaped !== undefined) out += escaped;
     else if (c < 0x20 || c === 0x7f) out += `\\x${c.toString(16).padStart(2, '0')}`;
     else if (c >= 0x80 && c < 0xa0) out += `\\u${c.toString(16).padStart(4, '0')}`;
     else if (c >= 0xd800 && c <= 0xdfff) out += '\\ufffd'; // a lone surrogate: Go sees invalid UTF-8

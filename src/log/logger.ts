@@ -8,7 +8,6 @@ export const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'pani
 export type LogLevel = (typeof LEVELS)[number];
 export type LogFormat = 'json' | 'text';
 export type LogFields = Readonly<Record<string, unknown>>;
-export type { RateLimitOptions } from './rate-limit.ts';
 
 const RANK: Record<LogLevel, number> = { trace: 0, debug: 1, info: 2, warn: 3, error: 4, fatal: 5, panic: 6 };
 
@@ -47,12 +46,8 @@ export interface LoggerOptions {
   drop?: (level: LogLevel, fields: LogFields) => boolean;
 }
 
-/** What the daemon uses: one line per repeated message per minute. */
-export const DEFAULT_RATE_LIMIT: RateLimitOptions = { intervalMs: 60_000 };
-
-export function createLogger(options: LoggerOptions = {}, base: LogFields = {}): Logger {
-  const limiter = options.rateLimit ? new RateLimiter(options.rateLimit) : undefined;
-  return build(options, limiter, base);
+export function createLogger(options: LoggerOptions = {}): Logger {
+  return build(options, options.rateLimit ? new RateLimiter(options.rateLimit) : undefined, {});
 }
 
 function build(options: LoggerOptions, limiter: RateLimiter | undefined, base: LogFields): Logger {

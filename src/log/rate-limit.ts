@@ -19,7 +19,7 @@ interface Entry {
   suppressed: number;
 }
 
-export type Verdict = { readonly write: false } | { readonly write: true; readonly suppressed: number };
+type Verdict = { readonly write: false } | { readonly write: true; readonly suppressed: number };
 
 export class RateLimiter {
   readonly #interval: number;
@@ -37,7 +37,7 @@ export class RateLimiter {
   check(level: string, msg: string, fields: Readonly<Record<string, unknown>>, now: number): Verdict {
     const key = this.#key(level, msg, fields);
     const entry = this.#entries.get(key);
-    if (entry) this.#entries.delete(key);
+    this.#entries.delete(key);
     if (entry && now - entry.lastWritten < this.#interval) {
       entry.suppressed++;
       this.#entries.set(key, entry);
@@ -45,10 +45,7 @@ export class RateLimiter {
     }
     const suppressed = entry?.suppressed ?? 0;
     this.#entries.set(key, { lastWritten: now, suppressed: 0 });
-    if (this.#entries.size > this.#maxKeys) {
-      const oldest = this.#entries.keys().next();
-      if (!oldest.done) this.#entries.delete(oldest.value);
-    }
+    if (this.#entries.size > this.#maxKeys) this.#entries.delete(this.#entries.keys().next().value!);
     return { write: true, suppressed };
   }
 

@@ -1,10 +1,9 @@
-// A shim body assembled from the reads of its socket. The lean transport
-// hands each read over in one buffer shared by every exchange
-// (raw-request.ts), so the bytes are copied at once into recycled 64 KiB
-// pieces, and at the end into one Buffer of exactly the body's size. Per body
-// that is one allocation, of its final size, instead of one per read plus the
-// concatenation: the reads no longer leave the allocator's heap riddled with
-// holes that outlive the scrape (peak RSS, `npm run bench` at 300 sandboxes).
+// A shim body assembled from the reads of its socket, which arrive in one
+// buffer shared by every exchange (client.ts): copied at once into recycled
+// 64 KiB pieces, and at the end into one Buffer of exactly the body's size.
+// One allocation per body instead of one per read plus the concatenation, so
+// the reads no longer leave the allocator's heap riddled with holes that
+// outlive the scrape (peak RSS, `npm run bench` at 300 sandboxes).
 
 import { ChunkPool } from '../buffers/chunk-pool.ts';
 import { freeNow } from '../buffers/free-now.ts';

@@ -16,34 +16,20 @@ import { ShimError, shimGet, shimGetText, shimStream, type ShimRequestOptions } 
 /** Go's runtime/pprof profiles, served by pprof.Index under /debug/pprof/NAME. */
 export const PPROF_PROFILES: readonly string[] = Object.freeze(['allocs', 'block', 'goroutine', 'heap', 'mutex', 'threadcreate']);
 
-export type DebugEndpoint = 'vars' | 'index' | 'cmdline' | 'profile' | 'symbol' | 'trace' | 'named-profile';
-
-const ENDPOINTS: ReadonlyMap<string, DebugEndpoint> = new Map<string, DebugEndpoint>([
-  ['/debug/vars', 'vars'],
-  ['/debug/pprof/', 'index'],
-  ['/debug/pprof/cmdline', 'cmdline'],
-  ['/debug/pprof/profile', 'profile'],
-  ['/debug/pprof/symbol', 'symbol'],
-  ['/debug/pprof/trace', 'trace'],
-  ...PPROF_PROFILES.map((p): [string, DebugEndpoint] => [`/debug/pprof/${p}`, 'named-profile']),
-]);
+const INDEX = '/debug/pprof/';
+const PATHS: ReadonlySet<string> = new Set(['/debug/vars', ...['', 'cmdline', 'profile', 'symbol', 'trace', ...PPROF_PROFILES].map((p) => INDEX + p)]);
 
 export function isProxiedDebugPath(pathname: string): boolean {
-  return ENDPOINTS.has(pathname);
+  return PATHS.has(pathname);
 }
 
 /** The longest `seconds` honoured in the deadline. */
 const MAX_SECONDS = 600;
 /** Profiles take `seconds`; these are Go's defaults when it is absent. */
-const DEFAULT_SECONDS: Partial<Record<DebugEndpoint, number>> = { profile: 30, trace: 1 };
+const DEFAULT_SECONDS: Readonly<Record<string, number>> = { '/debug/pprof/profile': 30, '/debug/pprof/trace': 1 };
 
-export interface ProxyOptions {
-  /** The normal shim timeout (3 s upstream); profiles add their `seconds`. */
-  readonly timeoutMs: number;
-  /** Cap on the forwarded body. */
-  readonly maxBytes: number;
-  /** The client went away: stop reading the shim. */
-  readonly signal?: AbortSignal;
+/** `timeoutMs`: the normal shim timeout (3 s upstream), which profiles extend by their `seconds`; `signal`: the client went away. */
+export interface ProxyOptions extends ShimRequestOptions {
   readonly logger?: Logger;
 }
 
@@ -63,33 +49,28 @@ export async function proxyDebugRequest(
 ): Promise<Response> {
   const q = pathAndQuery.indexOf('?');
   const pathname = q < 0 ? pathAndQuery : pathAndQuery.slice(0, q);
-  const endpoint = ENDPOINTS.get(pathname);
-  if (endpoint === undefined) {
+  if (!PATHS.has(pathname)) {
     // What Go's mux / pprof.Index would answer; the shim is never asked.
-    return serveError(404, pathname.startsWith('/debug/pprof/') ? 'Unknown profile' : '404 page not found');
+    return serveError(404, pathname.startsWith(INDEX) ? 'Unknown profile' : '404 page not found');
   }
   const uri = `http://shim${pathAndQuery}`;
   const log = opts.logger;
-  const request: ShimRequestOptions = {
-    timeoutMs: opts.timeoutMs + deadlineSeconds(endpoint, pathAndQuery, q) * 1000,
-    maxBytes: opts.maxBytes,
-    ...(opts.signal ? { signal: opts.signal } : {}),
-  };
+  const request: ShimRequestOptions = { ...opts, timeoutMs: opts.timeoutMs + deadlineSeconds(pathname, pathAndQuery, q) * 1000 };
   log?.debug('proxy request to shim', { uri, sockets: socketPaths.join(',') });
 
   try {
-    if (endpoint === 'index') {
+    if (pathname === INDEX) {
       const res = await shimGet(socketPaths, pathAndQuery, { ...request, accept: 'any' });
-      return new Response(addSandboxToLinks(res.body.toString('utf8'), sandboxId), { status: res.status, headers: answerHeaders(endpoint, res.headers) });
+      return new Response(addSandboxToLinks(res.body.toString('utf8'), sandboxId), { status: res.status, headers: answerHeaders(pathname, res.headers) });
     }
     const res = await shimStream(socketPaths, pathAndQuery, request);
-    return new Response(res.body, { status: validStatus(res.status), headers: answerHeaders(endpoint, res.headers) });
+    return new Response(res.body, { status: validStatus(res.status), headers: answerHeaders(pathname, res.headers) });
   } catch (err) {
     if (err instanceof ShimError && err.kind === 'no-socket') {
       log?.error('failed to get shim monitor address', { error: err.message });
       return serveError(400, 'sandbox may be stopped or deleted');
     }
-    if (err instanceof ShimError && (err.kind === 'too-large' || err.kind === 'closed' || (err.kind === 'timeout' && endpoint === 'index'))) {
+    if (err instanceof ShimError && (err.kind === 'too-large' || err.kind === 'closed' || (err.kind === 'timeout' && pathname === INDEX))) {
       // The shim answered but the body did not arrive whole (only the buffered index gets here).
       log?.error(`failed proxying ${uri}`, { error: err.message });
       return serveError(500, 'error retrieving resource');
@@ -115,11 +96,11 @@ export function addSandboxToLinks(html: string, sandboxId: string): string {
   return html.replace(/<a href=(['"])(\w+)\?(\w+=\w+)['"]>/g, (_m, quote: string, name: string, kv: string) => `<a href=${quote}${name}?sandbox=${sb}&${kv}${quote}>`);
 }
 
-function answerHeaders(endpoint: DebugEndpoint, shim: IncomingHttpHeaders): Headers {
+function answerHeaders(pathname: string, shim: IncomingHttpHeaders): Headers {
   const h = new Headers({ 'X-Content-Type-Options': 'nosniff' });
   // Defaults first; the shim's own values win, as in upstream.
-  if (endpoint === 'symbol') h.set('Content-Type', TEXT);
-  if (endpoint === 'trace') {
+  if (pathname === '/debug/pprof/symbol') h.set('Content-Type', TEXT);
+  if (pathname === '/debug/pprof/trace') {
     h.set('Content-Type', 'application/octet-stream');
     h.set('Content-Disposition', 'attachment; filename="trace"');
   }
@@ -137,11 +118,11 @@ function serveError(status: number, text: string): Response {
 }
 
 /** Seconds the shim may legitimately spend before finishing its answer. */
-function deadlineSeconds(endpoint: DebugEndpoint, pathAndQuery: string, q: number): number {
+function deadlineSeconds(pathname: string, pathAndQuery: string, q: number): number {
   // Named profiles take `seconds` too (delta profiles); the rest default to none.
   const raw = q < 0 ? null : new URLSearchParams(pathAndQuery.slice(q + 1)).get('seconds');
   const n = raw === null ? Number.NaN : Number(raw);
-  const seconds = Number.isFinite(n) && n > 0 ? n : (DEFAULT_SECONDS[endpoint] ?? 0);
+  const seconds = Number.isFinite(n) && n > 0 ? n : (DEFAULT_SECONDS[pathname] ?? 0);
   return Math.min(seconds, MAX_SECONDS);
 }
 

@@ -14,10 +14,8 @@ const MAX_ID_LENGTH = 255;
 
 export class InvalidSandboxIdError extends Error {
   override readonly name = 'InvalidSandboxIdError';
-  readonly id: string;
   constructor(id: string, reason: string) {
     super(`invalid sandbox id ${JSON.stringify(id.length > 80 ? id.slice(0, 80) + '…' : id)}: ${reason}`);
-    this.id = id;
   }
 }
 
