@@ -98,13 +98,14 @@ export class SandboxRegistry extends EventEmitter<RegistryEvents> {
     return true;
   }
 
-  /** Drops every sandbox found under `root` (the root itself went away). */
+  /** The ids seen under `root`, in the order they were first seen. */
+  idsUnder(root: string): string[] {
+    return [...this.#roots].filter(([, roots]) => roots.includes(root)).map(([id]) => id);
+  }
+
+  /** Drops every sandbox found under `root` (the root itself went away); returns those now gone from every root. */
   removeRoot(root: string): string[] {
-    const gone: string[] = [];
-    for (const [id, roots] of [...this.#roots]) {
-      if (roots.includes(root) && this.remove(id, root)) gone.push(id);
-    }
-    return gone;
+    return this.idsUnder(root).filter((id) => this.remove(id, root));
   }
 
   setMetadata(id: string, metadata: CriMetadata): void {

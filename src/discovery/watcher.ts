@@ -71,8 +71,6 @@ class RootState {
   /** Identity of the directory we attached to, to notice a replaced root. */
   ino = 0;
   dev = 0;
-  /** Ids this root contributed to the registry. */
-  readonly ids = new Set<string>();
   /** Bumped on every attach and detach: results of older async work are dropped. */
   generation = 0;
   attaching: Promise<void> | undefined;
@@ -148,7 +146,7 @@ export class SandboxWatcher extends EventEmitter<SandboxWatcherEvents> {
     return this.#states.map((s) => ({
       root: s.root,
       watched: s.synced,
-      sandboxes: s.ids.size,
+      sandboxes: this.#registry.idsUnder(s.root).length,
       reads: s.reads,
       ...(!s.synced && s.reason !== undefined ? { reason: s.reason } : {}),
     }));
@@ -211,7 +209,7 @@ export class SandboxWatcher extends EventEmitter<SandboxWatcherEvents> {
     await this.#sync(s);
     if (this.#stopped || s.generation !== generation) return;
     if (s.reason !== undefined) this.#log.info('sandbox root available again', { root: s.root });
-    else this.#log.debug('watching sandbox root', { root: s.root, sandboxes: s.ids.size });
+    else this.#log.debug('watching sandbox root', { root: s.root, sandboxes: this.#registry.idsUnder(s.root).length });
     s.reason = undefined;
     s.synced = true;
   }
@@ -284,15 +282,14 @@ export class SandboxWatcher extends EventEmitter<SandboxWatcherEvents> {
       return;
     }
     if (this.#stopped || s.generation !== generation) return;
-    for (const id of s.ids) {
+    const known = new Set(this.#registry.idsUnder(s.root));
+    for (const id of known) {
       if (present.has(id)) continue;
-      s.ids.delete(id);
       this.#registry.remove(id, s.root);
       this.#log.info('sandbox removed', { sandbox: id, root: s.root });
     }
     for (const id of present) {
-      if (s.ids.has(id)) continue;
-      s.ids.add(id);
+      if (known.has(id)) continue;
       this.#registry.add(id, s.root);
       this.#log.info('sandbox added', { sandbox: id, root: s.root });
     }
@@ -303,7 +300,6 @@ export class SandboxWatcher extends EventEmitter<SandboxWatcherEvents> {
     if (!s.watcher) return Promise.resolve();
     s.generation++;
     this.#closeWatcher(s);
-    s.ids.clear();
     const gone = this.#registry.removeRoot(s.root);
     s.reason = reason;
     this.#log.warn(`sandbox root went away, looking again every ${this.#intervalMs / 1000} s`, {

@@ -87,16 +87,6 @@ export function mergeSnapshot(snapshot: Snapshot): MergeResult {
   return result;
 }
 
-/**
- * Families selected by `filter_family` prefixes (upstream: strings.HasPrefix
- * per comma-separated entry). Each family is written once even when several
- * prefixes match it: upstream would repeat it, which Prometheus rejects.
- */
-export function selectFamilies(families: readonly MergedFamily[], prefixes: readonly string[] | undefined): readonly MergedFamily[] {
-  if (!prefixes || prefixes.length === 0) return families;
-  return families.filter((f) => prefixes.some((p) => f.head.name.startsWith(p)));
-}
-
 /** The relabelled text of the given families, in pool buffers (give them back when sent). */
 export function* familyChunks(families: readonly MergedFamily[], pool: ChunkPool = new ChunkPool()): Generator<Buffer> {
   const w = new ChunkWriter(pool);

@@ -36,15 +36,10 @@ interface FanOut {
   readers: number;
 }
 
-/** Why a fan-out ran: the reader that started it (others may join). */
-export type ScrapeReason = Snapshot['reason'];
-
 export class Scraper implements SnapshotSource {
   readonly #opts: ScraperOptions;
   #inflight: FanOut | undefined;
   #latest: Snapshot | undefined;
-  /** Failed scrapes of sandboxes whose directory was gone by then: removed, not broken. */
-  readonly #gone = new WeakSet<SandboxScrape>();
   /** Fan-outs actually run (joined callers do not count). */
   fanouts = 0;
   #lastStartedAt = 0;
@@ -58,7 +53,7 @@ export class Scraper implements SnapshotSource {
     return this.#latest;
   }
 
-  async read<T>(reader: (snapshot: Snapshot) => Promise<T> | T, reason: ScrapeReason = 'metrics request'): Promise<T> {
+  async read<T>(reader: (snapshot: Snapshot) => Promise<T> | T, reason: Snapshot['reason'] = 'metrics request'): Promise<T> {
     const fanOut = this.#join(reason);
     fanOut.readers++;
     let snapshot: Snapshot | undefined;
@@ -83,11 +78,9 @@ export class Scraper implements SnapshotSource {
     const tick = (): void => {
       const wait = Math.max(this.#lastStartedAt, since) + intervalMs - Date.now();
       if (wait <= 0) void this.read(() => undefined, 'idle').catch(() => undefined);
-      this.#idle = setTimeout(tick, Math.max(wait, 0) + (wait <= 0 ? intervalMs : 0));
-      this.#idle.unref();
+      this.#idle = setTimeout(tick, wait > 0 ? wait : intervalMs).unref();
     };
-    this.#idle = setTimeout(tick, intervalMs);
-    this.#idle.unref();
+    this.#idle = setTimeout(tick, intervalMs).unref();
   }
 
   stopIdleLoop(): void {
@@ -95,7 +88,7 @@ export class Scraper implements SnapshotSource {
     this.#idle = undefined;
   }
 
-  #join(reason: ScrapeReason): FanOut {
+  #join(reason: Snapshot['reason']): FanOut {
     if (this.#inflight) return this.#inflight;
     this.#lastStartedAt = Date.now();
     const fanOut: FanOut = {
@@ -108,7 +101,7 @@ export class Scraper implements SnapshotSource {
     return fanOut;
   }
 
-  async #run(reason: ScrapeReason): Promise<Snapshot> {
+  async #run(reason: Snapshot['reason']): Promise<Snapshot> {
     this.fanouts++;
     const { registry, shim } = this.#opts;
     const startedAt = Date.now();
@@ -116,7 +109,7 @@ export class Scraper implements SnapshotSource {
     const results = await mapLimit(entries, shim.concurrency, (entry) => this.#guarded(entry));
     // A sandbox removed while we asked it is gone: do not report it (upstream
     // likewise skips sandboxes that left the cache).
-    const sandboxes = results.filter((r) => registry.has(r.sandbox.id) && !this.#gone.has(r));
+    const sandboxes = results.filter((r): r is SandboxScrape => r !== undefined && registry.has(r.sandbox.id));
     const snapshot: Snapshot = { startedAt, finishedAt: Date.now(), reason, sandboxes };
     // Also nudged here, not only when the readers are done: the GC then runs
     // while this fan-out's answers are written, before the next one fills
@@ -135,27 +128,10 @@ export class Scraper implements SnapshotSource {
    * Defence in depth: the shim client's own deadline settles every exchange,
    * but should it ever fail to, this timer (a little above the shim timeout)
    * settles the sandbox as 'timeout' so one sandbox can never stall the
-   * fan-out, and every /metrics reader joined to it.
+   * fan-out, and every /metrics reader joined to it. Undefined: the sandbox went away.
    */
-  #guarded(entry: SandboxEntry): Promise<SandboxScrape> {
+  #guarded(entry: SandboxEntry): Promise<SandboxScrape | undefined> {
     const { shim, logger } = this.#opts;
-    const t0 = performance.now();
-    const limitMs = shim.timeoutMs + Math.max(100, Math.ceil(shim.timeoutMs / 10));
-    let timer: NodeJS.Timeout | undefined;
-    const backstop = new Promise<SandboxScrape>((resolve) => {
-      timer = setTimeout(() => {
-        const failure: ScrapeFailure = { kind: 'timeout', message: `sandbox ${entry.id}: scrape did not settle within ${limitMs} ms (shim timeout ${shim.timeoutMs} ms)` };
-        if (this.#opts.registry.has(entry.id)) {
-          logger.warn('failed to get metrics for sandbox', { sandbox_id: entry.id, reason: failure.kind, error: failure.message });
-        }
-        resolve({ sandbox: entry, durationMs: performance.now() - t0, at: Date.now(), sampleCount: 0, error: failure });
-      }, limitMs);
-    });
-    return Promise.race([this.#scrapeOne(entry), backstop]).finally(() => clearTimeout(timer));
-  }
-
-  async #scrapeOne(entry: SandboxEntry): Promise<SandboxScrape> {
-    const { roots, shim, logger } = this.#opts;
     const t0 = performance.now();
     const done = (fields: Partial<SandboxScrape>): SandboxScrape => ({
       sandbox: entry,
@@ -164,6 +140,22 @@ export class Scraper implements SnapshotSource {
       sampleCount: 0,
       ...fields,
     });
+    const limitMs = shim.timeoutMs + Math.max(100, Math.ceil(shim.timeoutMs / 10));
+    let timer: NodeJS.Timeout | undefined;
+    const backstop = new Promise<SandboxScrape>((resolve) => {
+      timer = setTimeout(() => {
+        const failure: ScrapeFailure = { kind: 'timeout', message: `sandbox ${entry.id}: scrape did not settle within ${limitMs} ms (shim timeout ${shim.timeoutMs} ms)` };
+        if (this.#opts.registry.has(entry.id)) {
+          logger.warn('failed to get metrics for sandbox', { sandbox_id: entry.id, reason: failure.kind, error: failure.message });
+        }
+        resolve(done({ error: failure }));
+      }, limitMs);
+    });
+    return Promise.race([this.#scrapeOne(entry, done), backstop]).finally(() => clearTimeout(timer));
+  }
+
+  async #scrapeOne(entry: SandboxEntry, done: (fields: Partial<SandboxScrape>) => SandboxScrape): Promise<SandboxScrape | undefined> {
+    const { roots, shim, logger } = this.#opts;
     let failure: ScrapeFailure;
     let body: Buffer | undefined;
     try {
@@ -184,9 +176,8 @@ export class Scraper implements SnapshotSource {
     // registry a moment later, when discovery sees the directory go. Only on
     // failure, one stat tells the two apart: no error for a sandbox that left.
     if (!this.#opts.registry.has(entry.id) || !(await isDirectory(join(entry.root, entry.id)))) {
-      this.#gone.add(result);
       logger.debug('sandbox went away during its scrape', { sandbox_id: entry.id, reason: failure.kind });
-      return result;
+      return undefined;
     }
     logger.warn('failed to get metrics for sandbox', { sandbox_id: entry.id, reason: failure.kind, error: failure.message });
     return result;

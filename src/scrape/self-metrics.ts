@@ -7,13 +7,12 @@ import { readFileSync, readdirSync } from 'node:fs';
 import type { Label, Metric, MetricFamily } from '../exposition/model.ts';
 import { packageVersion } from '../package-info.ts';
 import { sandboxLabels } from './relabel.ts';
-import type { ScrapeErrorKind, Snapshot } from './snapshot.ts';
+import type { SandboxScrape, ScrapeErrorKind, Snapshot } from './snapshot.ts';
 
 /** Upstream: prometheus.ExponentialBuckets(1, 2, 10). */
 export const SCRAPE_DURATION_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512] as const;
 
 export class SelfMetrics {
-  runningShimCount = 0;
   scrapeCount = 0;
   scrapeFailedCount = 0;
   readonly #bucketCounts = new Array<number>(SCRAPE_DURATION_BUCKETS.length).fill(0);
@@ -36,16 +35,14 @@ export class SelfMetrics {
   /** Records a finished fan-out: failed sandboxes count as failed scrapes. */
   recordSnapshot(snapshot: Snapshot): void {
     this.#snapshot = snapshot;
-    this.runningShimCount = snapshot.sandboxes.length;
-    const present = new Set<string>();
     for (const sb of snapshot.sandboxes) {
-      present.add(sb.sandbox.id);
       if (!sb.error) continue;
       this.scrapeFailedCount++;
       let kinds = this.#errors.get(sb.sandbox.id);
       if (!kinds) this.#errors.set(sb.sandbox.id, (kinds = new Map()));
       kinds.set(sb.error.kind, (kinds.get(sb.error.kind) ?? 0) + 1);
     }
+    const present = new Set(snapshot.sandboxes.map((sb) => sb.sandbox.id));
     for (const id of this.#errors.keys()) if (!present.has(id)) this.#errors.delete(id);
   }
 
@@ -56,7 +53,7 @@ export class SelfMetrics {
   families(): MetricFamily[] {
     const own: MetricFamily[] = [
       BUILD_INFO,
-      gauge('kata_monitor_running_shim_count', 'Running shim count(running sandboxes).', this.runningShimCount),
+      gauge('kata_monitor_running_shim_count', 'Running shim count(running sandboxes).', this.#snapshot?.sandboxes.length ?? 0),
       counter('kata_monitor_scrape_count', 'Scape count.', this.scrapeCount),
       {
         name: 'kata_monitor_scrape_durations_histogram_milliseconds',
@@ -81,37 +78,28 @@ export class SelfMetrics {
   }
 
   #sandboxHealth(): MetricFamily[] {
-    const snap = this.#snapshot;
-    const out: MetricFamily[] = [];
-    if (!snap || snap.sandboxes.length === 0) return out;
+    const sandboxes = this.#snapshot?.sandboxes ?? [];
+    if (sandboxes.length === 0) return [];
     // The sandbox families' four labels, so that an alert on a failing scrape names the pod.
-    const labels = snap.sandboxes.map((sb) => sandboxLabels(sb.sandbox.id, sb.sandbox.metadata));
+    const labels = sandboxes.map((sb) => sandboxLabels(sb.sandbox.id, sb.sandbox.metadata));
+    const perSandbox = (name: string, help: string, value: (sb: SandboxScrape) => number): MetricFamily => ({
+      name,
+      help,
+      type: 'gauge',
+      metrics: sandboxes.map((sb, i) => scalar(labels[i]!, value(sb))),
+    });
     const errors: Metric[] = [];
-    for (const [i, sb] of snap.sandboxes.entries()) {
+    for (const [i, sb] of sandboxes.entries()) {
       const kinds = this.#errors.get(sb.sandbox.id);
       if (!kinds) continue;
       for (const [kind, n] of [...kinds].sort(([a], [b]) => (a < b ? -1 : 1))) errors.push(scalar([...labels[i]!, { name: 'reason', value: kind }], n));
     }
+    const out: MetricFamily[] = [];
     if (errors.length > 0) out.push({ name: 'kata_monitor_sandbox_scrape_errors_count', help: 'Failed scrapes of the sandbox by cause.', type: 'counter', metrics: errors });
     out.push(
-      {
-        name: 'kata_monitor_sandbox_scrape_duration_seconds',
-        help: 'Duration of the last metrics request to the sandbox shim.',
-        type: 'gauge',
-        metrics: snap.sandboxes.map((sb, i) => scalar(labels[i]!, sb.durationMs / 1000)),
-      },
-      {
-        name: 'kata_monitor_sandbox_scrape_samples',
-        help: 'Samples the sandbox shim returned in the last scrape.',
-        type: 'gauge',
-        metrics: snap.sandboxes.map((sb, i) => scalar(labels[i]!, sb.sampleCount)),
-      },
-      {
-        name: 'kata_monitor_sandbox_scrape_up',
-        help: '1 if the last metrics request to the sandbox shim succeeded, 0 otherwise.',
-        type: 'gauge',
-        metrics: snap.sandboxes.map((sb, i) => scalar(labels[i]!, sb.error ? 0 : 1)),
-      },
+      perSandbox('kata_monitor_sandbox_scrape_duration_seconds', 'Duration of the last metrics request to the sandbox shim.', (sb) => sb.durationMs / 1000),
+      perSandbox('kata_monitor_sandbox_scrape_samples', 'Samples the sandbox shim returned in the last scrape.', (sb) => sb.sampleCount),
+      perSandbox('kata_monitor_sandbox_scrape_up', '1 if the last metrics request to the sandbox shim succeeded, 0 otherwise.', (sb) => (sb.error ? 0 : 1)),
     );
     return out;
   }
@@ -144,16 +132,16 @@ let bootTime: number | undefined;
 
 /** Go's process collector, as kata_monitor_process_*; Linux /proc, silently partial elsewhere. */
 export function processFamilies(): MetricFamily[] {
-  const out: MetricFamily[] = [];
   const cpu = process.cpuUsage();
-  out.push(counter('kata_monitor_process_cpu_seconds_total', 'Total user and system CPU time spent in seconds.', (cpu.user + cpu.system) / 1e6));
-  const limits = readMaxFds();
-  if (limits !== undefined) out.push(gauge('kata_monitor_process_max_fds', 'Maximum number of open file descriptors.', limits));
-  const fds = countOpenFds();
+  const out = [counter('kata_monitor_process_cpu_seconds_total', 'Total user and system CPU time spent in seconds.', (cpu.user + cpu.system) / 1e6)];
+  const maxFds = orUndefined(readMaxFds);
+  if (maxFds !== undefined) out.push(gauge('kata_monitor_process_max_fds', 'Maximum number of open file descriptors.', maxFds));
+  const fds = orUndefined(() => readdirSync('/proc/self/fd').length);
   if (fds !== undefined) out.push(gauge('kata_monitor_process_open_fds', 'Number of open file descriptors.', fds));
   out.push(gauge('kata_monitor_process_resident_memory_bytes', 'Resident memory size in bytes.', process.memoryUsage.rss()));
-  const stat = readStat();
-  const start = stat ? startTimeSeconds(stat.startTicks) : undefined;
+  const stat = orUndefined(readStat);
+  if (stat) bootTime ??= orUndefined(readBootTime);
+  const start = stat && bootTime !== undefined ? bootTime + stat.startTicks / CLOCK_TICKS : undefined;
   out.push(
     gauge(
       'kata_monitor_process_start_time_seconds',
@@ -165,43 +153,29 @@ export function processFamilies(): MetricFamily[] {
   return out;
 }
 
-function readStat(): { vsize: number; startTicks: number } | undefined {
+/** The /proc reads: undefined where they fail (not Linux, no /proc). */
+function orUndefined<T>(read: () => T): T | undefined {
   try {
-    const s = readFileSync('/proc/self/stat', 'utf8');
-    // Fields after the parenthesised command name, which may itself hold spaces.
-    const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
-    return { startTicks: Number(f[19]), vsize: Number(f[20]) };
+    return read();
   } catch {
     return undefined;
   }
 }
 
-function startTimeSeconds(startTicks: number): number | undefined {
-  if (bootTime === undefined) {
-    try {
-      const m = /^btime (\d+)$/m.exec(readFileSync('/proc/stat', 'utf8'));
-      bootTime = m ? Number(m[1]) : undefined;
-    } catch {
-      bootTime = undefined;
-    }
-  }
-  return bootTime === undefined ? undefined : bootTime + startTicks / CLOCK_TICKS;
+function readStat(): { vsize: number; startTicks: number } {
+  const s = readFileSync('/proc/self/stat', 'utf8');
+  // Fields after the parenthesised command name, which may itself hold spaces.
+  const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+  return { startTicks: Number(f[19]), vsize: Number(f[20]) };
+}
+
+function readBootTime(): number | undefined {
+  const m = /^btime (\d+)$/m.exec(readFileSync('/proc/stat', 'utf8'));
+  return m ? Number(m[1]) : undefined;
 }
 
 function readMaxFds(): number | undefined {
-  try {
-    const m = /^Max open files\s+(\d+|unlimited)/m.exec(readFileSync('/proc/self/limits', 'utf8'));
-    if (!m) return undefined;
-    return m[1] === 'unlimited' ? Infinity : Number(m[1]);
-  } catch {
-    return undefined;
-  }
-}
-
-function countOpenFds(): number | undefined {
-  try {
-    return readdirSync('/proc/self/fd').length;
-  } catch {
-    return undefined;
-  }
+  const m = /^Max open files\s+(\d+|unlimited)/m.exec(readFileSync('/proc/self/limits', 'utf8'));
+  if (!m) return undefined;
+  return m[1] === 'unlimited' ? Infinity : Number(m[1]);
 }

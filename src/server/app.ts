@@ -7,26 +7,30 @@ import { basicAuth } from 'hono/basic-auth';
 import { bearerAuth } from 'hono/bearer-auth';
 import { HTTPException } from 'hono/http-exception';
 import type { HttpBindings } from '@hono/node-server';
-import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import { getAgentUrl, isProxiedDebugPath, proxyDebugRequest } from '../shim/proxy.ts';
 import { shimSocketCandidates } from '../shim/socket-path.ts';
 import type { AppDeps } from './deps.ts';
 import { serveMetrics } from './metrics-route.ts';
-import { negotiate } from '../exposition/negotiate.ts';
 import { type Endpoint, UPSTREAM_ENDPOINTS, indexText, sandboxesHtml, sandboxesText, statusHtml, wantsHtml } from './pages.ts';
 import { describeId, queryFromUrl } from './query.ts';
 
 const TEXT = 'text/plain; charset=utf-8';
 const OTEL_METRICS_PATH = '/otel/metrics';
 const HTML = 'text/html';
+/** The OTel-named pull endpoint, when no prometheus exporter serves it: how to turn it on. */
+const NO_PROMETHEUS_EXPORTER =
+  `${OTEL_METRICS_PATH} is served by a prometheus exporter, and none is configured. Add one to a pipeline of the -config file:\n\n` +
+  'exporters:\n  prometheus: { path: /otel/metrics }\nservice:\n  pipelines:\n    metrics: { receivers: [kata_monitor], exporters: [prometheus] }\n\n' +
+  'kata-monitor\'s own /metrics needs none of this.\n';
 
 export function createApp(deps: AppDeps): Hono<{ Bindings: HttpBindings }> {
   const app = new Hono<{ Bindings: HttpBindings }>();
+  const extraRoutes = deps.extraRoutes ?? [];
   const endpoints: Endpoint[] = [
     ...UPSTREAM_ENDPOINTS,
     { path: '/healthz', desc: 'Liveness: the process is up.' },
     { path: '/readyz', desc: 'Readiness: sandbox roots watched, server listening (CRI state reported).' },
-    ...(deps.extraRoutes ?? []).map((r) => ({ path: r.path, desc: r.desc })),
+    ...extraRoutes.map((r) => ({ path: r.path, desc: r.desc })),
   ];
 
   // On every Response, onError's included (/metrics writes its own answer to the socket and sets it there).
@@ -48,17 +52,7 @@ export function createApp(deps: AppDeps): Hono<{ Bindings: HttpBindings }> {
   if (auth?.type === 'basic') app.use('*', basicAuth({ username: auth.username, password: auth.password }));
   if (auth?.type === 'bearer') app.use('*', bearerAuth({ token: auth.token }));
 
-  app.get('/metrics', async (c) => {
-    // HEAD: the headers a GET would get, without a scrape. (Hono answers HEAD through the GET
-    // route and rebuilds its Response: an answer already written to the socket cannot be one.)
-    if (c.req.method === 'HEAD') {
-      const type = queryFromUrl(c.req.url).get('sandbox') ? TEXT : negotiate(c.req.header('accept'), { openMetrics: deps.server.openMetrics }).contentType;
-      return c.body(null, 200, { 'Content-Type': type });
-    }
-    const res = c.env.outgoing;
-    await serveMetrics(deps, { accept: c.req.header('accept'), acceptEncoding: c.req.header('accept-encoding'), query: queryFromUrl(c.req.url) }, res);
-    return RESPONSE_ALREADY_SENT;
-  });
+  app.get('/metrics', (c) => serveMetrics(deps, c));
 
   app.get('/sandboxes', (c) => {
     const list = deps.registry.list();
@@ -105,21 +99,9 @@ export function createApp(deps: AppDeps): Hono<{ Bindings: HttpBindings }> {
   app.get('/debug/vars', debug);
   app.get('/debug/pprof/*', debug);
 
-  for (const r of deps.extraRoutes ?? []) {
-    app.get(r.path, (c) => r.handler(c.req.raw));
-  }
-
-  // The OTel-named pull endpoint, when no prometheus exporter serves it: say how to turn it on.
-  if (!(deps.extraRoutes ?? []).some((r) => r.path === OTEL_METRICS_PATH)) {
-    app.get(OTEL_METRICS_PATH, (c) =>
-      c.body(
-        `${OTEL_METRICS_PATH} is served by a prometheus exporter, and none is configured. Add one to a pipeline of the -config file:\n\n` +
-          'exporters:\n  prometheus: { path: /otel/metrics }\nservice:\n  pipelines:\n    metrics: { receivers: [kata_monitor], exporters: [prometheus] }\n\n' +
-          'kata-monitor\'s own /metrics needs none of this.\n',
-        404,
-        { 'Content-Type': TEXT },
-      ),
-    );
+  for (const r of extraRoutes) app.get(r.path, (c) => r.handler(c.req.raw));
+  if (!extraRoutes.some((r) => r.path === OTEL_METRICS_PATH)) {
+    app.get(OTEL_METRICS_PATH, (c) => c.body(NO_PROMETHEUS_EXPORTER, 404, { 'Content-Type': TEXT }));
   }
 
   // The index at "/"; any other path is not found, with the list of what there is.

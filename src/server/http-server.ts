@@ -54,16 +54,13 @@ export async function listen(app: Hono<{ Bindings: HttpBindings }>, cfg: ServerC
     server,
     address: bound,
     url: `${cfg.tls ? 'https' : 'http'}://${bound}`,
-    close: (graceMs = 5000) =>
-      new Promise<void>((resolve) => {
-        const timer = setTimeout(() => server.closeAllConnections(), graceMs);
-        timer.unref();
-        server.close(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-        server.closeIdleConnections();
-      }),
+    close: async (graceMs = 5000) => {
+      const timer = setTimeout(() => server.closeAllConnections(), graceMs).unref();
+      const closed = new Promise((resolve) => server.close(resolve));
+      server.closeIdleConnections();
+      await closed;
+      clearTimeout(timer);
+    },
   };
 }
 

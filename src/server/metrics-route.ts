@@ -3,6 +3,9 @@
 // straight to the socket in chunks, gzip-compressed when the client allows.
 
 import type { ServerResponse } from 'node:http';
+import type { Context } from 'hono';
+import type { HttpBindings } from '@hono/node-server';
+import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import type { MetricFamily } from '../exposition/model.ts';
 import { encodeText } from '../exposition/encode-text.ts';
 import { encodeOpenMetrics } from '../exposition/encode-openmetrics.ts';
@@ -11,35 +14,38 @@ import { acceptsGzip, negotiate, type ExpositionFormat } from '../exposition/neg
 import type { Snapshot } from '../scrape/snapshot.ts';
 import { parseFamilies } from '../exposition/scan.ts';
 import { ChunkPool } from '../buffers/chunk-pool.ts';
-import { familyChunks, mergeSnapshot, selectFamilies } from '../scrape/merge.ts';
+import { familyChunks, mergeSnapshot } from '../scrape/merge.ts';
 import { sendChunks } from './send-chunks.ts';
 import { gzipParallel } from './parallel-gzip.ts';
 import type { AppDeps } from './deps.ts';
 import { shimGet } from '../shim/client.ts';
 import { shimSocketCandidates } from '../shim/socket-path.ts';
-import { describeId } from './query.ts';
+import { describeId, queryFromUrl } from './query.ts';
 
 /** Shared by all requests: a few 64 KiB buffers serve every answer. */
 const pool = new ChunkPool();
 
-export interface MetricsRequest {
-  readonly accept: string | undefined;
-  readonly acceptEncoding: string | undefined;
-  readonly query: URLSearchParams;
-}
-
-/** Writes the answer to `res`; resolves when it is sent (or the client left). */
-export async function serveMetrics(deps: AppDeps, req: MetricsRequest, res: ServerResponse): Promise<void> {
+/** Writes the answer to the socket itself; resolves when it is sent (or the client left). */
+export async function serveMetrics(deps: AppDeps, c: Context<{ Bindings: HttpBindings }>): Promise<Response> {
+  const query = queryFromUrl(c.req.url);
+  const sandbox = query.get('sandbox');
+  // HEAD: the headers a GET would get, without a scrape. (Hono answers HEAD through the GET
+  // route and rebuilds its Response: an answer already written to the socket cannot be one.)
+  if (c.req.method === 'HEAD') {
+    const type = sandbox ? 'text/plain; charset=utf-8' : negotiate(c.req.header('accept'), { openMetrics: deps.server.openMetrics }).contentType;
+    return c.body(null, 200, { 'Content-Type': type });
+  }
+  const res = c.env.outgoing;
   const started = performance.now();
   deps.selfMetrics.scrapeCount++;
   try {
-    const sandbox = req.query.get('sandbox');
     if (sandbox) {
       await serveSandboxBody(deps, sandbox, res);
-      return;
+      return RESPONSE_ALREADY_SENT;
     }
-    const { format, contentType } = negotiate(req.accept, { openMetrics: deps.server.openMetrics });
-    const filterParam = req.query.get('filter_family');
+    const { format, contentType } = negotiate(c.req.header('accept'), { openMetrics: deps.server.openMetrics });
+    const gzip = acceptsGzip(c.req.header('accept-encoding'));
+    const filterParam = query.get('filter_family');
     const prefixes = filterParam ? filterParam.split(',') : undefined;
 
     // The snapshot's bodies are freed when the answer is out (SnapshotSource.read).
@@ -51,7 +57,6 @@ export async function serveMetrics(deps: AppDeps, req: MetricsRequest, res: Serv
         deps.logger.warn('family left out for a sandbox: its type differs from the other sandboxes\'', { family: c.family, sandbox: c.sandboxId, type: c.type, expected: c.expected });
       }
 
-      const gzip = acceptsGzip(req.acceptEncoding);
       res.statusCode = 200;
       res.setHeader('Content-Type', contentType);
       res.setHeader('X-Content-Type-Options', 'nosniff');
@@ -73,6 +78,7 @@ export async function serveMetrics(deps: AppDeps, req: MetricsRequest, res: Serv
         deps.logger.debug('metrics response aborted', { error: err instanceof Error ? err.message : String(err) });
       }
     });
+    return RESPONSE_ALREADY_SENT;
   } finally {
     deps.selfMetrics.observeRequestDuration(performance.now() - started);
   }
@@ -87,7 +93,10 @@ export async function serveMetrics(deps: AppDeps, req: MetricsRequest, res: Serv
  * itself.
  */
 export function metricsBody(snapshot: Snapshot, own: readonly MetricFamily[], prefixes: readonly string[] | undefined, format: ExpositionFormat | 'json'): Iterable<Buffer> {
-  const families = selectFamilies(mergeSnapshot(snapshot).families, prefixes);
+  const merged = mergeSnapshot(snapshot).families;
+  // filter_family: upstream's strings.HasPrefix per comma-separated entry. Each family is written once even when
+  // several prefixes match it: upstream would repeat it, which Prometheus rejects.
+  const families = prefixes?.length ? merged.filter((f) => prefixes.some((p) => f.head.name.startsWith(p))) : merged;
   if (format === 'text') {
     return (function* () {
       if (own.length > 0) yield Buffer.from(encodeText(own));

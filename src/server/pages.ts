@@ -46,19 +46,15 @@ export function indexText(endpoints: readonly Endpoint[]): string {
 }
 
 function indexHtmlList(endpoints: readonly Endpoint[]): string {
-  let out = '<h2>Available HTTP endpoints:</h2>\n<ul>';
-  for (const e of endpoints) {
+  const items = endpoints.map((e) => {
     const p = escapeHtml(e.path);
-    const inner = e.link ? `<b><a href='${p}'>${p}</a></b>: ${escapeHtml(e.desc)}\n` : `<b>${p}</b>: ${escapeHtml(e.desc)}\n`;
-    out += `<li>${inner}</li>`;
-  }
-  return out + '</ul>';
+    return `<li><b>${e.link ? `<a href='${p}'>${p}</a>` : p}</b>: ${escapeHtml(e.desc)}\n</li>`;
+  });
+  return `<h2>Available HTTP endpoints:</h2>\n<ul>${items.join('')}</ul>`;
 }
 
 export function sandboxesText(entries: readonly SandboxEntry[]): string {
-  let out = '';
-  for (const e of entries) out += e.id + '\n';
-  return out;
+  return entries.map((e) => `${e.id}\n`).join('');
 }
 
 /** Upstream's list, each sandbox followed by its pod (namespace/name) once CRI has named it. */
@@ -67,14 +63,10 @@ export function sandboxesHtml(entries: readonly SandboxEntry[]): string {
   for (const e of entries) {
     const h = escapeHtml(e.id);
     const q = escapeHtml(encodeURIComponent(e.id));
-    const pod = e.metadataKnown ? ` (pod ${escapeHtml(podName(e))})` : '';
+    const pod = e.metadataKnown ? ` (pod ${escapeHtml(`${e.metadata.namespace}/${e.metadata.name}`)})` : '';
     out += `<li>${h}${pod}: <a href='/debug/pprof/?sandbox=${q}'>pprof</a>, <a href='/metrics?sandbox=${q}'>metrics</a>, <a href='/agent-url?sandbox=${q}'>agent-url</a></li>\n`;
   }
   return out + '</ul>\n';
-}
-
-function podName(e: SandboxEntry): string {
-  return `${e.metadata.namespace}/${e.metadata.name}`;
 }
 
 // Fits 1280 px: long values are cut with an ellipsis (the full text stays in
@@ -88,9 +80,7 @@ th{background:#f3f3f3;font-weight:600}td.num{text-align:right;font-variant-numer
 h1{font-size:1.4em;margin:.2em 0}h2{font-size:1.15em;margin:.8em 0 .2em}p{margin:.3em 0}`;
 
 function ago(now: number, at: number | undefined): string {
-  if (at === undefined) return 'never';
-  const s = Math.max(0, Math.round((now - at) / 1000));
-  return `${s}s ago`;
+  return at === undefined ? 'never' : `${Math.max(0, Math.round((now - at) / 1000))}s ago`;
 }
 
 /** A message cut to three lines on screen, whole on hover. */
@@ -130,7 +120,7 @@ function sandboxRow(e: SandboxEntry, s: SandboxScrape | undefined, points: reado
     : '<td class="muted" colspan="2">not named by CRI yet</td>';
   return (
     `<tr id="${anchor}" data-sandbox="${id}" data-pod-uid="${escapeHtml(e.metadata.uid)}">` +
-    `<td><span class="cut id" title="${id}">${id}</span><a class="copy" href="#${anchor}" title="link to this sandbox">#</a></td>${pod}${result}` +
+    `<td>${cut(e.id, 'id')}<a class="copy" href="#${anchor}" title="link to this sandbox">#</a></td>${pod}${result}` +
     `<td>${s ? ago(now, s.at) : ''}</td><td class="num">${s ? s.durationMs.toFixed(1) : ''}</td><td class="num">${s ? s.sampleCount : ''}</td>` +
     `<td class="chart">${sparkline(points.map((p) => p.durationMs), `${id}: scrape duration in ms`, failed)}</td>` +
     `<td class="chart">${sparkline(points.map((p) => p.samples), `${id}: samples`, failed)}</td>` +
@@ -171,8 +161,7 @@ function scrapeLoop(fanOuts: readonly FanOutPoint[], collectionIntervalMs: numbe
 /** The HTML status page served at / for browsers, from the daemon's parts; it keeps upstream's endpoint list. */
 export function statusHtml(deps: AppDeps, endpoints: readonly Endpoint[]): string {
   const now = Date.now();
-  const last = new Map<string, SandboxScrape>();
-  for (const s of deps.source.latest()?.sandboxes ?? []) last.set(s.sandbox.id, s);
+  const last = new Map((deps.source.latest()?.sandboxes ?? []).map((s) => [s.sandbox.id, s]));
   const sandboxes = deps.registry.list();
   const xs = deps.exporters();
   const cri = deps.cri();

@@ -28,10 +28,7 @@ export function sparkline(values: readonly number[], title: string, failed?: rea
   const y = (v: number): number => (max === min ? H / 2 : H - 2 - ((v - min) / (max - min)) * (H - 4));
   const xy = values.map((v, i) => [2 + i * step, y(v)] as const);
   const line = `<polyline fill="none" stroke="#1565c0" stroke-width="1.5" points="${xy.map(([x, y]) => `${x.toFixed(1)},${y.toFixed(1)}`).join(' ')}"/>`;
-  let dots = '';
-  xy.forEach(([x, y], i) => {
-    if (failed?.[i]) dots += `<circle cx="${x.toFixed(1)}" cy="${y.toFixed(1)}" r="2.5" fill="${COLORS.dropped}"/>`;
-  });
+  const dots = xy.map(([x, y], i) => (failed?.[i] ? `<circle cx="${x.toFixed(1)}" cy="${y.toFixed(1)}" r="2.5" fill="${COLORS.dropped}"/>` : '')).join('');
   const last = values[values.length - 1]!;
   const range = `${title}: last ${fmt(last)}, min ${fmt(min)}, max ${fmt(max)} over ${values.length}`;
   return svg(range, (values.length === 1 ? `<circle cx="${xy[0]![0]}" cy="${xy[0]![1].toFixed(1)}" r="2" fill="#1565c0"/>` : line) + dots);
