@@ -58,10 +58,9 @@ export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 10_000;
 
 export function loadConfig<F extends ServiceFlags, R, P, E, X>(registry: Registry<F, R, P, E, X>, options: LoadOptions<F>): LoadResult<ServiceConfig<R, P, E, X>> {
   const file = options.flags.config;
-  if (file === undefined) return parseConfig(registry, '', options);
-  let text: string;
+  let text = '';
   try {
-    text = options.readFile(file);
+    if (file !== undefined) text = options.readFile(file);
   } catch (err) {
     return { ok: false, errors: [`config error: cannot read ${file}: ${err instanceof Error ? err.message : String(err)}`] };
   }

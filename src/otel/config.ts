@@ -1,7 +1,7 @@
 // The OpenTelemetry side's component types, for the config loader
 // (src/components.ts), and the unions of their configurations.
 
-import type { ComponentType, PipelineConfig } from '../config/types.ts';
+import type { ComponentType } from '../config/types.ts';
 import { debugExporter, type DebugConfig } from './exporters/debug/config.ts';
 import { fileExporter, type FileConfig } from './exporters/file/config.ts';
 import type { OtlpExporterConfig } from './exporters/helper/otlp-settings.ts';
@@ -18,7 +18,6 @@ import type { Field, Reader } from '../config/reader.ts';
 export type { ProcessorConfig } from './processors/plan.ts';
 export type ExporterConfig = OtlpExporterConfig | DebugConfig | FileConfig | PrometheusConfig;
 export type ExtensionConfig = FileStorageConfig;
-export type OtelPipelineConfig = PipelineConfig<ProcessorConfig, ExporterConfig>;
 
 export const PROCESSORS: Readonly<Record<string, ComponentType<ProcessorConfig>>> = { filter: filterProcessor, resource: resourceProcessor, batch: batchProcessor };
 

@@ -1,22 +1,23 @@
 // Plugs the OTel side into the daemon (main.ts's ExportingFactory): one
 // translator shared by every pipeline and pull endpoint, a push loop per
 // pipeline, `prometheus` exporters as extra routes, and the exporters' state
-// as self metrics and status rows.
+// as self metrics and status rows (with their recent push intervals, for the
+// status page's charts).
 
-import type { TelemetryConfig } from '../config/types.ts';
-import type { ExporterRow, Exporting, ExportingFactory, ExtraRoute } from '../export-contract.ts';
+import type { ServiceConfig } from '../config/types.ts';
+import type { ExporterPoint, ExporterRow, Exporting, ExportingFactory, ExtraRoute } from '../export-contract.ts';
 import type { Logger } from '../log/logger.ts';
 import { packageVersion } from '../package-info.ts';
-import type { ExporterConfig, ExtensionConfig, OtelPipelineConfig } from './config.ts';
-import { ExporterHistory } from './exporter-history.ts';
-import { DebugExporter } from './exporters/debug/exporter.ts';
+import { pushBounded } from '../scrape/ring.ts';
+import type { ExporterConfig, ExtensionConfig, ProcessorConfig } from './config.ts';
+import { debugExporter } from './exporters/debug/exporter.ts';
 import { QueuedExporter, type Exporter, type ExporterStatus } from './exporters/exporter.ts';
-import { FileExporter } from './exporters/file/exporter.ts';
+import { fileExporter } from './exporters/file/exporter.ts';
 import type { ExportQueueOptions, QueueForm } from './exporters/helper/queue.ts';
-import { GrpcTransport } from './exporters/otlp/transport.ts';
+import { grpcTransport } from './exporters/otlp/transport.ts';
 import { HttpTransport } from './exporters/otlphttp/transport.ts';
 import { createPrometheusEndpoint, snapshotProducer, type PrometheusEndpoint } from './exporters/prometheus/endpoint.ts';
-import { FileStorage } from './extensions/file_storage/storage.ts';
+import { fileStorage } from './extensions/file_storage/storage.ts';
 import { Pipeline } from './pipeline.ts';
 import { planOf } from './processors/plan.ts';
 import { buildResource } from './resource.ts';
@@ -31,12 +32,7 @@ export interface ExportingOptions extends Pick<ExportQueueOptions, 'now' | 'jitt
 }
 
 /** What the export side reads of the configuration. */
-export interface ExportingConfig {
-  readonly receiver: { readonly collectionIntervalMs: number };
-  readonly pipelines: readonly OtelPipelineConfig[];
-  readonly extensions: readonly ExtensionConfig[];
-  readonly telemetry: TelemetryConfig;
-}
+export type ExportingConfig = Omit<ServiceConfig<{ readonly collectionIntervalMs: number }, ProcessorConfig, ExporterConfig, ExtensionConfig>, 'shutdownTimeoutMs'>;
 
 /** The factory, reading the environment from `options.env`. */
 export const makeExporting =
@@ -46,7 +42,7 @@ export const makeExporting =
     const log = logger.child({ source: 'otel' });
     const resource = buildResource({ attributes: config.telemetry.resource, serviceVersion: packageVersion(), env });
     const translator = new Translator({ selfFamilies: () => selfMetrics.families() });
-    const storages = new Map<string, FileStorage>(config.extensions.map((x) => [x.name, new FileStorage(x)]));
+    const storages = new Map(config.extensions.map((x) => [x.name, fileStorage(x)]));
     const pipelines: Pipeline[] = [];
     const routes: ExtraRoute[] = [];
     const endpoints: PrometheusEndpoint[] = [];
@@ -67,7 +63,7 @@ export const makeExporting =
     }
     const exporters = pipelines.flatMap((p) => p.exporters);
     const statuses = (): ExporterStatus[] => exporters.map((e) => e.status());
-    const history = new ExporterHistory(() => statuses().map(row), options.now);
+    const history = exporterHistory(() => statuses().map(row), options.now);
 
     return {
       routes,
@@ -91,10 +87,10 @@ export const makeExporting =
 
 export const createExporting: ExportingFactory<ExportingConfig> = makeExporting();
 
-function exporterOf(e: Exclude<ExporterConfig, { type: 'prometheus' }>, pipeline: string, logger: Logger, storages: ReadonlyMap<string, FileStorage>, options: ExportingOptions): Exporter {
-  if (e.type === 'debug') return new DebugExporter(e, pipeline, logger, options.write ?? ((text) => void process.stderr.write(text)), options.now);
-  if (e.type === 'file') return new FileExporter(e, pipeline, logger);
-  const transport = e.protocol === 'grpc' ? new GrpcTransport(e) : new HttpTransport(e);
+function exporterOf(e: Exclude<ExporterConfig, { type: 'prometheus' }>, pipeline: string, logger: Logger, storages: ReadonlyMap<string, ReturnType<typeof fileStorage>>, options: ExportingOptions): Exporter {
+  if (e.type === 'debug') return debugExporter(e, pipeline, logger, options.write ?? ((text) => void process.stderr.write(text)), options.now);
+  if (e.type === 'file') return fileExporter(e, pipeline, logger);
+  const transport = e.protocol === 'grpc' ? grpcTransport(e) : new HttpTransport(e);
   const storage = e.queue.storage === undefined ? undefined : storages.get(e.queue.storage);
   // As the collector names a queue's storage: by kind, type, name and signal (and pipeline: one instance each).
   const owner = `exporter_${e.name.replace('/', '_')}_${pipeline.replace('/', '_')}`;
@@ -102,7 +98,10 @@ function exporterOf(e: Exclude<ExporterConfig, { type: 'prometheus' }>, pipeline
   return new QueuedExporter({ config: e, pipeline, transport, store, logger, now: options.now, jitter: options.jitter });
 }
 
-function row(s: ExporterStatus): Omit<ExporterRow, 'history'> {
+/** A status row, before its history. */
+type Row = Omit<ExporterRow, 'history'>;
+
+function row(s: ExporterStatus): Row {
   const q = s.queue;
   return {
     name: `${s.pipeline}/${s.id}`,
@@ -116,5 +115,35 @@ function row(s: ExporterStatus): Omit<ExporterRow, 'history'> {
     droppedBatches: q ? Object.values(q.droppedBatches).reduce((a, b) => a + b, 0) : 0,
     ...(q?.lastSuccessAt !== undefined && { lastSuccessAt: q.lastSuccessAt }),
     ...((q?.lastError ?? s.written?.lastError) !== undefined && { lastError: (q?.lastError ?? s.written?.lastError)! }),
+  };
+}
+
+/** Each row sampled once per collection interval: queue depth, and what was sent, failed and dropped since the sample before. */
+function exporterHistory(rows: () => readonly Row[], now: () => number = Date.now) {
+  const rings = new Map<string, ExporterPoint[]>();
+  const last = new Map<string, Row>();
+  let timer: NodeJS.Timeout | undefined;
+  const sample = (): void => {
+    const at = now();
+    for (const r of rows()) {
+      const before = last.get(r.name);
+      let ring = rings.get(r.name);
+      if (!ring) rings.set(r.name, (ring = []));
+      pushBounded(ring, {
+        at,
+        queueDepth: r.queueDepth,
+        sentPoints: r.sentPoints - (before?.sentPoints ?? 0),
+        failedSends: r.failedSends - (before?.failedSends ?? 0),
+        droppedBatches: r.droppedBatches - (before?.droppedBatches ?? 0),
+      });
+      last.set(r.name, r);
+    }
+  };
+  return {
+    start: (intervalMs: number): void => {
+      timer = setInterval(sample, intervalMs).unref();
+    },
+    stop: (): void => clearInterval(timer),
+    of: (name: string): readonly ExporterPoint[] => rings.get(name) ?? [],
   };
 }

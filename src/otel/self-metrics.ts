@@ -6,10 +6,6 @@ import type { Label, Metric, MetricFamily } from '../exposition/model.ts';
 import type { ExporterStatus } from './exporters/exporter.ts';
 import { DROP_REASONS, type QueueStatus } from './exporters/helper/queue.ts';
 
-export function exporterFamilies(statuses: readonly ExporterStatus[]): MetricFamily[] {
-  return [...queueFamilies(statuses), ...writtenFamilies(statuses)];
-}
-
 function labelsOf(s: ExporterStatus): Label[] {
   return [
     { name: 'exporter', value: s.id },
@@ -27,20 +23,12 @@ function perExporter<S extends ExporterStatus, P>(of: readonly S[], part: (s: S)
   });
 }
 
-function writtenFamilies(statuses: readonly ExporterStatus[]): MetricFamily[] {
-  const writers = statuses.filter((s): s is ExporterStatus & { written: NonNullable<ExporterStatus['written']> } => s.written !== undefined);
-  if (writers.length === 0) return [];
-  const per = perExporter(writers, (s) => s.written);
-  return [
-    per('kata_monitor_otlp_written_points_total', 'Data points the debug and file exporters wrote.', 'counter', (w) => w.points),
-    per('kata_monitor_otlp_write_failures_total', 'Requests the debug and file exporters failed to write (a full disk, a removed directory).', 'counter', (w) => w.failures),
-  ];
-}
-
-function queueFamilies(statuses: readonly ExporterStatus[]): MetricFamily[] {
+/** A family per figure; none for a kind of exporter the pipelines do not have (queued, or writing at once). */
+export function exporterFamilies(statuses: readonly ExporterStatus[]): MetricFamily[] {
   const queued = statuses.filter((s): s is ExporterStatus & { queue: QueueStatus } => s.queue !== undefined);
-  if (queued.length === 0) return [];
+  const writers = statuses.filter((s): s is ExporterStatus & { written: NonNullable<ExporterStatus['written']> } => s.written !== undefined);
   const per = perExporter(queued, (s) => s.queue);
+  const wrote = perExporter(writers, (s) => s.written);
   const byReason = (name: string, help: string, pick: (q: QueueStatus) => Readonly<Record<string, number>>): MetricFamily => ({
     name,
     help,
@@ -63,5 +51,7 @@ function queueFamilies(statuses: readonly ExporterStatus[]): MetricFamily[] {
     byReason('kata_monitor_otlp_dropped_batches_total', 'OTLP batches given up on, by reason.', (q) => q.droppedBatches),
     byReason('kata_monitor_otlp_dropped_points_total', 'Data points in OTLP batches given up on, by reason.', (q) => q.droppedPoints),
     per('kata_monitor_otlp_last_success_timestamp_seconds', 'When the backend last accepted a batch (0: never).', 'gauge', (q) => (q.lastSuccessAt ?? 0) / 1000),
-  ];
+    wrote('kata_monitor_otlp_written_points_total', 'Data points the debug and file exporters wrote.', 'counter', (w) => w.points),
+    wrote('kata_monitor_otlp_write_failures_total', 'Requests the debug and file exporters failed to write (a full disk, a removed directory).', 'counter', (w) => w.failures),
+  ].filter((f) => f.metrics.length > 0);
 }

@@ -6,21 +6,15 @@ import { OtlpRequest, type Forms } from '../requests.ts';
 import { JsonSink } from './json-sink.ts';
 import { PointsSink } from './points-sink.ts';
 import { ProtoSink } from './proto-sink.ts';
-import type { MetricHead, OtlpSink, SandboxAttributes } from './sink.ts';
 import type { Plan, Translator } from './walk.ts';
 
-export interface EncodedPush {
-  readonly requests: readonly OtlpRequest[];
-  readonly points: number;
-  readonly errors: readonly string[];
-}
+export type EncodedPush = Awaited<ReturnType<typeof encodeSnapshot>>;
 
-export async function encodeSnapshot(translator: Translator, snapshot: Snapshot, plan: Plan, forms: Forms): Promise<EncodedPush> {
+export async function encodeSnapshot(translator: Translator, snapshot: Snapshot, plan: Plan, forms: Forms) {
   const proto = forms.proto || forms.protoGzip ? new ProtoSink(plan.resource, { plain: forms.proto, gzip: forms.protoGzip }) : undefined;
   const json = forms.json || forms.jsonGzip ? new JsonSink(plan.resource, { plain: forms.json, gzip: forms.jsonGzip }) : undefined;
   const points = forms.points ? new PointsSink(plan.resource) : undefined;
-  const sinks = [proto, json, points].filter((s) => s !== undefined);
-  const walked = await translator.translate(snapshot, plan, sinks.length === 1 ? sinks[0]! : new FanSink(sinks));
+  const walked = await translator.translate(snapshot, plan, [proto, json, points].filter((s) => s !== undefined));
   const p = proto?.finish();
   const j = json?.finish();
   const o = points?.finish();
@@ -31,29 +25,4 @@ export async function encodeSnapshot(translator: Translator, snapshot: Snapshot,
     return new OtlpRequest(walked.batches[k]!, forms);
   });
   return { requests, points: walked.batches.reduce((a, b) => a + b, 0), errors: walked.errors };
-}
-
-class FanSink implements OtlpSink {
-  readonly #sinks: readonly OtlpSink[];
-  constructor(sinks: readonly OtlpSink[]) {
-    this.#sinks = sinks;
-  }
-  begin(m: MetricHead): void {
-    for (const s of this.#sinks) s.begin(m);
-  }
-  number(b: Buffer, ls: number, le: number, sb: SandboxAttributes, startMs: number, timeMs: number, value: number, vs: number, ve: number): void {
-    for (const s of this.#sinks) s.number(b, ls, le, sb, startMs, timeMs, value, vs, ve);
-  }
-  histogram(b: Buffer, ls: number, le: number, sb: SandboxAttributes, startMs: number, timeMs: number, count: number, sum: number, bounds: readonly number[], counts: readonly number[], n: number): void {
-    for (const s of this.#sinks) s.histogram(b, ls, le, sb, startMs, timeMs, count, sum, bounds, counts, n);
-  }
-  summary(b: Buffer, ls: number, le: number, sb: SandboxAttributes, startMs: number, timeMs: number, count: number, sum: number, quantiles: readonly number[], values: readonly number[], n: number): void {
-    for (const s of this.#sinks) s.summary(b, ls, le, sb, startMs, timeMs, count, sum, quantiles, values, n);
-  }
-  end(): void {
-    for (const s of this.#sinks) s.end();
-  }
-  cut(): void {
-    for (const s of this.#sinks) s.cut();
-  }
 }

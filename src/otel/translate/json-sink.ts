@@ -8,7 +8,7 @@ import type { Resource } from '@opentelemetry/resources';
 import type { AttributeValue } from '@opentelemetry/api';
 import { labelNameEnd, labelValueEnd, unescapeLabelValue } from '../../exposition/label-block.ts';
 import { SCOPE } from '../requests.ts';
-import { RequestBuffers, type ClosedRequest } from './request-buffers.ts';
+import { ByteSink } from './byte-sink.ts';
 import { isOurLabel, memo, type MetricHead, type OtlpSink, type SandboxAttributes } from './sink.ts';
 
 const ascii = (s: string): Uint8Array => Buffer.from(s, 'latin1');
@@ -44,13 +44,11 @@ const REQUEST_END = ascii(']}]}]}');
 const COMMA = 44;
 const QUOTE = 34;
 
-export class JsonSink implements OtlpSink {
-  readonly #out: RequestBuffers<ByteWriter>;
+export class JsonSink extends ByteSink<ByteWriter> implements OtlpSink {
   readonly #head: Uint8Array;
   /** `"<ns>"` of a time in ms. */
   readonly #nanos = memo((ms: number) => ascii(`"${BigInt.asUintN(64, BigInt(Math.round(ms)) * 1_000_000n)}"`));
   readonly #block = memo((sb: SandboxAttributes) => Buffer.from(sb.pairs.map(([k, v]) => keyValue(k, v)).join(',')));
-  #w: ByteWriter | undefined;
   #metric: { readonly head: Uint8Array; readonly tail: Uint8Array } | undefined;
   /** Points of the open metric in this request (0: the metric is not open here yet). */
   #inMetric = 0;
@@ -60,7 +58,7 @@ export class JsonSink implements OtlpSink {
   #boundsJson: Uint8Array = new Uint8Array(0);
 
   constructor(resource: Resource, forms: { readonly plain: boolean; readonly gzip: boolean }) {
-    this.#out = new RequestBuffers('json', forms, (size) => new ByteWriter(size));
+    super('json', forms, (size) => new ByteWriter(size));
     const attrs = Object.entries(resource.attributes)
       .filter((e): e is [string, AttributeValue] => e[1] !== undefined)
       .map(([k, v]) => keyValue(k, v))
@@ -119,32 +117,22 @@ export class JsonSink implements OtlpSink {
 
   end(): void {
     if (this.#inMetric === 0) return;
-    this.#w!.put(this.#metric!.tail);
+    this.w!.put(this.#metric!.tail);
     this.#inMetric = 0;
   }
 
-  cut(): void {
-    const w = this.#w;
-    if (!w) return;
-    this.end();
-    w.put(REQUEST_END);
-    this.#out.close(w);
-    this.#w = undefined;
+  protected openRequest(w: ByteWriter): void {
+    w.put(this.#head);
+    this.#metrics = 0;
   }
 
-  finish(): ClosedRequest[] {
-    this.cut();
-    return this.#out.finish();
+  protected closeRequest(w: ByteWriter): void {
+    w.put(REQUEST_END);
   }
 
   /** Opens the request and the metric as needed, writes a point's attributes and times; the caller adds the rest. */
   #point(b: Buffer, ls: number, le: number, sb: SandboxAttributes, startMs: number, timeMs: number): ByteWriter {
-    let w = this.#w;
-    if (!w) {
-      w = this.#w = this.#out.open();
-      w.put(this.#head);
-      this.#metrics = 0;
-    }
+    const w = this.request();
     if (this.#inMetric === 0) {
       if (this.#metrics++ > 0) w.byte(COMMA);
       w.raw(this.#metric!.head);

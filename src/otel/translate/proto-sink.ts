@@ -8,7 +8,7 @@ import type { AttributeValue } from '@opentelemetry/api';
 import { ProtobufWriter, varintSize, WIRE_I64, WIRE_LEN, WIRE_VARINT } from '../../wire/protobuf-writer.ts';
 import { labelNameEnd, labelValueEnd, unescapeLabelValue } from '../../exposition/label-block.ts';
 import { SCOPE } from '../requests.ts';
-import { RequestBuffers, type ClosedRequest } from './request-buffers.ts';
+import { ByteSink } from './byte-sink.ts';
 import { isOurLabel, memo, type MetricHead, type MetricKind, type OtlpSink, type SandboxAttributes } from './sink.ts';
 
 // Bytes reserved for the length of each kind of message, what it usually
@@ -26,8 +26,7 @@ const KIND: Readonly<Record<MetricKind, { readonly field: number; readonly tail:
   summary: { field: 11, tail: new Uint8Array(0) },
 };
 
-export class ProtoSink implements OtlpSink {
-  readonly #out: RequestBuffers<ProtobufWriter>;
+export class ProtoSink extends ByteSink<ProtobufWriter> implements OtlpSink {
   readonly #resource: Uint8Array;
   readonly #scope: Uint8Array;
   /** Each sandbox's attributes as KeyValues of fields 7 and 9. */
@@ -42,7 +41,6 @@ export class ProtoSink implements OtlpSink {
     const ns = BigInt.asUintN(64, BigInt(Math.round(ms)) * 1_000_000n);
     return [Number(ns & 0xffffffffn), Number(ns >> 32n)];
   });
-  #w: ProtobufWriter | undefined;
   #rmMark = 0;
   #smMark = 0;
   #metric: { readonly head: Uint8Array; readonly field: number; readonly tail: Uint8Array } | undefined;
@@ -51,7 +49,7 @@ export class ProtoSink implements OtlpSink {
   #pointMark = 0;
 
   constructor(resource: Resource, forms: { readonly plain: boolean; readonly gzip: boolean }) {
-    this.#out = new RequestBuffers('proto', forms, (size) => new ProtobufWriter(size));
+    super('proto', forms, (size) => new ProtobufWriter(size));
     this.#resource = bytesOf((w) => {
       const m = w.open(1);
       for (const [k, v] of Object.entries(resource.attributes)) if (v !== undefined) writeKeyValue(w, 1, k, v);
@@ -115,38 +113,28 @@ export class ProtoSink implements OtlpSink {
 
   end(): void {
     if (this.#metricMark < 0) return;
-    const w = this.#w!;
+    const w = this.w!;
     w.raw(this.#metric!.tail);
     w.end(this.#dataMark, LEN_METRIC);
     w.end(this.#metricMark, LEN_METRIC);
     this.#metricMark = -1;
   }
 
-  cut(): void {
-    const w = this.#w;
-    if (!w) return;
-    this.end();
-    w.end(this.#smMark, LEN_OUTER);
-    w.end(this.#rmMark, LEN_OUTER);
-    this.#out.close(w);
-    this.#w = undefined;
+  protected openRequest(w: ProtobufWriter): void {
+    this.#rmMark = w.open(1, LEN_OUTER);
+    w.raw(this.#resource);
+    this.#smMark = w.open(2, LEN_OUTER);
+    w.raw(this.#scope);
   }
 
-  finish(): ClosedRequest[] {
-    this.cut();
-    return this.#out.finish();
+  protected closeRequest(w: ProtobufWriter): void {
+    w.end(this.#smMark, LEN_OUTER);
+    w.end(this.#rmMark, LEN_OUTER);
   }
 
   /** Opens a data point (the request and metric as needed) and writes its times; the caller writes its value, then #pointEnd(). */
   #point(startMs: number, timeMs: number): ProtobufWriter {
-    let w = this.#w;
-    if (!w) {
-      w = this.#w = this.#out.open();
-      this.#rmMark = w.open(1, LEN_OUTER);
-      w.raw(this.#resource);
-      this.#smMark = w.open(2, LEN_OUTER);
-      w.raw(this.#scope);
-    }
+    const w = this.request();
     if (this.#metricMark < 0) {
       const m = this.#metric!;
       this.#metricMark = w.open(2, LEN_METRIC);

@@ -1,10 +1,8 @@
-// Start times of cumulative series (the rules: ../README.md, "Data model"),
-// kept once for every pipeline and the pull endpoint: state advances once per
-// scrape of a sandbox. Per sandbox and family, one Float64Array of (identity,
-// start, last value, last time) per series, in the shim's order: 32 bytes a
-// series (an object per series cost ~620 B: 93 MiB at 300 sandboxes). A
-// series is looked for at the same position first (shims write the same
-// series in the same order), then by its identity, a hash of its label bytes.
+// Start times of cumulative series (the rules: ../README.md, "Data model"; the
+// layout: README.md, "Start times"). One Float64Array per sandbox and family:
+// 32 bytes a series, where an object per series cost ~620 B (93 MiB at 300
+// sandboxes). Shims write the same series in the same order: a series is
+// looked for at its position first.
 
 const S = 4;
 
@@ -18,36 +16,8 @@ interface SandboxStarts {
 
 export class StartTimes {
   #sandboxes = new Map<string, SandboxStarts>();
-  /**
-   * The one cursor, reused (a walk reads one family at a time). Its own, not
-   * shared by every instance: it holds this state, which must go with it.
-   */
-  readonly #cursor = new FamilyStarts();
-
-  /** A new snapshot holds these sandboxes: the others are forgotten (they may come back with new series). */
-  keepOnly(ids: readonly string[]): void {
-    const keep = new Set(ids);
-    for (const id of this.#sandboxes.keys()) if (!keep.has(id)) this.#sandboxes.delete(id);
-  }
-
-  /** The cursor over a family's series in one sandbox's scrape: start() for each series in order, then done(). */
-  family(sandboxId: string, scrape: number, family: string): FamilyStarts {
-    let st = this.#sandboxes.get(sandboxId);
-    if (!st) this.#sandboxes.set(sandboxId, (st = { scrape: 0, prev: new Map(), next: new Map() }));
-    if (st.scrape !== scrape) {
-      st.prev = st.next;
-      st.next = new Map();
-      st.scrape = scrape;
-    }
-    const cursor = this.#cursor;
-    cursor.reset(st, family, st.next.get(family), st.prev.get(family));
-    return cursor;
-  }
-}
-
-/** Walks one family's series of one sandbox (one at a time: the walk runs to completion between awaits). */
-export class FamilyStarts {
-  /** Where a family's state is filled before it is copied out at its exact size. */
+  // The family being walked, one at a time (the walk runs to completion between awaits).
+  /** Where its state is filled before it is copied out at its exact size. */
   #fill = new Float64Array(256 * S);
   #state!: SandboxStarts;
   #family = '';
@@ -58,13 +28,28 @@ export class FamilyStarts {
   #n = 0;
   #byIdentity: Map<number, number> | undefined;
 
-  reset(state: SandboxStarts, family: string, advanced: Float64Array | undefined, prev: Float64Array | undefined): void {
-    this.#state = state;
+  /** A new snapshot holds these sandboxes: the others are forgotten (they may come back with new series). */
+  keepOnly(ids: readonly string[]): void {
+    const keep = new Set(ids);
+    for (const id of this.#sandboxes.keys()) if (!keep.has(id)) this.#sandboxes.delete(id);
+  }
+
+  /** Starts on a family's series in one sandbox's scrape: start() for each series in order, then done(). */
+  family(sandboxId: string, scrape: number, family: string): this {
+    let st = this.#sandboxes.get(sandboxId);
+    if (!st) this.#sandboxes.set(sandboxId, (st = { scrape: 0, prev: new Map(), next: new Map() }));
+    if (st.scrape !== scrape) {
+      st.prev = st.next;
+      st.next = new Map();
+      st.scrape = scrape;
+    }
+    this.#state = st;
     this.#family = family;
-    this.#advanced = advanced;
-    this.#prev = advanced ? undefined : prev;
+    this.#advanced = st.next.get(family);
+    this.#prev = this.#advanced ? undefined : st.prev.get(family);
     this.#n = 0;
     this.#byIdentity = undefined;
+    return this;
   }
 
   /** The start of the next series: `value` is what must not go down (a counter's value, a histogram's or summary's count). */

@@ -1,6 +1,6 @@
 // The one translation of scraped Prometheus data into OTLP (the rules:
 // ../README.md, "Data model"). One walk of a snapshot's scanned bodies (and
-// the daemon's own families) writes to a sink; start times, bucket
+// the daemon's own families) writes to each sink; start times, bucket
 // de-cumulation and the processors happen here and nowhere else.
 
 import { setImmediate } from 'node:timers/promises';
@@ -11,7 +11,7 @@ import { hashBytes } from '../../exposition/label-block.ts';
 import { roleOf, Sample, sampleTimestamp, sampleValue, specialValue } from '../../exposition/samples.ts';
 import { scanBody, type FamilyHead, type ScannedBody } from '../../exposition/scan.ts';
 import type { Snapshot } from '../../scrape/snapshot.ts';
-import { StartTimes, type FamilyStarts } from './start-times.ts';
+import { StartTimes } from './start-times.ts';
 import { NO_SANDBOX, podAttributes, type MetricKind, type OtlpSink, type SandboxAttributes } from './sink.ts';
 
 /** What a pipeline's processors make of a push: which metrics, on which resource, in batches of how many points. */
@@ -61,15 +61,15 @@ export class Translator {
     this.#now = options.now ?? Date.now;
   }
 
-  /** Writes one snapshot to `sink` as `plan` says; one walk at a time, each letting /metrics and /sandboxes answer meanwhile. */
-  translate(snapshot: Snapshot, plan: Plan, sink: OtlpSink) {
-    const run = this.#running.then(() => this.#walk(snapshot, plan, sink));
+  /** Writes one snapshot to every sink (in turn, point by point) as `plan` says; one walk at a time, each letting /metrics and /sandboxes answer meanwhile. */
+  translate(snapshot: Snapshot, plan: Plan, sinks: readonly OtlpSink[]) {
+    const run = this.#running.then(() => this.#walk(snapshot, plan, sinks));
     this.#running = run.catch(() => undefined);
     return run;
   }
 
   /** The points of each batch (request) written, in order, and what could not be. */
-  async #walk(snapshot: Snapshot, plan: Plan, sink: OtlpSink): Promise<{ batches: number[]; errors: string[] }> {
+  async #walk(snapshot: Snapshot, plan: Plan, sinks: readonly OtlpSink[]): Promise<{ batches: number[]; errors: string[] }> {
     const errors: string[] = [];
     const sources = this.#sources(snapshot, errors);
     const families = familiesOf(sources, errors);
@@ -81,7 +81,7 @@ export class Translator {
     let slice = performance.now();
     const room = (): void => {
       if (inBatch === max) {
-        sink.cut();
+        for (let k = 0; k < sinks.length; k++) sinks[k]!.cut();
         batches.push(inBatch);
         inBatch = 0;
       }
@@ -92,7 +92,8 @@ export class Translator {
       const { head } = f;
       if (!plan.keep(head.name)) continue;
       const kind = kindOf(head.type);
-      sink.begin({ name: head.name, description: head.help ?? '', kind });
+      const metric = { name: head.name, description: head.help ?? '', kind };
+      for (let k = 0; k < sinks.length; k++) sinks[k]!.begin(metric);
       for (let j = 0; j < f.parts.length; ) {
         const src = sources[f.parts[j]!]!;
         const { body, rec, runs } = src.scan;
@@ -108,7 +109,7 @@ export class Translator {
               if (kind === 'gauge' || kind === 'sum') {
                 room();
                 const start = starts ? starts.start(hashBytes(body, sample.ls, sample.le), value, ms) : ms;
-                sink.number(body, sample.ls, sample.le, src.attributes, start, ms, value, sample.vs, sample.ve);
+                for (let k = 0; k < sinks.length; k++) sinks[k]!.number(body, sample.ls, sample.le, src.attributes, start, ms, value, sample.vs, sample.ve);
                 continue;
               }
               const role = roleOf(body, sample, true);
@@ -118,7 +119,7 @@ export class Translator {
                 // _count ends a series (canonical text: buckets or quantiles, _sum, _count).
                 room();
                 series.count = value;
-                series.emit(sink, kind, body, sample, src.attributes, starts, ms);
+                series.emit(sinks, kind, body, sample, src.attributes, starts, ms);
               }
             }
           }
@@ -129,7 +130,7 @@ export class Translator {
           slice = performance.now();
         }
       }
-      sink.end();
+      for (let k = 0; k < sinks.length; k++) sinks[k]!.end();
     }
     if (inBatch > 0) batches.push(inBatch);
     return { batches, errors };
@@ -189,10 +190,10 @@ class Series {
   }
 
   /** Writes the series' point and starts afresh. */
-  emit(sink: OtlpSink, kind: MetricKind, body: Buffer, s: Sample, attrs: SandboxAttributes, starts: FamilyStarts | undefined, ms: number): void {
+  emit(sinks: readonly OtlpSink[], kind: MetricKind, body: Buffer, s: Sample, attrs: SandboxAttributes, starts: StartTimes | undefined, ms: number): void {
     const start = starts ? starts.start(hashBytes(body, s.ls, s.le), this.count, ms) : ms;
     if (kind === 'summary') {
-      sink.summary(body, s.ls, s.le, attrs, start, ms, this.count, this.sum, this.bounds, this.values, this.bounds.length);
+      for (let k = 0; k < sinks.length; k++) sinks[k]!.summary(body, s.ls, s.le, attrs, start, ms, this.count, this.sum, this.bounds, this.values, this.bounds.length);
     } else {
       // Explicit bounds without +Inf; counts de-cumulated from `le`, the last bucket what the count leaves.
       // Cumulative counts should never fall; if a shim's do, they are clamped rather than sent negative.
@@ -205,7 +206,7 @@ class Series {
       }
       this.#counts[n] = Math.max(0, this.count - prev);
       // The bounds before +Inf: the first n.
-      sink.histogram(body, s.ls, s.le, attrs, start, ms, this.count, this.sum, this.bounds, this.#counts, n);
+      for (let k = 0; k < sinks.length; k++) sinks[k]!.histogram(body, s.ls, s.le, attrs, start, ms, this.count, this.sum, this.bounds, this.#counts, n);
     }
     this.bounds.length = 0;
     this.values.length = 0;

@@ -4,17 +4,6 @@
 
 import { leaf, optional, type Entries, type Field, type KeyTree, type Reader } from '../../../config/reader.ts';
 
-export interface RetryConfig {
-  readonly enabled: boolean;
-  readonly initialIntervalMs: number;
-  readonly maxIntervalMs: number;
-  /** Give up on one batch after this long (0: never, it stays queued). */
-  readonly maxElapsedMs: number;
-  readonly multiplier: number;
-  /** Each wait is randomised by ± this fraction. */
-  readonly randomizationFactor: number;
-}
-
 export type Sizer = 'requests' | 'items' | 'bytes';
 
 export interface QueueConfig {
@@ -28,16 +17,21 @@ export interface QueueConfig {
   readonly storage?: string;
 }
 
-export const RETRY_DEFAULTS: RetryConfig = {
+export const RETRY_DEFAULTS = {
   enabled: true,
   initialIntervalMs: 5_000,
   maxIntervalMs: 30_000,
-  // Not the collector's 5 min: a batch is retried until it is sent or pushed out of the bounded
-  // queue; the queue's bound, not a timer, decides what an outage loses.
+  /**
+   * Give up on one batch after this long (0: never, it stays queued). Not the collector's 5 min: a batch is
+   * retried until it is sent or pushed out of the bounded queue; the queue's bound, not a timer, decides what an outage loses.
+   */
   maxElapsedMs: 0,
   multiplier: 1.5,
+  /** Each wait is randomised by ± this fraction. */
   randomizationFactor: 0.5,
 };
+
+export type RetryConfig = Readonly<typeof RETRY_DEFAULTS>;
 
 export const QUEUE_DEFAULTS: QueueConfig = { enabled: true, sizer: 'requests', size: 1000, dropPolicy: 'oldest' };
 

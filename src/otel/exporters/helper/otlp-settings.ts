@@ -83,8 +83,7 @@ function readTimeout(r: Reader, { field, entries: m, env }: ComponentSection): n
   if (!v) return TIMEOUT_DEFAULT_MS;
   const ms = Number(v.value);
   if (ms > 0 && Number.isFinite(ms)) return ms;
-  r.error(field, `${v.key}: ${JSON.stringify(v.value)} is not a positive number of milliseconds`);
-  return TIMEOUT_DEFAULT_MS;
+  return r.error(field, `${v.key}: ${JSON.stringify(v.value)} is not a positive number of milliseconds`) ?? TIMEOUT_DEFAULT_MS;
 }
 
 /** OTEL_EXPORTER_OTLP_HEADERS, then _METRICS_HEADERS, then the file's, merged per name (`k1=v1,k2=v2`, percent-decoded). */
@@ -154,18 +153,9 @@ export function tlsFiles(tls: TlsClientConfig): { readonly ca?: Buffer; readonly
 
 /** An endpoint from the file or the environment, checked (http, https, or for gRPC host:port); undefined after an error. */
 export function checkUrl(r: Reader, at: Field, text: string, grpc: boolean, what = 'endpoint'): string | undefined {
-  if (grpc && /^[^/:]+:\d+$/.test(text)) return text; // host:port
-  if (grpc && /^\[[0-9A-Fa-f:.]+\]:\d+$/.test(text)) return text;
-  let u: URL;
-  try {
-    u = new URL(text);
-  } catch {
-    r.error(at, `invalid ${what} "${text}" (expected ${grpc ? 'host:port, ' : ''}http://host:port or https://host:port)`);
-    return undefined;
-  }
-  if (u.protocol !== 'http:' && u.protocol !== 'https:') {
-    r.error(at, `invalid ${what} "${text}": the scheme must be http or https`);
-    return undefined;
-  }
+  if (grpc && /^([^/:]+|\[[0-9A-Fa-f:.]+\]):\d+$/.test(text)) return text; // host:port
+  const u = URL.parse(text);
+  if (!u) return r.error(at, `invalid ${what} "${text}" (expected ${grpc ? 'host:port, ' : ''}http://host:port or https://host:port)`);
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') return r.error(at, `invalid ${what} "${text}": the scheme must be http or https`);
   return text;
 }

@@ -31,8 +31,7 @@ function protocolFromEnv(r: Reader, s: ComponentSection): 'proto' | 'json' | 'gr
   if (v === undefined || v.value === 'http/protobuf') return 'proto';
   if (v.value === 'http/json') return 'json';
   if (v.value === 'grpc') return 'grpc';
-  r.error(s.field, `${v.key}: ${JSON.stringify(v.value)} is not supported (use http/protobuf, http/json or grpc)`);
-  return 'proto';
+  return r.error(s.field, `${v.key}: ${JSON.stringify(v.value)} is not supported (use http/protobuf, http/json or grpc)`) ?? 'proto';
 }
 
 /**

@@ -4,11 +4,10 @@
 // and counted, never sent and never fatal.
 
 import { constants } from 'node:fs';
-import { access, mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
+import { access, mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
-import { silentLogger, type Logger } from '../../../log/logger.ts';
-import type { Encoding } from '../../requests.ts';
+import type { Logger } from '../../../log/logger.ts';
 import type { BatchStore, Payload, QueuedBatch, QueueForm } from '../../exporters/helper/queue.ts';
 import type { FileStorageConfig } from './config.ts';
 
@@ -17,148 +16,121 @@ const HEADER = 17;
 const FLAG_JSON = 1;
 const FLAG_GZIP = 2;
 
-/** A storage that cannot be used: the daemon does not start. */
-export class StorageError extends Error {
-  override readonly name = 'StorageError';
+/** The extension: start() checks its directory, queue() gives an exporter's queue in it. */
+export function fileStorage(config: FileStorageConfig) {
+  const { directory, name } = config;
+  return {
+    /** Checks (or creates) the directory: missing or not writable is a start-up error naming it (the daemon does not start). */
+    async start(): Promise<void> {
+      const st = await stat(directory).catch((e: NodeJS.ErrnoException) => {
+        if (e.code !== 'ENOENT') throw new Error(`extension ${name}: cannot use ${directory}: ${e.message}`);
+      });
+      if (st && !st.isDirectory()) throw new Error(`extension ${name}: ${directory} is not a directory`);
+      if (!st) {
+        if (!config.createDirectory) throw new Error(`extension ${name}: directory ${directory} does not exist (create it, or set create_directory: true)`);
+        await mkdir(directory, { recursive: true, mode: config.directoryPermissions });
+      }
+      try {
+        await access(directory, constants.W_OK | constants.R_OK | constants.X_OK);
+      } catch {
+        throw new Error(`extension ${name}: directory ${directory} is not writable by this process (uid ${process.getuid?.() ?? '?'})`);
+      }
+    },
+    /** The queue of one exporter (`owner`: e.g. exporter_otlp_backend_metrics), in the form it sends. */
+    queue: (owner: string, form: QueueForm, logger: Logger): BatchStore => directoryQueue(config, path.join(directory, owner.replace(/[^A-Za-z0-9._-]/g, '_')), form, logger),
+  };
 }
 
-export class FileStorage {
-  readonly config: FileStorageConfig;
-
-  constructor(config: FileStorageConfig) {
-    this.config = config;
-  }
-
-  /** Checks (or creates) the directory: missing or not writable is a start-up error naming it. */
-  async start(): Promise<void> {
-    const { directory, name } = this.config;
-    const st = await stat(directory).catch((e: NodeJS.ErrnoException) => {
-      if (e.code !== 'ENOENT') throw new StorageError(`extension ${name}: cannot use ${directory}: ${e.message}`);
-    });
-    if (st && !st.isDirectory()) throw new StorageError(`extension ${name}: ${directory} is not a directory`);
-    if (!st) {
-      if (!this.config.createDirectory) throw new StorageError(`extension ${name}: directory ${directory} does not exist (create it, or set create_directory: true)`);
-      await mkdir(directory, { recursive: true, mode: this.config.directoryPermissions });
-    }
-    try {
-      await access(directory, constants.W_OK | constants.R_OK | constants.X_OK);
-    } catch {
-      throw new StorageError(`extension ${name}: directory ${directory} is not writable by this process (uid ${process.getuid?.() ?? '?'})`);
-    }
-  }
-
-  /** The queue of one exporter (`owner`: e.g. exporter_otlp_backend_metrics), in the form it sends. */
-  queue(owner: string, form: QueueForm, logger: Logger = silentLogger): BatchStore {
-    return new DirectoryQueue(this, path.join(this.config.directory, owner.replace(/[^A-Za-z0-9._-]/g, '_')), form, logger);
-  }
-}
-
-class DirectoryQueue implements BatchStore {
-  readonly persistent = true;
+function directoryQueue(config: FileStorageConfig, dir: string, { encoding, gzip }: QueueForm, log: Logger): BatchStore {
+  let seq = 0;
   /** Batch files found unreadable, set aside as *.corrupt. */
-  corrupt = 0;
-  readonly #storage: FileStorage;
-  readonly #dir: string;
-  readonly #form: QueueForm;
-  readonly #log: Logger;
-  #seq = 0;
+  let corrupt = 0;
   /** Writes happen one after another, in sequence order. */
-  #writing: Promise<unknown> = Promise.resolve();
-  #ready: Promise<void> | undefined;
+  let writing: Promise<unknown> = Promise.resolve();
+  let ready: Promise<void> | undefined;
 
-  constructor(storage: FileStorage, dir: string, form: QueueForm, logger: Logger) {
-    this.#storage = storage;
-    this.#dir = dir;
-    this.#form = form;
-    this.#log = logger;
-  }
-
-  #open(): Promise<void> {
-    this.#ready ??= (async () => {
-      if (this.#storage.config.recreate) await rm(this.#dir, { recursive: true, force: true });
-      await mkdir(this.#dir, { recursive: true, mode: this.#storage.config.directoryPermissions });
-    })();
-    return this.#ready;
-  }
-
-  sizeOf(request: { bytes(encoding: Encoding, gzip: boolean): Uint8Array }): number {
-    return request.bytes(this.#form.encoding, this.#form.gzip).length;
-  }
-
-  /** Settles once what was added is written and what was discarded is deleted. */
-  async flush(): Promise<void> {
-    await this.#writing;
-  }
+  const open = (): Promise<void> =>
+    (ready ??= (async () => {
+      if (config.recreate) await rm(dir, { recursive: true, force: true });
+      await mkdir(dir, { recursive: true, mode: config.directoryPermissions });
+    })());
 
   /** Runs `op` after every write and deletion asked for before it (one chain: the order on disk is the order asked). */
-  #chain<T>(op: () => Promise<T>): Promise<T> {
-    const done = this.#writing.then(op);
-    this.#writing = done.catch(() => undefined);
+  const chain = <T>(op: () => Promise<T>): Promise<T> => {
+    const done = writing.then(op);
+    writing = done.catch(() => undefined);
     return done;
-  }
+  };
 
-  add(request: { readonly points: number; bytes(encoding: Encoding, gzip: boolean): Uint8Array }): QueuedBatch {
-    const { encoding, gzip } = this.#form;
-    const payload = request.bytes(encoding, gzip);
-    const file = path.join(this.#dir, `${String(++this.#seq).padStart(12, '0')}.batch`);
-    const write = this.#chain(async () => {
-      await this.#open();
-      await writeBatch(file, request.points, { bytes: payload, encoding, gzip }, this.#storage.config.fsync);
-    });
-    write.catch((e: unknown) => this.#log.error('OTLP batch could not be written to storage', { file, error: e instanceof Error ? e.message : String(e) }));
-    // Only the file holds the bytes once written: the queue's memory follows its metadata, not its payloads.
-    return this.#batch(file, request.points, payload.length, write);
-  }
-
-  async restore(): Promise<readonly QueuedBatch[]> {
-    await this.#open();
-    const names = (await readdir(this.#dir)).sort();
-    const out: QueuedBatch[] = [];
-    for (const name of names) {
-      const file = path.join(this.#dir, name);
-      if (name.endsWith('.tmp')) {
-        await unlink(file).catch(() => undefined); // a write cut short: the batch never made it to the queue
-        continue;
-      }
-      if (!name.endsWith('.batch')) continue;
-      const seq = Number(name.slice(0, -'.batch'.length));
-      if (Number.isSafeInteger(seq)) this.#seq = Math.max(this.#seq, seq);
-      try {
-        // The header and the file's size: a batch cut short shows here; its checksum is checked when it is sent.
-        const { points, length } = await readHeader(file);
-        out.push(this.#batch(file, points, length, Promise.resolve()));
-      } catch (e) {
-        await this.#setAside(file, e);
-      }
-    }
-    if (out.length > 0) this.#log.info('OTLP queue restored from storage', { directory: this.#dir, batches: out.length });
-    return out;
-  }
-
-  #batch(file: string, points: number, bytes: number, stored: Promise<void>): QueuedBatch {
-    return {
-      points,
-      bytes,
-      stored,
-      payload: async () => {
-        try {
-          return await readBatch(file);
-        } catch (e) {
-          await this.#setAside(file, e);
-          throw e;
-        }
-      },
-      discard: () => {
-        void this.#chain(() => unlink(file).catch(() => undefined));
-      },
-    };
-  }
-
-  async #setAside(file: string, why: unknown): Promise<void> {
-    this.corrupt++;
-    this.#log.warn('OTLP batch file unreadable: set aside, not sent', { file, error: why instanceof Error ? why.message : String(why) });
+  const setAside = async (file: string, why: unknown): Promise<void> => {
+    corrupt++;
+    log.warn('OTLP batch file unreadable: set aside, not sent', { file, error: why instanceof Error ? why.message : String(why) });
     await rename(file, `${file}.corrupt`).catch(() => undefined);
-  }
+  };
+
+  const batch = (file: string, points: number, bytes: number, stored: Promise<void>): QueuedBatch => ({
+    points,
+    bytes,
+    stored,
+    payload: async () => {
+      try {
+        return await readBatch(file);
+      } catch (e) {
+        await setAside(file, e);
+        throw e;
+      }
+    },
+    discard: () => {
+      void chain(() => unlink(file).catch(() => undefined));
+    },
+  });
+
+  return {
+    persistent: true,
+    get corrupt() {
+      return corrupt;
+    },
+    sizeOf: (request) => request.bytes(encoding, gzip).length,
+    /** Settles once what was added is written and what was discarded is deleted. */
+    flush: async () => {
+      await writing;
+    },
+    add(request) {
+      const payload = request.bytes(encoding, gzip);
+      const file = path.join(dir, `${String(++seq).padStart(12, '0')}.batch`);
+      const write = chain(async () => {
+        await open();
+        await writeBatch(file, request.points, { bytes: payload, encoding, gzip }, config.fsync);
+      });
+      write.catch((e: unknown) => log.error('OTLP batch could not be written to storage', { file, error: e instanceof Error ? e.message : String(e) }));
+      // Only the file holds the bytes once written: the queue's memory follows its metadata, not its payloads.
+      return batch(file, request.points, payload.length, write);
+    },
+    async restore() {
+      await open();
+      const names = (await readdir(dir)).sort();
+      const out: QueuedBatch[] = [];
+      for (const name of names) {
+        const file = path.join(dir, name);
+        if (name.endsWith('.tmp')) {
+          await unlink(file).catch(() => undefined); // a write cut short: the batch never made it to the queue
+          continue;
+        }
+        if (!name.endsWith('.batch')) continue;
+        const n = Number(name.slice(0, -'.batch'.length));
+        if (Number.isSafeInteger(n)) seq = Math.max(seq, n);
+        try {
+          // The header and the file's size: a batch cut short shows here; its checksum is checked when it is sent.
+          const { points, length } = await readHeader(file);
+          out.push(batch(file, points, length, Promise.resolve()));
+        } catch (e) {
+          await setAside(file, e);
+        }
+      }
+      if (out.length > 0) log.info('OTLP queue restored from storage', { directory: dir, batches: out.length });
+      return out;
+    },
+  };
 }
 
 async function writeBatch(file: string, points: number, payload: Payload, fsync: boolean): Promise<void> {
@@ -169,14 +141,8 @@ async function writeBatch(file: string, points: number, payload: Payload, fsync:
   header.writeUInt32BE(payload.bytes.length, 9);
   header.writeUInt32BE(crc32(payload.bytes), 13);
   const tmp = `${file}.tmp`;
-  const fh = await open(tmp, 'w', 0o640);
   try {
-    try {
-      await fh.writev([header, payload.bytes]);
-      if (fsync) await fh.sync();
-    } finally {
-      await fh.close();
-    }
+    await writeFile(tmp, [header, payload.bytes], { mode: 0o640, flush: fsync });
     await rename(tmp, file);
     if (fsync) {
       // The rename itself reaches the disk only when the directory is synced: without it a power loss can forget the newest batch.

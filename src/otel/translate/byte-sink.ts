@@ -1,13 +1,11 @@
-// How the byte sinks (proto-sink.ts, json-sink.ts) close their requests:
-// one writer per request, gzipped as it is closed when an exporter wants
-// that, and its buffer handed out or reused for the next request.
+// What the byte sinks (proto-sink.ts, json-sink.ts) share: one writer per
+// request, opened by its first point and closed by cut(), gzipped as it is
+// closed when an exporter wants that, and its buffer handed out or reused for
+// the next request.
 
 import { gzipSync } from 'node:zlib';
 import type { ProtobufWriter } from '../../wire/protobuf-writer.ts';
 import { GZIP_LEVEL } from '../requests.ts';
-
-/** What a sink writes a request with (ProtobufWriter, json-sink's ByteWriter): `bytes()` is buf[0, pos) as a view. */
-type RequestWriter = Pick<ProtobufWriter, 'pos' | 'buf' | 'bytes'>;
 
 /** One closed request, in the forms asked for. */
 export interface ClosedRequest {
@@ -15,10 +13,13 @@ export interface ClosedRequest {
   readonly gzip?: Uint8Array;
 }
 
+/** What a sink writes a request with (ProtobufWriter, json-sink's ByteWriter): `bytes()` is buf[0, pos) as a view. */
+type RequestWriter = Pick<ProtobufWriter, 'pos' | 'buf' | 'bytes'>;
+
 /** Pushes are alike: a request starts in a buffer the size of the last push's largest, neither grown nor copied out of one it barely fills. */
 const sizeHints = { proto: 256 * 1024, json: 256 * 1024 };
 
-export class RequestBuffers<W extends RequestWriter> {
+export abstract class ByteSink<W extends RequestWriter> {
   readonly #encoding: keyof typeof sizeHints;
   readonly #make: (size: number) => W;
   readonly #forms: { readonly plain: boolean; readonly gzip: boolean };
@@ -27,6 +28,8 @@ export class RequestBuffers<W extends RequestWriter> {
   #spare: W | undefined;
   /** The largest request of this push so far, with 5 % to spare. */
   #largest = 0;
+  /** The request being written, if any. */
+  protected w: W | undefined;
 
   constructor(encoding: keyof typeof sizeHints, forms: { readonly plain: boolean; readonly gzip: boolean }, make: (size: number) => W) {
     this.#encoding = encoding;
@@ -34,14 +37,30 @@ export class RequestBuffers<W extends RequestWriter> {
     this.#make = make;
   }
 
-  open(): W {
-    const w = this.#spare ?? this.#make(Math.max(sizeHints[this.#encoding], this.#largest));
-    this.#spare = undefined;
-    w.pos = 0;
+  /** Ends the open metric, if any. */
+  abstract end(): void;
+  /** What starts a request, and what ends it after its last metric. */
+  protected abstract openRequest(w: W): void;
+  protected abstract closeRequest(w: W): void;
+
+  /** The request's writer, opened if need be. */
+  protected request(): W {
+    let w = this.w;
+    if (!w) {
+      w = this.w = this.#spare ?? this.#make(Math.max(sizeHints[this.#encoding], this.#largest));
+      this.#spare = undefined;
+      w.pos = 0;
+      this.openRequest(w);
+    }
     return w;
   }
 
-  close(w: W): void {
+  cut(): void {
+    const w = this.w;
+    if (!w) return;
+    this.end();
+    this.closeRequest(w);
+    this.w = undefined;
     this.#largest = Math.max(this.#largest, Math.ceil(w.pos * 1.05));
     const bytes = w.bytes();
     const gzip = this.#forms.gzip ? gzipSync(bytes, { level: GZIP_LEVEL }) : undefined;
@@ -55,6 +74,7 @@ export class RequestBuffers<W extends RequestWriter> {
 
   /** The requests closed; the next push's first buffer is sized after the largest. */
   finish(): ClosedRequest[] {
+    this.cut();
     if (this.#largest > 0) sizeHints[this.#encoding] = Math.max(64 * 1024, this.#largest);
     return this.#requests;
   }
