@@ -12,7 +12,6 @@ import { shimGet, ShimError } from '../shim/client.ts';
 import { shimSocketCandidates } from '../shim/socket-path.ts';
 import { ScanError, scanBody, type ScanLimits } from '../exposition/scan.ts';
 import { releaseBody } from '../shim/body-collector.ts';
-import { mapLimit } from './map-limit.ts';
 import { nudgeGc, releaseSnapshot } from './lifetime.ts';
 import { shimPrefix } from './relabel.ts';
 import type { SandboxScrape, ScrapeFailure, Snapshot, SnapshotSource } from './snapshot.ts';
@@ -190,6 +189,20 @@ async function isDirectory(p: string): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/** Runs `fn` over `items` with at most `limit` in flight; results keep input order. */
+async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+  return results;
 }
 
 /** The sandbox's own root first, then the others in configured order. */

@@ -1,9 +1,11 @@
 // The debug exporter's two text layouts, normal (a line per data point) and detailed (a line
 // per field), as the collector's debug exporter (v0.161, internal/normal and internal/otlptext)
-// writes them, numbers and times in Go's fmt (test/interop/collector-debug.test.ts compares them).
+// writes them, numbers and times in Go's fmt (test/interop/collector-debug.test.ts compares them);
+// a count's %d is written as the text format writes a timestamp (Go's writeInt).
 
 import type { Attributes, AttributeValue, HrTime } from '@opentelemetry/api';
 import { AggregationTemporality, DataPointType, type DataPoint, type Histogram } from '@opentelemetry/sdk-metrics';
+import { formatTimestamp as goInt } from '../../../exposition/encode-text.ts';
 import { formatFloat } from '../../../exposition/float.ts';
 import { isSummary, type OtelMetricData, type OtelResourceMetrics, type SummaryValue } from '../../translate/points-sink.ts';
 
@@ -110,11 +112,6 @@ function asString(v: AttributeValue | undefined): string {
   if (typeof v === 'number') return Number.isFinite(v) ? String(v) : v > 0 ? '+Inf' : Number.isNaN(v) ? 'NaN' : '-Inf';
   if (Array.isArray(v)) return JSON.stringify(v);
   return String(v ?? '');
-}
-
-/** Go's %d of a count (an integer; JS keeps it exactly up to 2^53). */
-function goInt(n: number): string {
-  return Number.isSafeInteger(n) ? String(n) : BigInt(Math.trunc(n)).toString();
 }
 
 /** Go's %v of a float64: strconv's 'g' (as the text format writes values), but -0 keeps its sign. */

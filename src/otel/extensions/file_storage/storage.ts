@@ -92,9 +92,7 @@ function directoryQueue(config: FileStorageConfig, dir: string, { encoding, gzip
     },
     sizeOf: (request) => request.bytes(encoding, gzip).length,
     /** Settles once what was added is written and what was discarded is deleted. */
-    flush: async () => {
-      await writing;
-    },
+    flush: () => writing.then(() => undefined),
     add(request) {
       const payload = request.bytes(encoding, gzip);
       const file = path.join(dir, `${String(++seq).padStart(12, '0')}.batch`);
