@@ -1,6 +1,6 @@
 // V8 forgets the hidden class of a class whose instances have all died by a
 // major GC, and with it every optimized function that relied on it. The hot
-// path's per-scrape objects (scanners, writers, body collectors) all die
+// path's per-scrape objects (scanners, writers, body collectors, shim exchanges) all die
 // between scrapes, and the daemon asks for a major GC after each scrape, so
 // the hot path was optimized anew on every scrape (`--trace-deopt`: "embedded
 // weak objects cleared"), at a quarter of a scrape's CPU. Keeping the last

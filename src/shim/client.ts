@@ -16,6 +16,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { BodyCollector } from './body-collector.ts';
 import { stat } from 'node:fs/promises';
+import { keepHiddenClass } from '../buffers/hidden-class.ts';
 /** What talking to shims is configured with (receivers.kata_monitor: shim.*). */
 export interface ShimConfig {
   readonly timeoutMs: number;
@@ -196,6 +197,7 @@ class Exchange {
     this.#path = path;
     this.#opts = opts;
     this.#sink = sink;
+    keepHiddenClass(this);
     // The deadline is the backstop for every other path: whatever happened
     // before (an event that never came, a sink that threw), it destroys the
     // connection and settles. Nothing but finishing or cancel() clears it.
