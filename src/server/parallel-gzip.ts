@@ -8,6 +8,7 @@
 
 import { promisify } from 'node:util';
 import { constants as zc, crc32, deflateRaw } from 'node:zlib';
+import { freeNow } from '../buffers/free-now.ts';
 
 const deflateRawAsync = promisify(deflateRaw) as (buf: Buffer, opts: { level: number; finishFlush: number }) => Promise<Buffer>;
 
@@ -45,27 +46,35 @@ export async function* gzipParallel(chunks: Iterable<Buffer>, opts: ParallelGzip
     return job;
   };
 
-  yield HEADER;
-  for (const chunk of chunks) {
-    crc = crc32(chunk, crc);
-    size = (size + chunk.length) >>> 0;
-    let s = 0;
-    while (s < chunk.length) {
-      const n = Math.min(chunk.length - s, segmentBytes - used);
-      chunk.copy(seg, used, s, s + n);
-      used += n;
-      s += n;
-      if (used === segmentBytes) {
-        pending.push(start(false));
-        if (pending.length >= parallel) yield await pending.shift()!;
+  // The segments are freed as soon as the answer is done with them, not at the next major GC: at
+  // 300 sandboxes they made gzip answers peak ~8 MiB above plain ones (`npm run bench`). One still
+  // compressing when the answer is abandoned is left to the GC.
+  try {
+    yield HEADER;
+    for (const chunk of chunks) {
+      crc = crc32(chunk, crc);
+      size = (size + chunk.length) >>> 0;
+      let s = 0;
+      while (s < chunk.length) {
+        const n = Math.min(chunk.length - s, segmentBytes - used);
+        chunk.copy(seg, used, s, s + n);
+        used += n;
+        s += n;
+        if (used === segmentBytes) {
+          pending.push(start(false));
+          if (pending.length >= parallel) yield await pending.shift()!;
+        }
       }
+      opts.release?.(chunk);
     }
-    opts.release?.(chunk);
+    pending.push(start(true));
+    while (pending.length > 0) yield await pending.shift()!;
+    const trailer = Buffer.allocUnsafe(8);
+    trailer.writeUInt32LE(crc >>> 0, 0);
+    trailer.writeUInt32LE(size, 4);
+    yield trailer;
+  } finally {
+    for (const b of free) freeNow(b.buffer);
+    freeNow(seg.buffer);
   }
-  pending.push(start(true));
-  while (pending.length > 0) yield await pending.shift()!;
-  const trailer = Buffer.allocUnsafe(8);
-  trailer.writeUInt32LE(crc >>> 0, 0);
-  trailer.writeUInt32LE(size, 4);
-  yield trailer;
 }
