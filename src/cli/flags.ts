@@ -176,7 +176,7 @@ export function defaultFlags(): Flags {
 export function parseFlags(argv: readonly string[], programName = 'kata-monitor'): ParseResult {
   if (argv.length === 1 && (argv[0] === '--version' || argv[0] === 'version')) return { kind: 'version' };
   const first = argv[0];
-  const command = first !== undefined && first in COMMANDS ? (first as Command) : undefined;
+  const command = first !== undefined && Object.hasOwn(COMMANDS, first) ? (first as Command) : undefined;
   if (first === 'help') return { kind: 'help', text: usage(programName) };
 
   const flags: Mutable = { ...defaultFlags() };

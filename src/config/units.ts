@@ -22,7 +22,7 @@ export function parseDuration(text: string): Parsed<number> {
   while (rest !== '') {
     const part = /^(\d+\.?\d*|\.\d+)([a-zµμ]+)/.exec(rest);
     if (!part) return { ok: false, reason: `invalid duration "${text}"` };
-    const unit = DURATION_UNIT_MS[part[2] ?? ''];
+    const unit = Object.hasOwn(DURATION_UNIT_MS, part[2]!) ? DURATION_UNIT_MS[part[2]!] : undefined;
     if (unit === undefined) {
       return { ok: false, reason: `invalid duration "${text}": unknown unit "${part[2]}" (use ns, us, ms, s, m or h)` };
     }
@@ -40,7 +40,8 @@ export function parseSize(text: string): Parsed<number> {
   const m = /^(\d+(?:\.\d+)?)\s*([A-Za-z]*)$/.exec(text.trim());
   if (!m) return { ok: false, reason: `invalid size "${text}" (use bytes or a unit: 64MiB, 1GB)` };
   const unitText = m[2] ?? '';
-  const unit = SIZE_UNIT[unitText.toLowerCase().replace(/b$/, '')];
+  const key = unitText.toLowerCase().replace(/b$/, '');
+  const unit = Object.hasOwn(SIZE_UNIT, key) ? SIZE_UNIT[key] : undefined;
   if (unit === undefined) {
     return { ok: false, reason: `invalid size "${text}": unknown unit "${unitText}" (use B, KB, MB, GB, KiB, MiB or GiB)` };
   }

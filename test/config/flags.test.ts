@@ -188,6 +188,12 @@ describe('command line flags (Go flag package semantics)', () => {
       const daemon = parseFlags(['-listen-address=0.0.0.0:8090']);
       assert.ok(daemon.kind === 'run' && daemon.command === undefined);
     });
+    it('are only the words listed: an object\'s own names (toString, constructor) are no command', () => {
+      for (const word of ['toString', 'constructor', '__proto__', 'hasOwnProperty']) {
+        const r = parseFlags([word]);
+        assert.ok(r.kind === 'run' && r.command === undefined, word);
+      }
+    });
     it('own their flags: another command\'s flag, or one given to the daemon, is not defined (exit 2)', () => {
       assert.equal(failure(['sandboxes', '-format=json']).message, 'flag provided but not defined: -format');
       assert.equal(failure(['metrics', '-o', 'json']).message, 'flag provided but not defined: -o');

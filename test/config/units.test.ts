@@ -26,6 +26,8 @@ describe('durations (Go time.ParseDuration syntax, in milliseconds)', () => {
   });
   it('names an unknown unit', () => {
     assert.deepEqual(parseDuration('3x'), { ok: false, reason: 'invalid duration "3x": unknown unit "x" (use ns, us, ms, s, m or h)' });
+    // Not a unit either: an object's own names (a lookup must not find them on the prototype).
+    assert.deepEqual(parseDuration('5constructor'), { ok: false, reason: 'invalid duration "5constructor": unknown unit "constructor" (use ns, us, ms, s, m or h)' });
   });
   it('refuses text that is not a duration', () => {
     assert.equal(parseDuration('soon').ok, false);
@@ -49,6 +51,8 @@ describe('sizes (bytes)', () => {
   }
   it('names an unknown unit', () => {
     assert.match((parseSize('3 parsecs') as { reason: string }).reason, /unknown unit "parsecs"/);
+    assert.match((parseSize('3 constructor') as { reason: string }).reason, /unknown unit "constructor"/);
+    assert.match((parseSize('3 toStringb') as { reason: string }).reason, /unknown unit "toStringb"/);
   });
   it('refuses negative and malformed sizes', () => {
     assert.equal(parseSize('-1').ok, false);
