@@ -139,13 +139,7 @@ function less(a: AcceptEntry, b: AcceptEntry): boolean {
 }
 
 /** goautoneg trims spaces only, not tabs. */
-function trimSpaces(s: string): string {
-  let a = 0;
-  let b = s.length;
-  while (a < b && s.charCodeAt(a) === 32) a++;
-  while (b > a && s.charCodeAt(b - 1) === 32) b--;
-  return a === 0 && b === s.length ? s : s.slice(a, b);
-}
+const trimSpaces = (s: string): string => s.replace(/^ +| +$/g, '');
 
 /** strconv.ParseFloat(v, 32) with the error ignored: 0 on bad syntax, ±Inf on overflow. */
 function parseQ(v: string): number {

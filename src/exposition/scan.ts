@@ -54,14 +54,8 @@ export const NO_LIMITS: ScanLimits = { sampleLimit: 0, labelLimit: 0, labelNameL
 
 type DeclaredType = MetricType | 'gauge_histogram';
 
-const TYPES: ReadonlyMap<string, DeclaredType> = new Map<string, DeclaredType>([
-  ['COUNTER', 'counter'],
-  ['GAUGE', 'gauge'],
-  ['SUMMARY', 'summary'],
-  ['UNTYPED', 'untyped'],
-  ['HISTOGRAM', 'histogram'],
-  ['GAUGE_HISTOGRAM', 'gauge_histogram'],
-]);
+/** A TYPE line's word, upper-cased (Go compares it so), → its type. */
+const TYPES = new Map((['counter', 'gauge', 'summary', 'untyped', 'histogram', 'gauge_histogram'] as const).map((t): [string, DeclaredType] => [t.toUpperCase(), t]));
 
 /**
  * A family as Go's parser keeps it while reading. The objects outlive a scan
