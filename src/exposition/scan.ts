@@ -66,14 +66,15 @@ interface Fam {
   readonly name: string;
   /** The scan that holds it as a family; in any other scan it is not one (yet). */
   gen: number;
-  /** The scan in which a name like this one plus _sum, _count or _bucket was a family. */
+  /**
+   * The scan in which a name like this one plus _sum, _count or _bucket was a
+   * family: in that scan such names are looked up, not inferred.
+   */
   suffixedGen: number;
   /** Where an unquoted occurrence of the name sits in the body (-1: none), for comparing without a string. */
   nameStart: number;
   nameEnd: number;
   type: DeclaredType | undefined;
-  /** A family named like this one plus _sum, _count or _bucket exists: such names are looked up, not inferred. */
-  sibling: boolean;
   /**
    * The HELP text as Go's encoder writes it back (escapes of \\ and \n kept,
    * \" unescaped): the body's bytes [hs, he), or `helpCopy` where they differ
@@ -101,7 +102,7 @@ interface Fam {
 }
 
 function newFam(name: string): Fam {
-  return { name, gen: -1, suffixedGen: -1, nameStart: -1, nameEnd: -1, type: undefined, sibling: false, hs: -1, he: -1, helpCopy: undefined, ord: 0, nsegs: 0, open: undefined, series: undefined, seen: undefined, metrics: undefined, head: undefined, headPrefix: '', headHelp: undefined, rank: 0, at: 0 };
+  return { name, gen: -1, suffixedGen: -1, nameStart: -1, nameEnd: -1, type: undefined, hs: -1, he: -1, helpCopy: undefined, ord: 0, nsegs: 0, open: undefined, series: undefined, seen: undefined, metrics: undefined, head: undefined, headPrefix: '', headHelp: undefined, rank: 0, at: 0 };
 }
 
 /**
@@ -382,7 +383,6 @@ class Scanner {
     f.nameStart = start;
     f.nameEnd = end;
     f.type = undefined;
-    f.sibling = f.suffixedGen === this.#gen;
     f.hs = -1;
     f.helpCopy = undefined;
     f.ord = this.#order.length;
@@ -589,7 +589,7 @@ class Scanner {
       }
     }
     const f = this.#cur;
-    if (f !== undefined && f.nameStart >= 0 && !f.sibling) {
+    if (f !== undefined && f.nameStart >= 0 && f.suffixedGen !== this.#gen) {
       const fs = f.nameStart;
       const fl = f.nameEnd - fs;
       if (p + fl <= n && sameRun(this.#v, b, p, fs, fl)) {
@@ -736,7 +736,6 @@ class Scanner {
       if (len > suffix.length && name.endsWith(suffix)) {
         const bf = this.#entry(name.slice(0, -suffix.length));
         bf.suffixedGen = this.#gen;
-        if (bf.gen === this.#gen) bf.sibling = true;
       }
     }
     return (this.#cur = f);
@@ -1376,7 +1375,7 @@ function blockIdentity(b: Buffer, s: number, e: number): number {
 
 /**
  * The role of a name that is family `f`'s name followed by b[s, e), by Go's
- * rules when no family has that name itself (f.sibling is false): -1 when it
+ * rules when no family has that name itself (no sibling family): -1 when it
  * is not one of f's samples.
  */
 function suffixRole(b: Buffer, f: Fam, s: number, e: number): number {
