@@ -3,42 +3,11 @@
 
 import { BACKSLASH, QUOTE } from './chars.ts';
 
-/**
- * Calls `visit` for each label pair of a canonical label block b[s, e):
- * name [ns, ne), value [vs, ve) as written (escaped: `\\`, `\"`, `\n`),
- * `escaped` when it holds an escape.
- */
-export function forEachLabel(
-  b: Buffer,
-  s: number,
-  e: number,
-  visit: (ns: number, ne: number, vs: number, ve: number, escaped: boolean) => void,
-): void {
-  let i = s;
-  // Bounded by e, not only by the bytes sought: a wrong range must end the walk, never spin past the buffer.
-  while (i < e) {
-    const ns = i;
-    while (i < e && b[i] !== 61 /* = */) i++;
-    const ne = i;
-    const vs = i + 2;
-    let escaped = false;
-    i = vs;
-    while (i < e && b[i] !== QUOTE) {
-      if (b[i] === BACKSLASH) {
-        escaped = true;
-        i++;
-      }
-      i++;
-    }
-    visit(ns, ne, vs, i, escaped);
-    i += 2; // the quote and the comma
-  }
-}
-
-// A block walked without a callback, for the loops that write every label of
-// every point (the OTLP sinks): a name runs from i to labelNameEnd (the `=`),
-// its value from 2 bytes on to labelValueEnd (the closing quote), and the
-// next pair starts 2 bytes after that. Bounded by e, as forEachLabel is.
+// A block is walked without a callback, for the loops that see every label
+// of every point: a name runs from i to labelNameEnd (the `=`), its value from
+// 2 bytes on to labelValueEnd (the closing quote), and the next pair starts 2
+// bytes after that. Bounded by e: a wrong range must end the walk, never spin
+// past the buffer.
 
 /** Where the label name starting at b[i] ends. */
 export function labelNameEnd(b: Buffer, i: number, e: number): number {

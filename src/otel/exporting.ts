@@ -103,6 +103,7 @@ type Row = Omit<ExporterRow, 'history'>;
 
 function row(s: ExporterStatus): Row {
   const q = s.queue;
+  const lastError = q?.lastError ?? s.written?.lastError;
   return {
     name: `${s.pipeline}/${s.id}`,
     endpoint: s.endpoint,
@@ -114,7 +115,7 @@ function row(s: ExporterStatus): Row {
     failedSends: q?.failedSends ?? s.written?.failures ?? 0,
     droppedBatches: q ? Object.values(q.droppedBatches).reduce((a, b) => a + b, 0) : 0,
     ...(q?.lastSuccessAt !== undefined && { lastSuccessAt: q.lastSuccessAt }),
-    ...((q?.lastError ?? s.written?.lastError) !== undefined && { lastError: (q?.lastError ?? s.written?.lastError)! }),
+    ...(lastError !== undefined && { lastError }),
   };
 }
 

@@ -6,7 +6,7 @@ import { ValueType, type Attributes } from '@opentelemetry/api';
 import { millisToHrTime, type InstrumentationScope } from '@opentelemetry/core';
 import type { Resource } from '@opentelemetry/resources';
 import { AggregationTemporality, DataPointType, type DataPoint, type MetricData, type MetricDescriptor, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
-import { forEachLabel, unescapeLabelValue } from '../../exposition/label-block.ts';
+import { labelNameEnd, labelValueEnd, unescapeLabelValue } from '../../exposition/label-block.ts';
 import { SCOPE } from '../requests.ts';
 import { isOurLabel, memo, type MetricHead, type OtlpSink, type SandboxAttributes } from './sink.ts';
 
@@ -56,7 +56,8 @@ export class PointsSink implements OtlpSink {
   readonly #strings = new Strings();
   #metrics: OtelMetricData[] | undefined;
   #head: MetricHead | undefined;
-  #open: { readonly head: MetricHead; readonly points: DataPoint<unknown>[] } | undefined;
+  /** The points of the open metric (#head) in this request. */
+  #points: DataPoint<unknown>[] | undefined;
 
   constructor(resource: Resource) {
     this.#resource = resource;
@@ -82,16 +83,16 @@ export class PointsSink implements OtlpSink {
   }
 
   end(): void {
-    const open = this.#open;
-    if (!open) return;
-    this.#open = undefined;
-    const { name, description, kind } = open.head;
+    const points = this.#points;
+    if (!points) return;
+    this.#points = undefined;
+    const { name, description, kind } = this.#head!;
     this.#metrics!.push({
       descriptor: { name, description, unit: '', valueType: ValueType.DOUBLE },
       aggregationTemporality: AggregationTemporality.CUMULATIVE,
       dataPointType: DATA_POINT_TYPE[kind],
       ...(kind === 'sum' && { isMonotonic: true }),
-      dataPoints: open.points,
+      dataPoints: points,
     } as OtelMetricData);
   }
 
@@ -109,21 +110,27 @@ export class PointsSink implements OtlpSink {
 
   #add(b: Buffer, ls: number, le: number, sb: SandboxAttributes, startMs: number, timeMs: number, value: unknown): void {
     this.#metrics ??= [];
-    this.#open ??= { head: this.#head!, points: [] };
+    this.#points ??= [];
     const template = this.#template(sb);
     let attributes: Attributes;
     if (ls < le) {
       const a: Attributes = {};
       const strings = this.#strings;
-      forEachLabel(b, ls, le, (ns, ne, vs, ve, escaped) => {
-        if (!isOurLabel(b, ns, ne)) a[strings.of(b, ns, ne)] = escaped ? unescapeLabelValue(b, vs, ve) : strings.of(b, vs, ve);
-      });
+      for (let i = ls; i < le; ) {
+        const ne = labelNameEnd(b, i, le);
+        const ve = labelValueEnd(b, ne + 2, le);
+        if (!isOurLabel(b, i, ne)) {
+          const raw = strings.of(b, ne + 2, ve);
+          a[strings.of(b, i, ne)] = raw.includes('\\') ? unescapeLabelValue(b, ne + 2, ve) : raw;
+        }
+        i = ve + 2; // the quote and the comma
+      }
       attributes = Object.assign(a, template);
     } else {
       // A copy (of the same shape, cheaply): no two points share an attributes object.
       attributes = { ...template };
     }
-    this.#open.points.push({ startTime: this.#hr(startMs), endTime: this.#hr(timeMs), attributes, value });
+    this.#points.push({ startTime: this.#hr(startMs), endTime: this.#hr(timeMs), attributes, value });
   }
 }
 

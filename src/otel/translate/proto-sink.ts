@@ -76,7 +76,7 @@ export class ProtoSink extends ByteSink<ProtobufWriter> implements OtlpSink {
     this.#metric = { head, ...KIND[m.kind] };
   }
 
-  number(b: Buffer, ls: number, le: number, sb: SandboxAttributes, startMs: number, timeMs: number, value: number, _vs?: number, _ve?: number): void {
+  number(b: Buffer, ls: number, le: number, sb: SandboxAttributes, startMs: number, timeMs: number, value: number): void {
     const w = this.#point(startMs, timeMs);
     w.tag(4, WIRE_I64);
     w.double(value);
@@ -158,7 +158,6 @@ export class ProtoSink extends ByteSink<ProtobufWriter> implements OtlpSink {
     w.raw(field === 7 ? block.f7 : block.f9);
     w.end(this.#pointMark, LEN_POINT);
   }
-
 }
 
 /** A histogram's or summary's count (4) and sum (5). */

@@ -3,6 +3,9 @@
 // a sink only writes what it is given. A point's attributes are its own
 // labels, b[ls, le) of its body (a canonical label block), then its sandbox's.
 
+import { PENDING_METADATA, type CriMetadata } from '../../discovery/registry.ts';
+import { sandboxLabels } from '../../scrape/relabel.ts';
+
 /** OTLP's metric kinds: counters become monotonic cumulative sums, gauges and untyped gauges. */
 export type MetricKind = 'gauge' | 'sum' | 'histogram' | 'summary';
 
@@ -36,7 +39,7 @@ export interface OtlpSink {
 }
 
 /** Labels a sandbox's attributes replace: ours win over a shim label of the same name, as on /metrics. */
-const OURS = new Set(['sandbox_id', 'cri_uid', 'cri_name', 'cri_namespace']);
+const OURS = new Set(sandboxLabels('', PENDING_METADATA).map((l) => l.name));
 
 /** Whether the label name b[ns, ne) is one of the four a sandbox's attributes carry. */
 export function isOurLabel(b: Buffer, ns: number, ne: number): boolean {
@@ -46,13 +49,8 @@ export function isOurLabel(b: Buffer, ns: number, ne: number): boolean {
 }
 
 /** The four kata-monitor labels (always, as on /metrics), then the k8s.* semantic-convention keys when known. */
-export function podAttributes(id: string, m: { readonly uid: string; readonly name: string; readonly namespace: string }): SandboxAttributes {
-  const pairs: [string, string][] = [
-    ['sandbox_id', id],
-    ['cri_uid', m.uid],
-    ['cri_name', m.name],
-    ['cri_namespace', m.namespace],
-  ];
+export function podAttributes(id: string, m: CriMetadata): SandboxAttributes {
+  const pairs = sandboxLabels(id, m).map((l): [string, string] => [l.name, l.value]);
   if (m.uid) pairs.push(['k8s.pod.uid', m.uid]);
   if (m.name) pairs.push(['k8s.pod.name', m.name]);
   if (m.namespace) pairs.push(['k8s.namespace.name', m.namespace]);

@@ -115,12 +115,12 @@ function asString(v: AttributeValue | undefined): string {
 }
 
 /** Go's %v of a float64: strconv's 'g' (as the text format writes values), but -0 keeps its sign. */
-export function goV(v: number): string {
+function goV(v: number): string {
   return Object.is(v, -0) ? '-0' : formatFloat(v);
 }
 
 /** Go's %f of a float64: six decimals, never an exponent. */
-export function goF(v: number): string {
+function goF(v: number): string {
   if (!Number.isFinite(v)) return formatFloat(v); // NaN, +Inf, -Inf
   if (Object.is(v, -0)) return '-0.000000';
   if (Math.abs(v) < 1e21) return v.toFixed(6);
@@ -128,7 +128,7 @@ export function goF(v: number): string {
 }
 
 /** Go's time.Time.String() of a UTC time: nanoseconds with their trailing zeros cut. */
-export function goTime(t: HrTime): string {
+function goTime(t: HrTime): string {
   const [s, ns] = t;
   const iso = new Date(s * 1000).toISOString();
   const fraction = ns > 0 ? `.${String(ns).padStart(9, '0').replace(/0+$/, '')}` : '';

@@ -25,7 +25,7 @@ export function fileExporter(config: FileConfig, pipeline: string, logger: Logge
   const write = async (bytes: Uint8Array, n: number): Promise<void> => {
     try {
       const framed = format === 'json' ? [bytes, NEWLINE] : [lengthOf(bytes), bytes];
-      const length = bytes.length + 4 - (format === 'json' ? 3 : 0);
+      const length = bytes.length + (format === 'json' ? NEWLINE.length : 4);
       if (rotation && size > 0 && size + length > rotation.maxMegabytes * 1024 * 1024) await rotate(rotation);
       await handle!.writev(framed);
       size += length;

@@ -41,7 +41,7 @@ export interface OtlpExporterConfig {
 /** What both transports send as their User-Agent. */
 export const USER_AGENT = `kata-otel-monitor/${packageVersion()}`;
 
-export const TLS_KEYS = { insecure: leaf, ca_file: leaf, cert_file: leaf, key_file: leaf, insecure_skip_verify: leaf, server_name_override: leaf } satisfies KeyTree;
+const TLS_KEYS = { insecure: leaf, ca_file: leaf, cert_file: leaf, key_file: leaf, insecure_skip_verify: leaf, server_name_override: leaf } satisfies KeyTree;
 
 export const OTLP_KEYS = { endpoint: leaf, compression: leaf, headers: leaf, tls: TLS_KEYS, ...HELPER_KEYS } satisfies KeyTree;
 
