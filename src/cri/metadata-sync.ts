@@ -165,7 +165,7 @@ export class MetadataSync {
     for (const pod of pods) {
       if (!asked.has(pod.id) || !this.#due.has(pod.id)) continue; // a runc pod, one known or removed meanwhile, or one newer than the call
       const { uid, name, namespace } = pod.metadata;
-      this.#opts.registry.setMetadata(pod.id, { uid, name, namespace }); // emits 'metadata' → no longer pending
+      this.#opts.registry.setMetadata(pod.id, pod.metadata); // emits 'metadata' → no longer pending
       this.#due.delete(pod.id);
       this.#log.debug('synced kata pod', { sandbox: pod.id, 'cri-uid': uid, 'cri-name': name, 'cri-namespace': namespace });
     }

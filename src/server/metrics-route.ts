@@ -29,12 +29,10 @@ const pool = new ChunkPool();
 export async function serveMetrics(deps: AppDeps, c: Context<{ Bindings: HttpBindings }>): Promise<Response> {
   const query = queryFromUrl(c.req.url);
   const sandbox = query.get('sandbox');
+  const { format, contentType } = negotiate(c.req.header('accept'), { openMetrics: deps.server.openMetrics });
   // HEAD: the headers a GET would get, without a scrape. (Hono answers HEAD through the GET
   // route and rebuilds its Response: an answer already written to the socket cannot be one.)
-  if (c.req.method === 'HEAD') {
-    const type = sandbox ? 'text/plain; charset=utf-8' : negotiate(c.req.header('accept'), { openMetrics: deps.server.openMetrics }).contentType;
-    return c.body(null, 200, { 'Content-Type': type });
-  }
+  if (c.req.method === 'HEAD') return c.body(null, 200, { 'Content-Type': sandbox ? 'text/plain; charset=utf-8' : contentType });
   const res = c.env.outgoing;
   const started = performance.now();
   deps.selfMetrics.scrapeCount++;
@@ -43,7 +41,6 @@ export async function serveMetrics(deps: AppDeps, c: Context<{ Bindings: HttpBin
       await serveSandboxBody(deps, sandbox, res);
       return RESPONSE_ALREADY_SENT;
     }
-    const { format, contentType } = negotiate(c.req.header('accept'), { openMetrics: deps.server.openMetrics });
     const gzip = acceptsGzip(c.req.header('accept-encoding'));
     const filterParam = query.get('filter_family');
     const prefixes = filterParam ? filterParam.split(',') : undefined;

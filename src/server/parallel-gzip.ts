@@ -41,7 +41,8 @@ export async function* gzipParallel(chunks: Iterable<Buffer>, opts: ParallelGzip
     const job = deflateRawAsync(input.subarray(0, used), { level: opts.level, finishFlush: last ? zc.Z_FINISH : zc.Z_SYNC_FLUSH }).finally(() => {
       if (free.length < parallel + 1) free.push(input);
     });
-    seg = free.pop() ?? Buffer.allocUnsafeSlow(segmentBytes);
+    // The last segment has no successor: an answer under one segment would allocate a second for nothing.
+    seg = last ? Buffer.alloc(0) : (free.pop() ?? Buffer.allocUnsafeSlow(segmentBytes));
     used = 0;
     return job;
   };

@@ -26,7 +26,7 @@ export class ClientGoneError extends Error {
 }
 
 export async function sendChunks(res: ServerResponse, chunks: Iterable<Buffer> | AsyncIterable<Buffer>, opts: SendOptions = {}): Promise<void> {
-  const stallMs = opts.stallMs ?? STALL_MS;
+  const { release, stallMs = STALL_MS } = opts;
   let gone = false;
   const onClose = (): void => {
     gone = !res.writableFinished;
@@ -36,7 +36,6 @@ export async function sendChunks(res: ServerResponse, chunks: Iterable<Buffer> |
   try {
     for await (const chunk of chunks) {
       if (gone || res.destroyed) throw new ClientGoneError('client closed the connection mid-answer');
-      const release = opts.release;
       res.write(chunk, release ? () => release(chunk) : undefined);
       // Backpressure in steps of AHEAD bytes rather than the socket's 16 KiB
       // mark: one wait per megabyte instead of one per chunk (measured: the

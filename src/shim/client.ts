@@ -386,12 +386,12 @@ class Exchange {
     }
     const te = headers['transfer-encoding'];
     const cl = headers['content-length'];
+    const declared = Number(cl);
     if (te !== undefined && /chunked/i.test(te)) this.#mode = { kind: 'chunked', left: 0, state: 'size' };
-    else if (cl !== undefined && /^\d+$/.test(cl)) this.#mode = { kind: 'length', left: Number(cl) };
+    else if (cl !== undefined && /^\d+$/.test(cl)) this.#mode = { kind: 'length', left: declared };
     else this.#mode = { kind: 'close' };
     const socketPath = this.#current!;
     const { maxBytes } = this.#opts;
-    const declared = Number(cl);
     if (declared > maxBytes) {
       this.#finish(new ShimError('too-large', `shim ${socketPath}: answer of ${declared} bytes is over the ${maxBytes}-byte limit`, socketPath));
       return;
