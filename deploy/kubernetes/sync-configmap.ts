@@ -5,12 +5,10 @@
 
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Document, Scalar } from 'yaml';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-export const SOURCE = path.join(here, '..', '..', 'config', 'kata-monitor.yaml');
-export const TARGET = path.join(here, 'configmap.yaml');
+export const SOURCE = path.join(import.meta.dirname, '..', '..', 'config', 'kata-monitor.yaml');
+export const TARGET = path.join(import.meta.dirname, 'configmap.yaml');
 
 export function renderConfigMap(config: string): string {
   const body = new Scalar(config);
@@ -29,7 +27,7 @@ export function renderConfigMap(config: string): string {
   return doc.toString({ lineWidth: 0 });
 }
 
-if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+if (import.meta.main) {
   writeFileSync(TARGET, renderConfigMap(readFileSync(SOURCE, 'utf8')));
   process.stdout.write(`wrote ${path.relative(process.cwd(), TARGET)}\n`);
 }

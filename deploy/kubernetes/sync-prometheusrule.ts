@@ -7,11 +7,9 @@
 
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-export const SOURCE = path.join(here, '..', 'prometheus', 'kata-monitor-rules.yaml');
-export const TARGET = path.join(here, 'prometheusrule.yaml');
+export const SOURCE = path.join(import.meta.dirname, '..', 'prometheus', 'kata-monitor-rules.yaml');
+export const TARGET = path.join(import.meta.dirname, 'prometheusrule.yaml');
 
 /**
  * The PrometheusRule whose spec is the rules file: its text from `groups:` on,
@@ -42,7 +40,7 @@ export function renderPrometheusRule(rules: string): string {
   ].join('\n');
 }
 
-if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+if (import.meta.main) {
   writeFileSync(TARGET, renderPrometheusRule(readFileSync(SOURCE, 'utf8')));
   process.stdout.write(`wrote ${path.relative(process.cwd(), TARGET)}\n`);
 }

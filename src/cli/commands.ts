@@ -47,7 +47,8 @@ function printMetrics(receiver: Receiver, snapshot: Snapshot, flags: Flags, io: 
 /** One sandbox's body as its shim serves it (upstream's /metrics?sandbox=ID). */
 async function sandboxBody(receiver: Receiver, id: string, io: CommandIo): Promise<number> {
   // The full id, or a prefix of one (the 12 characters `sandboxes` shows); a prefix of several is no answer.
-  const matches = receiver.registry.get(id) ? [receiver.registry.get(id)!] : receiver.registry.list().filter((e) => id !== '' && e.id.startsWith(id));
+  const exact = receiver.registry.get(id);
+  const matches = exact ? [exact] : receiver.registry.list().filter((e) => id !== '' && e.id.startsWith(id));
   const entry = matches.length === 1 ? matches[0] : undefined;
   if (!entry) {
     const known = (matches.length > 1 ? matches : receiver.registry.list()).map((e) => e.id.slice(0, 12));

@@ -24,7 +24,6 @@ export interface Field {
 }
 
 export interface Entries {
-  readonly field: Field;
   /** The value under `key` (a Field with a null node when absent). */
   get(key: string): Field;
   has(key: string): boolean;
@@ -76,7 +75,6 @@ export class Reader {
   map(field: Field, keys?: KeyTree): Entries | undefined {
     const entries = new Map<string, Field>();
     const result: Entries = {
-      field,
       get: (key) => {
         if (keys && !(key in keys)) throw new Error(`schema bug: ${field.path}.${key} is not declared`);
         return entries.get(key) ?? { path: join(field.path, key), line: field.line, node: null };

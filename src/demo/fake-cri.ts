@@ -96,7 +96,7 @@ export class FakeCriServer {
     };
     server.addService(criService().service, { ListPodSandbox: handle });
     await rm(this.socketPath, { force: true }); // a stale socket file makes bind fail
-    await bind(server, `unix://${this.socketPath}`);
+    await bind(server, this.endpoint);
     this.server = server;
   }
 

@@ -4,6 +4,7 @@
 // demand, test/support/fake-shim.ts) the tests, so it must be cheap per
 // request and never leak connections.
 
+import { once } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { mkdir, rm } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
@@ -98,13 +99,8 @@ export async function startFakeShim(options: FakeShimOptions): Promise<FakeShim>
 
   await mkdir(dirname(socketPath), { recursive: true });
   await rm(socketPath, { force: true });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(socketPath, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
+  server.listen(socketPath);
+  await once(server, 'listening');
 
   let closing: Promise<void> | undefined;
   return {

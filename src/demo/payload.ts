@@ -218,8 +218,7 @@ class PayloadState {
       if (rng() < 0.8) v[i] = round(v[i]! + this.#rate[i]! * (0.5 + rng()), slots[i]!.decimals);
     }
     for (const i of this.#gauges) {
-      const w = this.#walk[i]! + (rng() - 0.5) * 0.4;
-      this.#walk[i] = w > 1 ? 1 : w < -1 ? -1 : w;
+      this.#step(i);
       v[i] = this.#gauge(i, slots[i]!.decimals);
     }
     for (const g of this.#histograms) if (rng() < 0.6) this.#observe(g);
@@ -240,6 +239,13 @@ class PayloadState {
       }
     }
     return pieces.join('');
+  }
+
+  /** One step of slot i's bounded random walk; the new position. */
+  #step(i: number): number {
+    const w = this.#walk[i]! + (this.#rng() - 0.5) * 0.4;
+    this.#walk[i] = w > 1 ? 1 : w < -1 ? -1 : w;
+    return this.#walk[i]!;
   }
 
   #gauge(i: number, decimals: number): number {
@@ -280,11 +286,7 @@ class PayloadState {
     const rng = this.#rng;
     const v = this.#values;
     // Each quantile wanders ±20 % around its recorded value; sorting keeps them ordered.
-    const qs = g.slots.map((slot) => {
-      const w = this.#walk[slot]! + (rng() - 0.5) * 0.4;
-      this.#walk[slot] = w > 1 ? 1 : w < -1 ? -1 : w;
-      return this.#base[slot]! * (1 + 0.2 * this.#walk[slot]!);
-    });
+    const qs = g.slots.map((slot) => this.#base[slot]! * (1 + 0.2 * this.#step(slot)));
     qs.sort((a, b) => a - b);
     for (let j = 0; j < qs.length; j++) v[g.slots[j]!] = qs[j]!;
     if (rng() < 0.5 && g.countSlot >= 0) {

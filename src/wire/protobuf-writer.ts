@@ -1,5 +1,5 @@
 // The protobuf writer behind both hand-written encoders: the Prometheus
-// delimited format (exposition/encode-protobuf.ts) and OTLP (otel/otlp-encode.ts).
+// delimited format (exposition/encode-protobuf.ts) and OTLP (otel/translate/proto-sink.ts).
 // Hand-written because both encode tens of thousands of small messages per
 // answer; nested lengths get reserved bytes, adjusted in place when needed.
 
