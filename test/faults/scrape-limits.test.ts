@@ -12,7 +12,6 @@
 // hostile shim (the fake shim serves any body) on its real unix socket.
 
 import assert from 'node:assert/strict';
-import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startDemo, type DemoEnvironment } from '../../src/demo/environment.ts';
@@ -66,10 +65,8 @@ interface Host {
 
 async function startHost(): Promise<Host> {
   const demo = await startDemo({ sandboxes: 3 });
-  const dir = path.join(demo.roots[0]!, HOSTILE_ID);
-  await mkdir(dir, { recursive: true });
   const host = { demo, body: '' as Buffer | string } as Host;
-  host.hostile = await startFakeShim({ socketPath: path.join(dir, 'shim-monitor.sock'), metrics: () => host.body });
+  host.hostile = await startFakeShim({ socketPath: path.join(demo.roots[0]!, HOSTILE_ID, 'shim-monitor.sock'), metrics: () => host.body });
   demo.cri.setPods([...demo.pods(), HOSTILE_POD, demo.runcPod]);
   return host;
 }

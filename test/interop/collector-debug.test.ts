@@ -6,13 +6,14 @@
 // collector formats what it decoded from the wire, we format what we sent.
 
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startDemo, type DemoEnvironment } from '../../src/demo/environment.ts';
 import { startFakeShim, type FakeShim } from '../support/fake-shim.ts';
-import { spawnDaemon, until } from '../lifecycle/support.ts';
+import { hostFlags, spawnDaemon, until } from '../lifecycle/support.ts';
+import { pipelineYaml } from '../otel/exporters/harness.ts';
 import { startCollector } from './support/collector.ts';
 
 /** Values whose text is easy to get wrong: Go's %v and %f of them are what the collector prints. */
@@ -60,9 +61,7 @@ before(async () => {
   demo = await startDemo({ sandboxes: 2 });
   dir = mkdtempSync(path.join(tmpdir(), 'debug-interop-'));
   // One more sandbox (no pod metadata) serving the awkward values.
-  const sandboxDir = path.join(demo.roots[0]!, 'ed'.repeat(32));
-  mkdirSync(sandboxDir);
-  edge = await startFakeShim({ socketPath: path.join(sandboxDir, 'shim-monitor.sock'), metrics: () => EDGE_BODY });
+  edge = await startFakeShim({ socketPath: path.join(demo.roots[0]!, 'ed'.repeat(32), 'shim-monitor.sock'), metrics: () => EDGE_BODY });
 });
 after(async () => {
   await edge.close();
@@ -101,23 +100,8 @@ describe('debug exporter: the collector\'s layouts', () => {
       const collector = await startCollector(t, { debug: verbosity });
       if (!collector) return;
       const config = path.join(dir, `${verbosity}.yaml`);
-      writeFileSync(
-        config,
-        `receivers:
-  kata_monitor:
-    collection_interval: 1h
-    cri: { first_lookup_delay: 100ms, resync_interval: 200ms, timeout: 1s }
-exporters:
-  otlphttp:
-    endpoint: ${collector.httpEndpoint}
-  debug:
-    verbosity: ${verbosity}
-service:
-  pipelines:
-    metrics: { receivers: [kata_monitor], exporters: [otlphttp, debug] }
-`,
-      );
-      const daemon = spawnDaemon(['-config', config, '-log-format', 'json', ...demo.roots.flatMap((r) => ['-sandbox-root', r]), '-runtime-endpoint', demo.runtimeEndpoint, '-listen-address=127.0.0.1:0']);
+      writeFileSync(config, pipelineYaml({ otlphttp: `endpoint: ${collector.httpEndpoint}`, debug: `verbosity: ${verbosity}` }));
+      const daemon = spawnDaemon(['-config', config, '-log-format', 'json', ...hostFlags(demo), '-listen-address=127.0.0.1:0']);
       try {
         await daemon.serving;
         await until(() => collector.requests().length >= 1, 20_000, 'the first push at the collector');

@@ -7,16 +7,16 @@
 // back must be what the receiver got, point for point.
 
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { startDemo } from '../../src/demo/environment.ts';
 import { startFakeShim } from '../support/fake-shim.ts';
-import { sampleValue, sleep, spawnDaemon, until } from '../lifecycle/support.ts';
+import { hostFlags, sampleValue, sleep, spawnDaemon, until } from '../lifecycle/support.ts';
 import { startReceiver, type Receiver } from '../otel/support/receiver.ts';
 import { startCollector, type Collector } from './support/collector.ts';
-import { diffPoints, groupBy, points, seriesKey, type Point } from './support/points.ts';
+import { diffPoints, points, seriesKey, type Point } from './support/points.ts';
 
 /**
  * Requests the receiver must have accepted before the daemon is stopped: the
@@ -66,10 +66,8 @@ async function pushToCollector(
   t.after(() => demo.stop());
   if (options.extraShimBody !== undefined) {
     // One more sandbox (without pod metadata) whose shim serves this body.
-    const sandboxDir = path.join(demo.roots[0]!, 'ed'.repeat(32));
-    mkdirSync(sandboxDir);
     const body = options.extraShimBody;
-    const shim = await startFakeShim({ socketPath: path.join(sandboxDir, 'shim-monitor.sock'), metrics: () => body });
+    const shim = await startFakeShim({ socketPath: path.join(demo.roots[0]!, 'ed'.repeat(32), 'shim-monitor.sock'), metrics: () => body });
     t.after(() => shim.close());
   }
   const receiver = await startReceiver();
@@ -98,8 +96,7 @@ service:
       exporters: [${Object.keys(ids).join(', ')}]
 `,
   );
-  const roots = demo.roots.flatMap((r) => ['-sandbox-root', r]);
-  const daemon = spawnDaemon([...roots, '-runtime-endpoint', demo.runtimeEndpoint, '-listen-address=127.0.0.1:0', '-config', configFile]);
+  const daemon = spawnDaemon([...hostFlags(demo), '-listen-address=127.0.0.1:0', '-config', configFile]);
   t.after(() => daemon.kill());
   const url = await daemon.serving;
 
@@ -178,7 +175,7 @@ function assertCollectorWroteWhatWasSent(run: Run): void {
 
 /** The demo data has every kind of metric the daemon sends: each must come out of the collector. */
 function assertEveryKindArrived(written: readonly Point[]): void {
-  const byType = groupBy(written, (p) => p.type);
+  const byType = Map.groupBy(written, (p) => p.type);
   assert.ok(byType.get('gauge')?.some((p) => p.value !== undefined), 'gauges with values');
   assert.ok(
     byType.get('sum')?.some((p) => p.monotonic === true && p.temporality === 2),
@@ -217,7 +214,7 @@ function assertEveryKindArrived(written: readonly Point[]): void {
 function assertStartTimesCarriedOver(written: readonly Point[]): void {
   const cumulative = written.filter((p) => p.temporality === 2 || p.type === 'summary');
   let carried = 0;
-  for (const [key, series] of groupBy(cumulative, seriesKey)) {
+  for (const [key, series] of Map.groupBy(cumulative, seriesKey)) {
     for (const p of series) assert.ok(BigInt(p.start) > 0n && BigInt(p.start) <= BigInt(p.time), `${key}: start ${p.start} ≤ time ${p.time}`);
     if (new Set(series.map((p) => p.time)).size < 2) continue;
     assert.equal(new Set(series.map((p) => p.start)).size, 1, `${key}: one start time across pushes`);

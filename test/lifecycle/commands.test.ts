@@ -17,7 +17,7 @@ import { startFakeShim, type FakeShim, type FakeShimBehaviourName } from '../sup
 import { createShimPayload } from '../../src/demo/payload.ts';
 import { parseFamilies } from '../../src/exposition/scan.ts';
 import type { MetricFamily } from '../../src/exposition/model.ts';
-import { runCli, spawnDaemon, until, type Child } from './support.ts';
+import { hostFlags, runCli, spawnDaemon, until, type Child } from './support.ts';
 
 const OPENMETRICS = 'application/openmetrics-text; version=1.0.0';
 
@@ -33,16 +33,12 @@ interface Sandbox {
 async function addSandbox(demo: DemoEnvironment, pods: FakePod[], n: number, root: string, behaviour: FakeShimBehaviourName = 'ok'): Promise<Sandbox> {
   const id = `${n.toString(16).padStart(2, '0')}${'c0ffee'.repeat(10)}00`;
   const body = createShimPayload(id)();
-  await mkdir(path.join(root, id), { recursive: true });
   const shim = await startFakeShim({ socketPath: path.join(root, id, 'shim-monitor.sock'), metrics: () => body, behaviour });
   const pod: FakePod = { id, name: `app-${n}`, uid: `00000000-0000-4000-a000-00000000000${n}`, namespace: `ns-${n}` };
   pods.push(pod);
   demo.cri.setPods([...pods, demo.runcPod]);
   return { id, root, body, pod, shim };
 }
-
-/** Flags pointing a command or the daemon at the demo's roots and CRI. */
-const hostFlags = (demo: DemoEnvironment, runtimeEndpoint = demo.runtimeEndpoint): string[] => [...demo.roots.flatMap((r) => ['-sandbox-root', r]), '-runtime-endpoint', runtimeEndpoint];
 
 async function get(url: string, headers: Record<string, string> = {}): Promise<string> {
   const res = await fetch(url, { headers });
@@ -100,6 +96,20 @@ describe('one-shot commands against a simulated host', () => {
     for (const s of sandboxes) await s.shim.close();
     await demo?.stop();
   });
+
+  /**
+   * Runs `fn` with the comparison daemon stopped (SIGSTOP), so that what the shims and the CRI
+   * count is the command's doing alone, not the daemon's idle scrape or CRI lookups.
+   */
+  const alone = async (fn: () => Promise<void>): Promise<void> => {
+    process.kill(daemon.pid, 'SIGSTOP');
+    try {
+      await new Promise((r) => setTimeout(r, 100)); // what it had sent arrives first
+      await fn();
+    } finally {
+      process.kill(daemon.pid, 'SIGCONT');
+    }
+  };
 
   it('without a command, kata-monitor is the daemon (drop-in)', () => {
     assert.match(daemon.stderr(), /kata-monitor serving on http:\/\/127\.0\.0\.1:\d+/);
@@ -224,64 +234,68 @@ describe('one-shot commands against a simulated host', () => {
   });
 
   it('a usage error exits 2 with the message and the usage, running nothing', async () => {
-    const before = sandboxes.map((s) => s.shim.requests);
-    for (const [args, message] of [
-      [['metrics', '-o', 'json'], 'flag provided but not defined: -o'],
-      [['sandboxes', '-format', 'json'], 'flag provided but not defined: -format'],
-      [['metrics', '-format', 'yaml'], 'invalid value "yaml" for flag -format: unknown format "yaml" (use text, openmetrics or json)'],
-      [['validate'], 'validate needs -config FILE'],
-    ] as const) {
-      const r = await runCli([...args, ...hostFlags(demo)]);
-      assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
-      assert.ok(r.stderr.startsWith(`${message}\nUsage of kata-monitor ${args[0]}: `), r.stderr);
-      assert.equal(r.stdout, '');
-    }
-    assert.deepEqual(sandboxes.map((s) => s.shim.requests), before, 'no shim was asked');
+    await alone(async () => {
+      const before = sandboxes.map((s) => s.shim.requests);
+      for (const [args, message] of [
+        [['metrics', '-o', 'json'], 'flag provided but not defined: -o'],
+        [['sandboxes', '-format', 'json'], 'flag provided but not defined: -format'],
+        [['metrics', '-format', 'yaml'], 'invalid value "yaml" for flag -format: unknown format "yaml" (use text, openmetrics or json)'],
+        [['validate'], 'validate needs -config FILE'],
+      ] as const) {
+        const r = await runCli([...args, ...hostFlags(demo)]);
+        assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+        assert.ok(r.stderr.startsWith(`${message}\nUsage of kata-monitor ${args[0]}: `), r.stderr);
+        assert.equal(r.stdout, '');
+      }
+      assert.deepEqual(sandboxes.map((s) => s.shim.requests), before, 'no shim was asked');
+    });
   });
 
   it('validate -config FILE: every error with its key and line, exit 2; exit 0 when valid; nothing is scraped', async () => {
-    const before = sandboxes.map((s) => s.shim.requests);
-    const calls = demo.cri.calls;
-    const bad = path.join(demo.dir, 'bad.yaml');
-    await writeFile(
-      bad,
-      [
-        'receivers:',
-        '  kata_monitor:',
-        '    sample_limit: lots',
-        '    shim: { timout: 3s }',
-        'exporters:',
-        '  otlp:',
-        '    retry_on_failure: { multiplier: 0 }',
-        'service:',
-        '  pipelines:',
-        '    metrics: { receivers: [kata_monitor], exporters: [otlp, otlphttp] }',
-        '',
-      ].join('\n'),
-    );
-    const r = await runCli(['validate', '-config', bad]);
-    assert.equal(r.code, 2);
-    assert.equal(r.stdout, '');
-    assert.deepEqual(r.stderr.trimEnd().split('\n'), [
-      'config error: receivers.kata_monitor.sample_limit (line 3): invalid integer "lots"',
-      'config error: receivers.kata_monitor.shim.timout (line 4): unknown key "timout" (did you mean "timeout"?); allowed: timeout, max_body_bytes, concurrency',
-      'config error: exporters.otlp.retry_on_failure.multiplier (line 7): must be at least 1, got 0',
-      'config error: service.pipelines.metrics.exporters[1] (line 10): references exporter "otlphttp", which is not defined (did you mean "otlp"?)',
-      'kata-monitor: invalid configuration, 4 error(s)',
-    ]);
+    await alone(async () => {
+      const before = sandboxes.map((s) => s.shim.requests);
+      const calls = demo.cri.calls;
+      const bad = path.join(demo.dir, 'bad.yaml');
+      await writeFile(
+        bad,
+        [
+          'receivers:',
+          '  kata_monitor:',
+          '    sample_limit: lots',
+          '    shim: { timout: 3s }',
+          'exporters:',
+          '  otlp:',
+          '    retry_on_failure: { multiplier: 0 }',
+          'service:',
+          '  pipelines:',
+          '    metrics: { receivers: [kata_monitor], exporters: [otlp, otlphttp] }',
+          '',
+        ].join('\n'),
+      );
+      const r = await runCli(['validate', '-config', bad]);
+      assert.equal(r.code, 2);
+      assert.equal(r.stdout, '');
+      assert.deepEqual(r.stderr.trimEnd().split('\n'), [
+        'config error: receivers.kata_monitor.sample_limit (line 3): invalid integer "lots"',
+        'config error: receivers.kata_monitor.shim.timout (line 4): unknown key "timout" (did you mean "timeout"?); allowed: timeout, max_body_bytes, concurrency',
+        'config error: exporters.otlp.retry_on_failure.multiplier (line 7): must be at least 1, got 0',
+        'config error: service.pipelines.metrics.exporters[1] (line 10): references exporter "otlphttp", which is not defined (did you mean "otlp"?)',
+        'kata-monitor: invalid configuration, 4 error(s)',
+      ]);
 
-    const good = path.join(demo.dir, 'good.yaml');
-    await writeFile(good, 'exporters:\n  debug: {}\n  prometheus: {}\nservice:\n  pipelines:\n    metrics: { receivers: [kata_monitor], exporters: [debug] }\n');
-    const ok = await runCli(['validate', '-config', good]);
-    assert.equal(ok.code, 0, ok.stderr);
-    assert.equal(ok.stdout, `${good}: valid (1 pipeline(s), 1 exporter(s), 0 extension(s), 1 warning(s))\n`);
-    assert.equal(ok.stderr, 'config warning: exporters.prometheus (line 3): "prometheus" is defined but not used in any pipeline\n');
+      const good = path.join(demo.dir, 'good.yaml');
+      await writeFile(good, 'exporters:\n  debug: {}\n  prometheus: {}\nservice:\n  pipelines:\n    metrics: { receivers: [kata_monitor], exporters: [debug] }\n');
+      const ok = await runCli(['validate', '-config', good]);
+      assert.equal(ok.code, 0, ok.stderr);
+      assert.equal(ok.stdout, `${good}: valid (1 pipeline(s), 1 exporter(s), 0 extension(s), 1 warning(s))\n`);
+      assert.equal(ok.stderr, 'config warning: exporters.prometheus (line 3): "prometheus" is defined but not used in any pipeline\n');
 
-    const example = await runCli(['validate', '-config', fileURLToPath(new URL('../../otel-config.example.yaml', import.meta.url))]);
-    assert.equal(example.code, 0, example.stderr);
+      const example = await runCli(['validate', '-config', fileURLToPath(new URL('../../otel-config.example.yaml', import.meta.url))]);
+      assert.equal(example.code, 0, example.stderr);
 
-    assert.deepEqual(sandboxes.map((s) => s.shim.requests), before, 'no shim was asked');
-    assert.equal(demo.cri.calls, calls, 'CRI was never asked');
+      assert.deepEqual(sandboxes.map((s) => s.shim.requests), before, 'no shim was asked');
+      assert.equal(demo.cri.calls, calls, 'CRI was never asked');
+    });
   });
 });
 

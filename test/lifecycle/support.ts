@@ -59,7 +59,6 @@ export async function startHost(options: HostOptions = {}): Promise<Host> {
   const shims: FakeShim[] = [];
   const pad = padding(options.padKiB ?? 0);
   for (const [i, id] of ids.entries()) {
-    await mkdir(path.join(roots[0]!, id));
     const payload = options.fullPayload ? createShimPayload(id) : undefined;
     shims.push(
       await startFakeShim({
@@ -87,13 +86,18 @@ export async function startHost(options: HostOptions = {}): Promise<Host> {
     shims,
     cri,
     answered: () => [...counts],
-    flags: [...roots.flatMap((r) => ['-sandbox-root', r]), '-runtime-endpoint', runtimeEndpoint],
+    flags: hostFlags({ roots, runtimeEndpoint }),
     async stop() {
       await Promise.all(shims.map((s) => s.close()));
       await cri.stop();
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** Flags pointing a command or the daemon at these roots and CRI endpoint (the host's, unless given). */
+export function hostFlags(host: { readonly roots: readonly string[]; readonly runtimeEndpoint: string }, runtimeEndpoint = host.runtimeEndpoint): string[] {
+  return [...host.roots.flatMap((r) => ['-sandbox-root', r]), '-runtime-endpoint', runtimeEndpoint];
 }
 
 function padding(kib: number): string {

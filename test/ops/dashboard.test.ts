@@ -8,13 +8,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { analyze, type Matcher } from './promql.ts';
+import { ROOT, type Obj } from './support.ts';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const FILE = path.join(ROOT, 'deploy', 'grafana', 'kata-monitor-dashboard.json');
-
-type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 const text = readFileSync(FILE, 'utf8');
 const dashboard = JSON.parse(text) as Obj;

@@ -28,11 +28,9 @@
 
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { status as grpcStatus } from '@grpc/grpc-js';
 import { parse } from 'yaml';
 import { startDemo, type DemoEnvironment } from '../../src/demo/environment.ts';
@@ -41,17 +39,15 @@ import type { Daemon } from '../../src/main.ts';
 import { createExporting } from '../../src/otel/exporting.ts';
 import { eventually, startTestDaemon } from '../support/daemon.ts';
 import { startReceiver, type Receiver } from '../otel/support/receiver.ts';
-import { freePort, requireBinary } from './support.ts';
+import { freePort } from '../lifecycle/support.ts';
+import { requireBinary, ROOT, type Obj } from './support.ts';
 import { PROMETHEUS, startPrometheus, type ApiAlert, type Prometheus, type Series } from './prometheus-harness.ts';
 import { analyze, legendLabels, templateLabels } from './promql.ts';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const DASHBOARD_FILE = path.join(ROOT, 'deploy', 'grafana', 'kata-monitor-dashboard.json');
 const RULES_FILE = path.join(ROOT, 'deploy', 'prometheus', 'kata-monitor-rules.yaml');
 const RULES_TEST_FILE = path.join(ROOT, 'deploy', 'prometheus', 'kata-monitor-rules.test.yaml');
 const PODMONITOR_FILE = path.join(ROOT, 'deploy', 'kubernetes', 'podmonitor.yaml');
-
-type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 // ---- what the files hold -------------------------------------------------------
 
@@ -119,9 +115,7 @@ interface Environment {
 async function startEnvironment(t: TestContext): Promise<Environment> {
   const demo = await startDemo({ sandboxes: 3 });
   t.after(() => demo.stop());
-  const brokenDir = path.join(demo.roots[0]!, BROKEN_ID);
-  await mkdir(brokenDir, { recursive: true });
-  const broken = await startFakeShim({ socketPath: path.join(brokenDir, 'shim-monitor.sock'), metrics: () => '', behaviour: 'status-500' });
+  const broken = await startFakeShim({ socketPath: path.join(demo.roots[0]!, BROKEN_ID, 'shim-monitor.sock'), metrics: () => '', behaviour: 'status-500' });
   t.after(() => broken.close());
   demo.cri.setPods([...demo.pods(), demo.runcPod, BROKEN_POD]);
 

@@ -7,12 +7,9 @@ import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { stopChild } from './support.ts';
+import { CLI } from '../lifecycle/support.ts';
+import { ROOT, stopChild } from './support.ts';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const CLI = path.join(ROOT, 'src', 'bin.ts');
 // logrus' level names ("warning", not "warn").
 const LEVELS = new Set(['trace', 'debug', 'info', 'warning', 'error', 'fatal', 'panic']);
 const RFC3339 = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/;

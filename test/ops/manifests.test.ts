@@ -9,7 +9,6 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
 import { parseFlags } from '../../src/cli/flags.ts';
 import { parseConfig, type Config } from '../../src/components.ts';
@@ -17,14 +16,12 @@ import { DEFAULT_RUNTIME_ENDPOINT, DEFAULT_SANDBOX_ROOTS } from '../../src/recei
 import { startDemo } from '../../src/demo/environment.ts';
 import { renderConfigMap } from '../../deploy/kubernetes/sync-configmap.ts';
 import { eventually, startTestDaemon } from '../support/daemon.ts';
+import { ROOT, type Obj } from './support.ts';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const DEPLOY = path.join(ROOT, 'deploy', 'kubernetes');
 const read = (...p: string[]): string => readFileSync(path.join(ROOT, ...p), 'utf8');
 
 // ---- a small typed view of the objects we check --------------------------
-
-type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 interface Loaded {
   readonly file: string;

@@ -9,7 +9,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { eventually } from '../support/daemon.ts';
-import { freePort, stopChild } from './support.ts';
+import { freePort } from '../lifecycle/support.ts';
+import { stopChild } from './support.ts';
 
 export const PROMETHEUS = '/usr/bin/prometheus';
 export const PROMTOOL = '/usr/bin/promtool';

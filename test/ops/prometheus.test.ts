@@ -6,12 +6,11 @@
 
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { startDemo, type DemoEnvironment } from '../../src/demo/environment.ts';
 import type { Daemon } from '../../src/main.ts';
 import { eventually, startTestDaemon } from '../support/daemon.ts';
 import { PROMETHEUS, PROMTOOL, startPrometheus, type Series } from './prometheus-harness.ts';
-import { requireBinary } from './support.ts';
+import { requireBinary, run } from './support.ts';
 
 /** The demo and the daemon, once every sandbox has its pod metadata. */
 async function startMonitoredDemo(t: TestContext): Promise<{ demo: DemoEnvironment; daemon: Daemon }> {
@@ -114,17 +113,7 @@ test('promtool check metrics finds no error in /metrics (only upstream naming li
   const body = await (await fetch(`${daemon.url}/metrics`)).text();
   assert.match(body, /cri_name="[^"]+"/);
 
-  const child = spawn(PROMTOOL, ['check', 'metrics'], { stdio: ['pipe', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout.setEncoding('utf8').on('data', (s: string) => (out += s));
-  child.stderr.setEncoding('utf8').on('data', (s: string) => (out += s));
-  const killer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-  const code = await new Promise<number | null>((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', resolve);
-    child.stdin.end(body);
-  });
-  clearTimeout(killer);
+  const { code, out } = await run(PROMTOOL, ['check', 'metrics'], { input: body, timeoutMs: 30_000 });
 
   assert.ok(code === 0 || code === 3, `promtool exit status ${code}:\n${out}`);
   const lines = out.split('\n').filter((l) => l.trim() !== '');

@@ -9,22 +9,17 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { renderPrometheusRule } from '../../deploy/kubernetes/sync-prometheusrule.ts';
 import { PROMTOOL } from './prometheus-harness.ts';
-import { requireBinary } from './support.ts';
+import { requireBinary, ROOT, run, type Obj } from './support.ts';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const RULES = path.join(ROOT, 'deploy', 'prometheus', 'kata-monitor-rules.yaml');
 const RULES_TEST = path.join(ROOT, 'deploy', 'prometheus', 'kata-monitor-rules.test.yaml');
 const PROMETHEUS_RULE = path.join(ROOT, 'deploy', 'kubernetes', 'prometheusrule.yaml');
 const README = path.join(ROOT, 'deploy', 'grafana', 'README.md');
-
-type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 const rulesText = readFileSync(RULES, 'utf8');
 const rulesDoc = parse(rulesText) as { groups: { name: string; rules: Obj[] }[] };
@@ -43,30 +38,16 @@ const REQUIRED: Record<string, RegExp> = {
   KataMonitorAbsent: /^absent\(up\{job="kata-monitor"\}\)$/,
 };
 
-async function run(cmd: string, args: string[]): Promise<{ code: number | null; out: string }> {
-  const child = spawn(cmd, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout.setEncoding('utf8').on('data', (s: string) => (out += s));
-  child.stderr.setEncoding('utf8').on('data', (s: string) => (out += s));
-  const killer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-  const code = await new Promise<number | null>((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', resolve);
-  });
-  clearTimeout(killer);
-  return { code, out };
-}
-
 test('promtool check rules accepts the rules file', { timeout: 60_000 }, async (t) => {
   if (!requireBinary(t, PROMTOOL, 'prometheus')) return;
-  const { code, out } = await run(PROMTOOL, ['check', 'rules', RULES]);
+  const { code, out } = await run(PROMTOOL, ['check', 'rules', RULES], { cwd: ROOT, timeoutMs: 60_000 });
   assert.equal(code, 0, out);
   assert.match(out, new RegExp(`SUCCESS: ${alerts.length} rules found`), out);
 });
 
 test('promtool test rules: every unit test passes', { timeout: 60_000 }, async (t) => {
   if (!requireBinary(t, PROMTOOL, 'prometheus')) return;
-  const { code, out } = await run(PROMTOOL, ['test', 'rules', RULES_TEST]);
+  const { code, out } = await run(PROMTOOL, ['test', 'rules', RULES_TEST], { cwd: ROOT, timeoutMs: 60_000 });
   assert.equal(code, 0, out);
   assert.match(out, /SUCCESS/, out);
 });

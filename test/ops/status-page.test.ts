@@ -8,7 +8,6 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { startDemo } from '../../src/demo/environment.ts';
 import { makeExporting } from '../../src/otel/exporting.ts';
@@ -16,10 +15,9 @@ import { silentLogger } from '../../src/log/logger.ts';
 import { startDaemon } from '../../src/main.ts';
 import { eventually, startTestDaemon, testConfig } from '../support/daemon.ts';
 import { startReceiver } from '../otel/support/receiver.ts';
-import { requireBinary } from './support.ts';
+import { requireBinary, ROOT } from './support.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const SCREENSHOT = path.join(ROOT, 'test-output', 'status-page.png');
 
 /** A legal directory name (no "/" or NUL) that is also an HTML element. */

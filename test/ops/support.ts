@@ -1,12 +1,18 @@
-// Helpers for the operations tests: external binaries (Chromium, Prometheus)
-// that CI installs (.ci/run) and a developer machine may lack, and child
-// processes that must not outlive a test.
+// Helpers for the operations tests: the repository's files, external
+// binaries (Chromium, Prometheus) that CI installs (.ci/run) and a developer
+// machine may lack, and child processes that must not outlive a test.
 
 import { existsSync } from 'node:fs';
 import { once } from 'node:events';
-import type { ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
 import type { TestContext } from 'node:test';
-import net from 'node:net';
+
+/** The repository's root directory. */
+export const ROOT = path.resolve(import.meta.dirname, '..', '..');
+
+/** A parsed YAML or JSON document, walked without a schema. */
+export type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 /**
  * True when `file` exists. Otherwise the test is skipped with a message saying
@@ -21,15 +27,23 @@ export function requireBinary(t: TestContext, file: string, debianPackage: strin
   return false;
 }
 
-/** A TCP port that was free a moment ago on 127.0.0.1. */
-export async function freePort(): Promise<number> {
-  const server = net.createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const port = (server.address() as net.AddressInfo).port;
-  server.close();
-  await once(server, 'close');
-  return port;
+/**
+ * Runs `cmd` to its end (SIGKILL after `timeoutMs`), `input` on its stdin:
+ * its exit code and its stdout and stderr, interleaved as they came.
+ */
+export async function run(cmd: string, args: readonly string[], o: { readonly cwd?: string; readonly input?: string; readonly timeoutMs: number }): Promise<{ code: number | null; out: string }> {
+  const child = spawn(cmd, args, { cwd: o.cwd, stdio: [o.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout!.setEncoding('utf8').on('data', (s: string) => (out += s));
+  child.stderr!.setEncoding('utf8').on('data', (s: string) => (out += s));
+  const killer = setTimeout(() => child.kill('SIGKILL'), o.timeoutMs);
+  const code = await new Promise<number | null>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', resolve);
+    if (o.input !== undefined) child.stdin!.end(o.input);
+  });
+  clearTimeout(killer);
+  return { code, out };
 }
 
 /**

@@ -6,13 +6,13 @@
 // never by timing the test.
 
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
 import { describe, it } from 'node:test';
 import type { Logger } from '../../src/log/logger.ts';
 import type { QueueConfig, RetryConfig } from '../../src/otel/exporters/helper/config.ts';
 import { ExportQueue, memoryStore, type QueueStatus } from '../../src/otel/exporters/helper/queue.ts';
 import { HttpTransport } from '../../src/otel/exporters/otlphttp/transport.ts';
 import { exporterFamilies } from '../../src/otel/self-metrics.ts';
+import { freePort } from '../lifecycle/support.ts';
 import { httpConfig, recordingLogger } from './support/exporters.ts';
 import { startReceiver, type Behaviour, type Receiver } from './support/receiver.ts';
 import { seqs, tiny, until } from './support/tiny.ts';
@@ -437,15 +437,3 @@ describe('export queue: shutdown and its own metrics', () => {
     assert.equal(value('kata_monitor_otlp_write_failures_total'), 1);
   });
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const addr = s.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      s.close(() => resolve(port));
-    });
-  });
-}

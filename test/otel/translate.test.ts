@@ -13,6 +13,15 @@ import { BODY_A, BODY_B, snapshot, type FakeSandbox } from './support/fixtures.t
 import { attrs, metric, metricsOf, ns, plan, point, pointCount, pushAll, type Request } from './support/otlp.ts';
 
 const META = { uid: 'uid-1', name: 'nginx-1', namespace: 'web' };
+/** META as the attributes after sandbox_id: the cri_* labels, then the k8s.* keys. */
+const META_ATTRS = [
+  ['cri_uid', 'uid-1'],
+  ['cri_name', 'nginx-1'],
+  ['cri_namespace', 'web'],
+  ['k8s.pod.uid', 'uid-1'],
+  ['k8s.pod.name', 'nginx-1'],
+  ['k8s.namespace.name', 'web'],
+];
 const T0 = 1_700_000_000_000;
 
 async function push(t: Translator, at: number, sandboxes: readonly FakeSandbox[]): Promise<readonly Request[]> {
@@ -63,15 +72,7 @@ describe('translation: Prometheus families → OTLP metrics', async () => {
     );
     for (const m of metricsOf(rs)) {
       for (const p of m.points) {
-        assert.deepEqual(p.attrs.slice(-7), [
-          ['sandbox_id', 'sb1'],
-          ['cri_uid', 'uid-1'],
-          ['cri_name', 'nginx-1'],
-          ['cri_namespace', 'web'],
-          ['k8s.pod.uid', 'uid-1'],
-          ['k8s.pod.name', 'nginx-1'],
-          ['k8s.namespace.name', 'web'],
-        ]);
+        assert.deepEqual(p.attrs.slice(-7), [['sandbox_id', 'sb1'], ...META_ATTRS]);
       }
     }
   });
@@ -89,16 +90,7 @@ describe('translation: Prometheus families → OTLP metrics', async () => {
   it('lets our attributes win over shim labels of the same name (no duplicate keys)', async () => {
     const body = '# TYPE x gauge\nx{cri_name="evil",other="1",sandbox_id="forged"} 1\n';
     const r = await push(new Translator(), T0, [{ id: 'real', body, metadata: META }]);
-    assert.deepEqual(point(r, 'x').attrs, [
-      ['other', '1'],
-      ['sandbox_id', 'real'],
-      ['cri_uid', 'uid-1'],
-      ['cri_name', 'nginx-1'],
-      ['cri_namespace', 'web'],
-      ['k8s.pod.uid', 'uid-1'],
-      ['k8s.pod.name', 'nginx-1'],
-      ['k8s.namespace.name', 'web'],
-    ]);
+    assert.deepEqual(point(r, 'x').attrs, [['other', '1'], ['sandbox_id', 'real'], ...META_ATTRS]);
   });
 
   it('de-cumulates histogram buckets from le, leaves +Inf out of the bounds, keeps sum and count (no min/max)', () => {

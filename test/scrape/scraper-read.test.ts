@@ -115,7 +115,6 @@ describe('Scraper: each body is scanned with the scrape limits', { timeout: 20_0
   before(async () => {
     registry = new SandboxRegistry([tmp.dir]);
     for (const [k, id] of Object.entries(ids) as [keyof typeof ids, string][]) {
-      mkdirSync(join(tmp.dir, id));
       shims.push(await startFakeShim({ socketPath: join(tmp.dir, id, 'shim-monitor.sock'), metrics: () => bodies[k] }));
       registry.add(id, tmp.dir);
     }

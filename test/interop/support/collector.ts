@@ -10,6 +10,7 @@ import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { TestContext } from 'node:test';
+import { stopChild } from '../../ops/support.ts';
 import { goPeer } from './go.ts';
 
 // ------------------------------------------------------------ OTLP/JSON
@@ -147,7 +148,9 @@ async function launch(binary: string, dir: string, readyTimeoutMs: number, stops
   proc.stderr!.setEncoding('utf8').on('data', (c: string) => (log += c));
   proc.stdout!.setEncoding('utf8').on('data', (c: string) => (out += c));
   const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
-  const stop = (graceMs = 10_000): Promise<void> => terminate(proc, exited, graceMs);
+  const stop = async (graceMs = 10_000): Promise<void> => {
+    await stopChild(proc, graceMs);
+  };
   stops.push(() => stop());
 
   try {
@@ -226,18 +229,6 @@ function tcpAccepts(port: number): Promise<boolean> {
     });
     s.once('error', () => resolve(false));
   });
-}
-
-async function terminate(proc: ChildProcess, exited: Promise<void>, graceMs: number): Promise<void> {
-  if (proc.exitCode !== null || proc.signalCode !== null) return;
-  proc.kill('SIGTERM');
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), graceMs)));
-  if ((await Promise.race([exited, late])) === 'late') {
-    proc.kill('SIGKILL');
-    await exited;
-  }
-  clearTimeout(timer);
 }
 
 /** Ports that were free a moment ago (all held open at once, so they differ). */

@@ -5,6 +5,7 @@
 // mean the same. Each point carries its metric's and resource's frame, so two
 // points compare as a whole.
 
+import { isDeepStrictEqual } from 'node:util';
 import type { JsonDouble, OtlpJsonAnyValue, OtlpJsonKeyValue, OtlpJsonMetric, OtlpJsonPoint, OtlpJsonRequest } from './collector.ts';
 
 export type MetricType = 'gauge' | 'sum' | 'histogram' | 'exponentialHistogram' | 'summary';
@@ -147,38 +148,17 @@ export interface PointDiff {
 
 /** Matches points by pointKey (in order, when a key repeats) and reports what differs. */
 export function diffPoints(expected: readonly Point[], actual: readonly Point[]): PointDiff {
-  const want = groupBy(expected, pointKey);
-  const got = groupBy(actual, pointKey);
+  const want = Map.groupBy(expected, pointKey);
+  const got = Map.groupBy(actual, pointKey);
   const missing: PointDiff['missing'] = [];
   const changed: PointDiff['changed'] = [];
   for (const key of new Set([...want.keys(), ...got.keys()])) {
     const w = want.get(key) ?? [];
     const g = got.get(key) ?? [];
     if (w.length !== g.length) missing.push({ key, expected: w.length, actual: g.length });
-    const i = w.findIndex((p, n) => g[n] !== undefined && !sameJson(p, g[n]!));
+    // Strict deep equality: NaN equals NaN there (JSON would not).
+    const i = w.findIndex((p, n) => g[n] !== undefined && !isDeepStrictEqual(p, g[n]));
     if (i >= 0) changed.push({ key, expected: w[i]!, actual: g[i]! });
   }
   return { missing, changed };
-}
-
-/** Deep equality that treats NaN as equal to NaN (JSON would not). */
-function sameJson(a: unknown, b: unknown): boolean {
-  if (Object.is(a, b)) return true;
-  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
-  if (Array.isArray(a) !== Array.isArray(b)) return false;
-  const ka = Object.keys(a);
-  const kb = Object.keys(b);
-  if (ka.length !== kb.length) return false;
-  return ka.every((k) => Object.hasOwn(b, k) && sameJson((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
-}
-
-export function groupBy<T>(items: readonly T[], key: (t: T) => string): Map<string, T[]> {
-  const out = new Map<string, T[]>();
-  for (const item of items) {
-    const k = key(item);
-    const list = out.get(k);
-    if (list) list.push(item);
-    else out.set(k, [item]);
-  }
-  return out;
 }

@@ -11,7 +11,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { spawnDaemon } from '../../lifecycle/support.ts';
+import { hostFlags, spawnDaemon } from '../../lifecycle/support.ts';
 import { flatten, startReceiver } from '../support/receiver.ts';
 import { logged, pipelineYaml, startDemo, startPushing, until, type DemoEnvironment, type LogLine } from './harness.ts';
 
@@ -33,7 +33,7 @@ describe('debug exporter', () => {
     const receiver = await startReceiver();
     const config = path.join(dir, 'basic.yaml');
     writeFileSync(config, pipelineYaml({ debug: 'verbosity: basic', otlphttp: `metrics_endpoint: ${receiver.url}` }, { interval: '200ms' }));
-    const d = spawnDaemon(['-config', config, '-log-format', 'json', ...demo.roots.flatMap((r) => ['-sandbox-root', r]), '-runtime-endpoint', demo.runtimeEndpoint, '-listen-address=127.0.0.1:0']);
+    const d = spawnDaemon(['-config', config, '-log-format', 'json', ...hostFlags(demo), '-listen-address=127.0.0.1:0']);
     try {
       await d.serving;
       await until(() => receiver.received.length >= 4, 'four pushes');

@@ -17,10 +17,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { gunzipSync } from 'node:zlib';
-import { CLI, spawnDaemon, type Child } from '../../lifecycle/support.ts';
+import { CLI, hostFlags, sampleValue, spawnDaemon, type Child } from '../../lifecycle/support.ts';
 import { decodeProto, startReceiver, type DecodedRequest, type Receiver } from '../support/receiver.ts';
 import { flatten } from '../support/receiver.ts';
-import { logged, parseConfigFor, pipelineYaml, sampleValue, startDemo, startPushing, until, type DemoEnvironment, type LogLine } from './harness.ts';
+import { logged, parseConfigFor, pipelineYaml, startDemo, startPushing, until, type DemoEnvironment, type LogLine } from './harness.ts';
 
 let demo: DemoEnvironment;
 let dir: string;
@@ -59,7 +59,7 @@ sending_queue: { storage: file_storage${o.queue ? `, ${o.queue}` : ''} }`,
 function runCliDaemon(yaml: string): Child {
   const config = path.join(dir, `config-${++serial}.yaml`);
   writeFileSync(config, yaml);
-  return spawnDaemon(['-config', config, '-log-format', 'json', ...demo.roots.flatMap((r) => ['-sandbox-root', r]), '-runtime-endpoint', demo.runtimeEndpoint, '-listen-address=127.0.0.1:0']);
+  return spawnDaemon(['-config', config, '-log-format', 'json', ...hostFlags(demo), '-listen-address=127.0.0.1:0']);
 }
 
 function logLines(stderr: string): LogLine[] {

@@ -11,7 +11,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, w
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { spawnDaemon } from '../../lifecycle/support.ts';
+import { hostFlags, spawnDaemon } from '../../lifecycle/support.ts';
 import { diffPoints, points, type AnyRequest } from '../../interop/support/points.ts';
 import { decodeJson, decodeProto, startReceiver, type DecodedRequest, type Receiver } from '../support/receiver.ts';
 import { pipelineYaml, startDemo, until, type DemoEnvironment } from './harness.ts';
@@ -31,8 +31,7 @@ let serial = 0;
 function daemonWith(exporters: Record<string, string>, interval = '200ms') {
   const config = path.join(dir, `config-${++serial}.yaml`);
   writeFileSync(config, pipelineYaml(exporters, { interval }));
-  const child = spawnDaemon(['-config', config, ...demo.roots.flatMap((r) => ['-sandbox-root', r]), '-runtime-endpoint', demo.runtimeEndpoint, '-listen-address=127.0.0.1:0']);
-  return child;
+  return spawnDaemon(['-config', config, ...hostFlags(demo), '-listen-address=127.0.0.1:0']);
 }
 
 /** The JSON lines of a file exporter's output: every line whole and valid OTLP/JSON. */

@@ -10,16 +10,13 @@ import { startDemo, type DemoEnvironment } from '../../../src/demo/environment.t
 import { createLogger, type Logger } from '../../../src/log/logger.ts';
 import { startDaemon, type Daemon } from '../../../src/main.ts';
 import { makeExporting } from '../../../src/otel/exporting.ts';
+import { FAST_RECEIVER, until as waitFor } from '../../lifecycle/support.ts';
 
 export interface LogLine {
   readonly level: string;
   readonly msg: string;
   readonly [k: string]: unknown;
 }
-
-/** Fast CRI and root retries, as YAML under receivers.kata_monitor (4 spaces in). */
-export const FAST_RECEIVER = `    root_retry_interval: 200ms
-    cri: { first_lookup_delay: 100ms, resync_interval: 200ms, timeout: 1s }`;
 
 /** A whole configuration: the receiver (pushing every `interval`), these exporters (id → YAML body), one pipeline through all of them. */
 export function pipelineYaml(exporters: Readonly<Record<string, string>>, o: { readonly interval?: string; readonly extensions?: string; readonly serviceExtensions?: readonly string[] } = {}): string {
@@ -102,25 +99,8 @@ export async function startPushing(
 export { startDemo, type DemoEnvironment };
 
 /** Polls `check` until it gives a truthy value; fails after a generous deadline (never a measure of speed). */
-export async function until<T>(check: () => T | undefined | false | Promise<T | undefined | false>, what: string, timeoutMs = 20_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await check();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-/** The value of one series in Prometheus text (`name{labels} value` with these labels among them). */
-export function sampleValue(text: string, name: string, labels: Readonly<Record<string, string>> = {}): number | undefined {
-  for (const line of text.split('\n')) {
-    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{.*\})? (\S+)/.exec(line);
-    if (!m || m[1] !== name) continue;
-    const body = m[2] ?? '';
-    if (Object.entries(labels).every(([k, v]) => body.includes(`${k}="${v}"`))) return Number(m[3]);
-  }
-  return undefined;
+export function until<T>(check: () => T | undefined | false | Promise<T | undefined | false>, what: string, timeoutMs = 20_000): Promise<T> {
+  return waitFor(check, timeoutMs, what);
 }
 
 /** Log lines with this message (and these fields among theirs). */

@@ -11,8 +11,8 @@ import { status as Status } from '@grpc/grpc-js';
 import { makeCa, type ServerCert, type TestCa } from '../support/certs.ts';
 import { startGrpcReceiver, type GrpcAnswer, type GrpcReceiver } from '../support/grpc-receiver.ts';
 import { flatten, startReceiver } from '../support/receiver.ts';
-import { freePort } from '../../lifecycle/support.ts';
-import { logged, parseConfigFor, pipelineYaml, sampleValue, startDemo, startPushing, until, type DemoEnvironment, type Pushing } from './harness.ts';
+import { freePort, sampleValue } from '../../lifecycle/support.ts';
+import { logged, parseConfigFor, pipelineYaml, startDemo, startPushing, until, type DemoEnvironment, type Pushing } from './harness.ts';
 
 /** Retries come quickly: the tests watch the policy, not the clock. */
 const FAST_RETRY = 'retry_on_failure: { initial_interval: 50ms, max_interval: 100ms }';

@@ -12,22 +12,10 @@
 
 import dc from 'node:diagnostics_channel';
 import type { ServerHttp2Stream } from 'node:http2';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Metadata, Server, ServerCredentials, status as Status, type sendUnaryData, type ServerUnaryCall } from '@grpc/grpc-js';
-import protobuf from 'protobufjs';
-import { decodeProto, type DecodedRequest } from './receiver.ts';
+import { decodeProto, loadProtos, METRICS_SERVICE_PROTO, type DecodedRequest } from './receiver.ts';
 
-const PROTO_DIR = fileURLToPath(new URL('../../../proto/', import.meta.url));
-
-function loadRoot(): protobuf.Root {
-  const root = new protobuf.Root();
-  root.resolvePath = (_origin, target) => join(PROTO_DIR, target);
-  root.loadSync(['opentelemetry/proto/collector/metrics/v1/metrics_service.proto', 'google/rpc/status.proto', 'google/rpc/error_details.proto'], { keepCase: false });
-  return root;
-}
-
-const ROOT = loadRoot();
+const ROOT = loadProtos(METRICS_SERVICE_PROTO, 'google/rpc/status.proto', 'google/rpc/error_details.proto');
 const ResponseType = ROOT.lookupType('opentelemetry.proto.collector.metrics.v1.ExportMetricsServiceResponse');
 const StatusType = ROOT.lookupType('google.rpc.Status');
 const RetryInfoType = ROOT.lookupType('google.rpc.RetryInfo');

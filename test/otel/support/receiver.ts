@@ -11,14 +11,16 @@ import protobuf from 'protobufjs';
 
 const PROTO_DIR = fileURLToPath(new URL('../../../proto/', import.meta.url));
 
-function loadRoot(): protobuf.Root {
+/** These files of our proto/ subset, with what they import. */
+export function loadProtos(...files: string[]): protobuf.Root {
   const root = new protobuf.Root();
   root.resolvePath = (_origin, target) => join(PROTO_DIR, target);
-  root.loadSync('opentelemetry/proto/collector/metrics/v1/metrics_service.proto', { keepCase: false });
+  root.loadSync(files, { keepCase: false });
   return root;
 }
 
-export const ROOT = loadRoot();
+export const METRICS_SERVICE_PROTO = 'opentelemetry/proto/collector/metrics/v1/metrics_service.proto';
+export const ROOT = loadProtos(METRICS_SERVICE_PROTO);
 export const RequestType = ROOT.lookupType('opentelemetry.proto.collector.metrics.v1.ExportMetricsServiceRequest');
 const ResponseType = ROOT.lookupType('opentelemetry.proto.collector.metrics.v1.ExportMetricsServiceResponse');
 
