@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { encodeOpenMetrics } from '../src/exposition/encode-openmetrics.ts';
 import { encodeProtobufDelimited } from '../src/exposition/encode-protobuf.ts';
 import { encodeText } from '../src/exposition/encode-text.ts';
-import { sampleCount, type Metric, type MetricFamily } from '../src/exposition/model.ts';
+import type { Metric, MetricFamily } from '../src/exposition/model.ts';
 import { parseFamilies, scanBody } from '../src/exposition/scan.ts';
 import { shimPrefix } from '../src/scrape/relabel.ts';
 import { RECEIVER_DEFAULTS } from '../src/receiver/config.ts';
@@ -108,7 +108,7 @@ export async function runExpositionBench(options: ExpositionBenchOptions = {}): 
   for (let i = 0; i < sandboxes; i++) bodies.push(Buffer.from(encodeText(vary(fixtures[i % 2] as MetricFamily[], i))));
   const inBytes = bodies.reduce((n, b) => n + b.length, 0);
   const parsed = bodies.map((b) => parseFamilies(b));
-  const samples = parsed.reduce((n, f) => n + sampleCount(f), 0);
+  const samples = bodies.reduce((n, b) => n + scanBody(b).samples, 0);
   const merged = merge(parsed);
 
   let sink = 0; // keeps results observable so nothing is optimised away

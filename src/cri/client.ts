@@ -11,7 +11,7 @@
 import { grpcDetail } from '../wire/grpc-detail.ts';
 import { Client, credentials, Metadata, status, type CallOptions, type ChannelOptions, type ServiceError } from '@grpc/grpc-js';
 import { parseRuntimeEndpoint, type RuntimeEndpoint } from './endpoint.ts';
-import { criService, type ListPodSandboxRequestWire, type PodSandboxMetadataWire, type PodSandboxStateName, type PodSandboxWire } from './proto.ts';
+import { criService, type ListPodSandboxRequestWire, type PodSandboxMetadataWire, type PodSandboxWire } from './proto.ts';
 
 /** What the CRI side is configured with (receivers.kata_monitor: runtime_endpoint, cri.*). */
 export interface CriConfig {
@@ -28,13 +28,6 @@ export interface CriConfig {
 export interface PodSandbox {
   readonly id: string;
   readonly metadata: Readonly<PodSandboxMetadataWire>;
-  /** 'UNKNOWN(n)' for a state newer than our proto. */
-  readonly state: PodSandboxStateName | `UNKNOWN(${number})`;
-  /** Nanoseconds since the epoch. */
-  readonly createdAt: bigint;
-  readonly labels: Readonly<Record<string, string>>;
-  readonly annotations: Readonly<Record<string, string>>;
-  readonly runtimeHandler: string;
 }
 
 export type CriErrorCode = 'unavailable' | 'timeout' | 'other';
@@ -82,16 +75,11 @@ export class CriClient {
 
   /** Pods in state SANDBOX_READY, the filter kata-monitor sends. */
   listReadyPodSandboxes(): Promise<PodSandbox[]> {
-    return this.listPodSandboxes('SANDBOX_READY');
-  }
-
-  /** Pods in `state`, or every pod. */
-  listPodSandboxes(state?: PodSandboxStateName): Promise<PodSandbox[]> {
     if (this.#closed) return Promise.reject(new CriError('other', 'CRI client is closed'));
     const { listPodSandbox: method } = criService();
     const client = (this.#client ??= new Client(this.endpoint.target, credentials.createInsecure(), CHANNEL_OPTIONS));
     const request: ListPodSandboxRequestWire = {
-      filter: { id: '', ...(state !== undefined ? { state: { state } } : {}), labelSelector: {} },
+      filter: { id: '', state: { state: 'SANDBOX_READY' }, labelSelector: {} },
     };
     const options: CallOptions = { deadline: Date.now() + this.timeoutMs };
     return new Promise((resolve, reject) => {
@@ -148,18 +136,5 @@ function toPodSandbox(p: PodSandboxWire): PodSandbox {
   return {
     id: p.id,
     metadata: { name: m?.name ?? '', uid: m?.uid ?? '', namespace: m?.namespace ?? '', attempt: m?.attempt ?? 0 },
-    state: typeof p.state === 'number' ? `UNKNOWN(${p.state})` : p.state,
-    createdAt: toBigInt(p.createdAt),
-    labels: p.labels ?? {},
-    annotations: p.annotations ?? {},
-    runtimeHandler: p.runtimeHandler ?? '',
   };
-}
-
-function toBigInt(v: string | number | undefined): bigint {
-  try {
-    return BigInt(v ?? 0);
-  } catch {
-    return 0n;
-  }
 }

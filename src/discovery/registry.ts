@@ -44,10 +44,6 @@ export class SandboxRegistry extends EventEmitter<RegistryEvents> {
     this.#rootOrder = rootOrder;
   }
 
-  get size(): number {
-    return this.#entries.size;
-  }
-
   has(id: string): boolean {
     return this.#entries.has(id);
   }

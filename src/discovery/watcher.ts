@@ -21,7 +21,6 @@
 //   with the one attached, so a missed event or a root replaced behind our
 //   back is corrected within one interval.
 
-import { EventEmitter } from 'node:events';
 import { readdir, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
@@ -45,22 +44,6 @@ export interface SandboxWatcherOptions {
   readonly logger?: Logger;
 }
 
-export interface RootStatus {
-  readonly root: string;
-  readonly watched: boolean;
-  /** Sandboxes currently found under this root. */
-  readonly sandboxes: number;
-  /** Directory reads so far (initial sync, events, periodic reconcile): bursts of events coalesce. */
-  readonly reads: number;
-  /** Why the root is not watched (e.g. "ENOENT"), when it is not. */
-  readonly reason?: string;
-}
-
-export interface SandboxWatcherEvents {
-  /** A root went away; its sandboxes were removed from the registry. */
-  detached: [root: string];
-}
-
 class RootState {
   readonly root: string;
   watcher: FSWatcher | undefined;
@@ -75,7 +58,6 @@ class RootState {
   generation = 0;
   attaching: Promise<void> | undefined;
   syncing: Promise<void> | undefined;
-  reads = 0;
   /** An event arrived while a sync was running: run once more. */
   dirty = false;
   /** Last reason the root could not be watched; logged at warn only when it changes. */
@@ -89,7 +71,7 @@ class RootState {
   }
 }
 
-export class SandboxWatcher extends EventEmitter<SandboxWatcherEvents> {
+export class SandboxWatcher {
   readonly #registry: SandboxRegistry;
   readonly #states: RootState[];
   readonly #intervalMs: number;
@@ -100,7 +82,6 @@ export class SandboxWatcher extends EventEmitter<SandboxWatcherEvents> {
   #stopped = false;
 
   constructor(options: SandboxWatcherOptions) {
-    super();
     this.#registry = options.registry;
     this.#intervalMs = options.rootRetryIntervalMs;
     if (!(this.#intervalMs > 0)) throw new RangeError(`rootRetryIntervalMs must be > 0, got ${this.#intervalMs}`);
@@ -139,17 +120,6 @@ export class SandboxWatcher extends EventEmitter<SandboxWatcherEvents> {
   /** Roots currently watched, in configuration order (for /readyz). */
   watchedRoots(): string[] {
     return this.#states.filter((s) => s.synced).map((s) => s.root);
-  }
-
-  /** Per-root state for the status page. */
-  roots(): RootStatus[] {
-    return this.#states.map((s) => ({
-      root: s.root,
-      watched: s.synced,
-      sandboxes: this.#registry.idsUnder(s.root).length,
-      reads: s.reads,
-      ...(!s.synced && s.reason !== undefined ? { reason: s.reason } : {}),
-    }));
   }
 
   /** Re-reads every watched root now, and looks for the missing ones (the periodic tick); resolves when done. */
@@ -267,7 +237,6 @@ export class SandboxWatcher extends EventEmitter<SandboxWatcherEvents> {
     if (!s.watcher) return; // detached: the next attach syncs
     const generation = s.generation;
     let present: Set<string>;
-    s.reads++;
     try {
       const entries = await readdir(s.root, { withFileTypes: true });
       present = new Set(entries.filter((e) => e.isDirectory()).map((e) => e.name));
@@ -307,7 +276,6 @@ export class SandboxWatcher extends EventEmitter<SandboxWatcherEvents> {
       reason,
       removed: gone.length,
     });
-    this.emit('detached', s.root);
     return this.#attach(s);
   }
 

@@ -1,5 +1,5 @@
 // OpenMetrics 1.0 text, laid out as Go's expfmt.MetricFamilyToOpenMetrics
-// (v0.62) does: HELP, TYPE, UNIT; floats always carry a `.` or an exponent
+// (v0.62) does: HELP, TYPE, samples; floats always carry a `.` or an exponent
 // (`1.0`, `0.0`); counts (`_count`, bucket counts) are integers; timestamps are
 // seconds; `# EOF` closes the body.
 //
@@ -7,16 +7,11 @@
 // `unknown` and keeps its name; we follow the OpenMetrics spec instead and
 // keep it a counter whose sample is `<name>_total` (the metadata name never
 // carries `_total`). Serving OpenMetrics is opt-in for exactly this reason.
-//
-// `# UNIT` is written when the family has a unit and its name ends in
-// `_<unit>`, as the spec requires; otherwise the unit is left out.
+// The text format has no units, so neither has what we write.
 
 import { formatFloat } from './float.ts';
 import type { Metric, MetricFamily } from './model.ts';
 import { encodeSamples, escapeLabelValue, type NumberStyle } from './encode-text.ts';
-
-/** OpenMetrics escapes HELP and UNIT as label values: `\\`, `\"`, `\n`. */
-const escape = escapeLabelValue;
 
 /** Go's writeOpenMetricsFloat: like 'g' formatting, but `1` → `1.0`. */
 export function formatOpenMetricsFloat(v: number): string {
@@ -50,11 +45,8 @@ export function encodeFamilyOpenMetrics(f: MetricFamily): string {
   } else if (f.type === 'untyped') {
     type = 'unknown';
   }
-  let out = f.help === undefined ? '' : '# HELP ' + meta + ' ' + escape(f.help) + '\n';
+  let out = f.help === undefined ? '' : '# HELP ' + meta + ' ' + escapeLabelValue(f.help) + '\n'; // escaped as label values are
   out += '# TYPE ' + meta + ' ' + type + '\n';
-  if (f.unit !== undefined && f.unit !== '' && meta.endsWith('_' + f.unit)) {
-    out += '# UNIT ' + meta + ' ' + escape(f.unit) + '\n';
-  }
   for (const m of f.metrics) out += encodeMetric(sampleName, m);
   return out;
 }

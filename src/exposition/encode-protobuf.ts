@@ -3,7 +3,7 @@
 // encoder writes them (protodelim.MarshalTo per family). Fields go out in
 // field-number order like protobuf-go's marshaller; proto2 presence as Go's
 // text parser leaves it: name, type, every value, sum and count always set,
-// help/unit/timestamp only when the model has them.
+// help and timestamp only when the model has them.
 //
 // Hand-written (it runs on the /metrics path); tests decode it with
 // protobufjs over proto/prometheus/metrics.proto, an independent reader.
@@ -18,7 +18,6 @@ const TYPE_NUMBER: Readonly<Record<MetricType, number>> = {
   untyped: 3,
   histogram: 4,
 };
-
 
 function writeFamily(w: ProtobufWriter, f: MetricFamily): void {
   const outer = w.begin();
@@ -37,10 +36,6 @@ function writeFamily(w: ProtobufWriter, f: MetricFamily): void {
     const mm = w.begin();
     writeMetric(w, m, scalarTag);
     w.end(mm);
-  }
-  if (f.unit !== undefined) {
-    w.byte(0x2a); // unit = 5
-    w.string(f.unit);
   }
   w.end(outer);
 }
@@ -108,12 +103,5 @@ function writeMetric(w: ProtobufWriter, m: Metric, scalarTag: number): void {
 export function encodeProtobufDelimited(families: readonly MetricFamily[]): Uint8Array {
   const w = new ProtobufWriter(64 * 1024);
   for (const f of families) writeFamily(w, f);
-  return w.bytes();
-}
-
-/** One family as a delimited message, for callers that stream family by family. */
-export function encodeFamilyProtobufDelimited(f: MetricFamily): Uint8Array {
-  const w = new ProtobufWriter(1024);
-  writeFamily(w, f);
   return w.bytes();
 }

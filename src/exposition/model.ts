@@ -56,18 +56,5 @@ export interface MetricFamily {
   /** Absent when the source had no HELP line (Go's encoder then writes none). */
   readonly help?: string;
   readonly type: MetricType;
-  /** OpenMetrics UNIT, when given. */
-  readonly unit?: string;
   readonly metrics: readonly Metric[];
-}
-
-/** Sample lines a family set encodes to in text: buckets (+Inf included), quantiles, _sum and _count count. */
-export function sampleCount(families: readonly MetricFamily[]): number {
-  let n = 0;
-  for (const f of families) {
-    for (const m of f.metrics) {
-      n += m.kind === 'scalar' ? 1 : m.kind === 'histogram' ? m.buckets.length + 2 : m.quantiles.length + 2;
-    }
-  }
-  return n;
 }

@@ -242,15 +242,13 @@ export function scanBody(body: Buffer, options: ScanOptions = {}): ScannedBody {
 
 /**
  * The body as Go's parser reads it, in the model: families in order of first
- * appearance, without those that have no samples. Throws ScanError.
- * `binary`: names, label values and HELP texts keep their bytes as latin1
- * strings (for writing them back byte for byte); otherwise they are UTF-8.
+ * appearance, without those that have no samples; names, label values and
+ * HELP texts as UTF-8. Throws ScanError.
  */
-export function parseFamilies(body: Buffer, binary = false): MetricFamily[] {
+export function parseFamilies(body: Buffer): MetricFamily[] {
   const s = new Scanner(body, NO_LIMITS, 'model');
   s.run();
   const families = s.families();
-  if (binary) return families;
   // Bytes read as latin1 are the UTF-8 text itself where they are ASCII (nearly always): only the others are decoded.
   const text = (x: string): string => (NOT_ASCII.test(x) ? Buffer.from(x, 'latin1').toString('utf8') : x);
   const label = (l: Label): Label => (NOT_ASCII.test(l.name) || NOT_ASCII.test(l.value) ? { name: text(l.name), value: text(l.value) } : l);

@@ -19,9 +19,7 @@ export function parseLogLevel(text: string): LogLevel | undefined {
 }
 
 export interface Logger {
-  readonly level: LogLevel;
   enabled(level: LogLevel): boolean;
-  log(level: LogLevel, msg: string, fields?: LogFields): void;
   debug(msg: string, fields?: LogFields): void;
   info(msg: string, fields?: LogFields): void;
   warn(msg: string, fields?: LogFields): void;
@@ -35,11 +33,9 @@ export interface LoggerOptions {
   format?: LogFormat;
   /** Where lines go; stderr by default. */
   write?: (line: string) => void;
-  now?: () => Date;
   /**
    * Repeated identical lines (level, message and fields) are written at most
-   * once per interval; the next one carries `suppressed=N`. Fatal and panic
-   * lines are never held back. Off when absent.
+   * once per interval; the next one carries `suppressed=N`. Off when absent.
    */
   rateLimit?: RateLimitOptions;
   /** Lines to leave out, judged on their level and all their fields (before the rate limit). */
@@ -54,14 +50,13 @@ function build(options: LoggerOptions, limiter: RateLimiter | undefined, base: L
   const level = options.level ?? 'info';
   const encode = (options.format ?? 'json') === 'json' ? jsonLine : textLine;
   const write = options.write ?? ((line: string) => void process.stderr.write(line));
-  const now = options.now ?? (() => new Date());
   const min = RANK[level];
   const emit = (lvl: LogLevel, msg: string, fields?: LogFields): void => {
     if (RANK[lvl] < min) return;
     let all = fields ? { ...base, ...fields } : base;
     if (options.drop?.(lvl, all)) return;
-    const time = now();
-    if (limiter && RANK[lvl] < RANK.fatal) {
+    const time = new Date();
+    if (limiter) {
       const verdict = limiter.check(lvl, msg, all, time.getTime());
       if (!verdict.write) return;
       if (verdict.suppressed > 0) all = { ...all, suppressed: verdict.suppressed };
@@ -69,9 +64,7 @@ function build(options: LoggerOptions, limiter: RateLimiter | undefined, base: L
     write(encode(time, lvl, msg, all));
   };
   return {
-    level,
     enabled: (lvl) => RANK[lvl] >= min,
-    log: emit,
     debug: (m, f) => emit('debug', m, f),
     info: (m, f) => emit('info', m, f),
     warn: (m, f) => emit('warn', m, f),

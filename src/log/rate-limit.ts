@@ -8,11 +8,10 @@ import { jsonText } from './format.ts';
 export interface RateLimitOptions {
   /** At most one line per key within this many milliseconds. */
   readonly intervalMs: number;
-  /** Fields that vary without making a different message (e.g. a duration). */
-  readonly ignoreFields?: readonly string[];
-  /** Keys remembered at most; the least recently seen are forgotten first. */
-  readonly maxKeys?: number;
 }
+
+/** Keys remembered at most; the least recently seen are forgotten first. */
+const MAX_KEYS = 10_000;
 
 interface Entry {
   lastWritten: number;
@@ -23,15 +22,11 @@ type Verdict = { readonly write: false } | { readonly write: true; readonly supp
 
 export class RateLimiter {
   readonly #interval: number;
-  readonly #ignore: ReadonlySet<string>;
-  readonly #maxKeys: number;
   // Map order is recency order: an entry is re-inserted whenever it is seen.
   readonly #entries = new Map<string, Entry>();
 
   constructor(options: RateLimitOptions) {
     this.#interval = options.intervalMs;
-    this.#ignore = new Set(options.ignoreFields ?? []);
-    this.#maxKeys = options.maxKeys ?? 10_000;
   }
 
   check(level: string, msg: string, fields: Readonly<Record<string, unknown>>, now: number): Verdict {
@@ -45,19 +40,13 @@ export class RateLimiter {
     }
     const suppressed = entry?.suppressed ?? 0;
     this.#entries.set(key, { lastWritten: now, suppressed: 0 });
-    if (this.#entries.size > this.#maxKeys) this.#entries.delete(this.#entries.keys().next().value!);
+    if (this.#entries.size > MAX_KEYS) this.#entries.delete(this.#entries.keys().next().value!);
     return { write: true, suppressed };
-  }
-
-  /** Keys currently remembered (for tests and self-metrics). */
-  get size(): number {
-    return this.#entries.size;
   }
 
   #key(level: string, msg: string, fields: Readonly<Record<string, unknown>>): string {
     const parts = [level, msg];
     for (const k of Object.keys(fields).sort()) {
-      if (this.#ignore.has(k)) continue;
       const v = fields[k];
       parts.push(k, v instanceof Error ? v.message : typeof v === 'string' ? v : jsonText(v));
     }

@@ -37,8 +37,6 @@ export class Pipeline {
   #timer: NodeJS.Timeout | undefined;
   #running = false;
   #current: Promise<PushResult> | undefined;
-  #pushes = 0;
-  #last: PushResult | undefined;
 
   constructor(options: PipelineOptions) {
     this.#opts = options;
@@ -102,8 +100,6 @@ export class Pipeline {
       errors.push(`push not encoded: ${e instanceof Error ? e.message : String(e)}`);
     }
     const result: PushResult = { at, durationMs: Date.now() - at, dataPoints, requests, errors };
-    this.#pushes++;
-    this.#last = result;
     const log = this.#opts.logger;
     if (errors.length > 0) log.warn('OTLP push incomplete', { errors: errors.length, first: errors[0], dataPoints });
     else log.debug('OTLP push queued', { dataPoints, requests, durationMs: result.durationMs });
@@ -118,16 +114,5 @@ export class Pipeline {
     if (running) await Promise.race([this.push(), sleep(Math.max(0, deadline - Date.now()), undefined, { ref: false })]);
     const results = await Promise.all(this.exporters.map((e) => e.shutdown(Math.max(0, deadline - Date.now()))));
     return results.every(Boolean);
-  }
-
-  status() {
-    return {
-      name: this.name,
-      running: this.#running,
-      intervalMs: this.#opts.intervalMs,
-      pushes: this.#pushes,
-      ...(this.#last && { lastPush: this.#last }),
-      exporters: this.exporters.map((e) => e.status()),
-    };
   }
 }

@@ -109,11 +109,6 @@ export function shimGet(socketPaths: readonly string[], path: string, opts: Shim
   });
 }
 
-/** shimGet for a 200 answer, decoded as UTF-8. */
-export async function shimGetText(socketPaths: readonly string[], path: string, opts: ShimRequestOptions): Promise<string> {
-  return (await shimGet(socketPaths, path, { ...opts, accept: 'ok' })).body.toString('utf8');
-}
-
 /**
  * GET `path` and hand the body on as a web stream, with backpressure: the
  * shim is read only as fast as the consumer reads. Resolves when the headers

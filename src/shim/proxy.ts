@@ -11,7 +11,7 @@
 
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Logger } from '../log/logger.ts';
-import { ShimError, shimGet, shimGetText, shimStream, type ShimRequestOptions } from './client.ts';
+import { ShimError, shimGet, shimStream, type ShimRequestOptions } from './client.ts';
 
 /** Go's runtime/pprof profiles, served by pprof.Index under /debug/pprof/NAME. */
 export const PPROF_PROFILES: readonly string[] = Object.freeze(['allocs', 'block', 'goroutine', 'heap', 'mutex', 'threadcreate']);
@@ -82,8 +82,8 @@ export async function proxyDebugRequest(
 }
 
 /** The shim's /agent-url answer (e.g. `vsock://1234:1024`), as the shim wrote it. */
-export function getAgentUrl(socketPaths: readonly string[], opts: ShimRequestOptions): Promise<string> {
-  return shimGetText(socketPaths, '/agent-url', opts);
+export async function getAgentUrl(socketPaths: readonly string[], opts: ShimRequestOptions): Promise<string> {
+  return (await shimGet(socketPaths, '/agent-url', { ...opts, accept: 'ok' })).body.toString('utf8');
 }
 
 /**

@@ -30,15 +30,11 @@ function sandboxIdProblem(id: string): string | undefined {
 }
 
 /**
- * True when `id` is a plain directory name. Callers also require the registry
- * to know the id; this is defence in depth against a query string becoming a
+ * The socket paths to try for `id`, in order. Throws InvalidSandboxIdError
+ * unless `id` is a plain directory name: callers also require the registry to
+ * know the id; this is defence in depth against a query string becoming a
  * path outside the sandbox roots.
  */
-export function isValidSandboxId(id: string): boolean {
-  return sandboxIdProblem(id) === undefined;
-}
-
-/** The socket paths to try for `id`, in order. Throws InvalidSandboxIdError. */
 export function shimSocketCandidates(id: string, roots: readonly string[] = DEFAULT_SANDBOX_ROOTS): string[] {
   const problem = sandboxIdProblem(id);
   if (problem !== undefined) throw new InvalidSandboxIdError(id, problem);

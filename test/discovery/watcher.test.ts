@@ -4,6 +4,7 @@ import { mkdir, rm, rmdir, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { SandboxRegistry } from '../../src/discovery/registry.ts';
 import { SandboxWatcher } from '../../src/discovery/watcher.ts';
+import { recordingLogger, type LogRecord } from '../support/logger.ts';
 import { fdCounts, tempDir, waitFor } from './helpers.ts';
 
 const RETRY_MS = 100;
@@ -12,9 +13,15 @@ function ids(registry: SandboxRegistry): string[] {
   return registry.list().map((e) => e.id);
 }
 
+/** The records that name `root`, reduced to what a test asserts on. */
+function aboutRoot(records: readonly LogRecord[], root: string): { level: string; msg: string; reason?: unknown }[] {
+  return records.filter((r) => r.root === root).map(({ level, msg, reason }) => (reason === undefined ? { level, msg } : { level, msg, reason }));
+}
+
 function setup(roots: string[], registry = new SandboxRegistry(roots)) {
-  const watcher = new SandboxWatcher({ registry, roots, rootRetryIntervalMs: RETRY_MS });
-  return { registry, watcher, [Symbol.asyncDispose]: () => watcher.stop() };
+  const { logger, records } = recordingLogger();
+  const watcher = new SandboxWatcher({ registry, roots, rootRetryIntervalMs: RETRY_MS, logger });
+  return { registry, watcher, records, [Symbol.asyncDispose]: () => watcher.stop() };
 }
 
 describe('SandboxWatcher', () => {
@@ -109,7 +116,11 @@ describe('SandboxWatcher', () => {
     await using w = setup([present, late]);
     await w.watcher.start();
     assert.deepEqual(w.watcher.watchedRoots(), [present]);
-    assert.deepEqual(w.watcher.roots()[1], { root: late, watched: false, sandboxes: 0, reads: 0, reason: 'ENOENT' });
+    assert.deepEqual(ids(w.registry), [], 'no sandboxes from the missing root');
+    // Why it is not watched is logged, and nothing else names it: it was neither read nor attached.
+    assert.deepEqual(aboutRoot(w.records, late), [
+      { level: 'warning', msg: `cannot watch sandbox root, looking again every ${RETRY_MS / 1000} s`, reason: 'ENOENT' },
+    ]);
 
     await mkdir(path.join(late, 'sb-early'), { recursive: true });
     await waitFor('the late root attached', () => w.watcher.watchedRoots().includes(late), 3_000);
@@ -126,12 +137,14 @@ describe('SandboxWatcher', () => {
     await mkdir(path.join(root, 'sb-2'));
     await using w = setup([root]);
     await w.watcher.start();
-    const detached = new Promise((r) => w.watcher.once('detached', r));
 
     await rm(root, { recursive: true });
-    await detached;
-    await waitFor('sandboxes dropped', () => w.registry.size === 0);
-    assert.deepEqual(w.watcher.watchedRoots(), []);
+    await waitFor('the root no longer watched', () => w.watcher.watchedRoots().length === 0);
+    assert.deepEqual(ids(w.registry), [], 'its sandboxes are dropped with it');
+    assert.ok(
+      w.records.some((r) => r.level === 'warning' && r.msg.startsWith('sandbox root went away') && r.root === root && r.reason === 'ENOENT'),
+      'the detach is logged with its reason',
+    );
 
     await mkdir(path.join(root, 'sb-3'), { recursive: true });
     await waitFor('the root re-attached', () => w.watcher.watchedRoots().length === 1, 3_000);
@@ -181,7 +194,7 @@ describe('SandboxWatcher', () => {
     await mkdir(path.join(root, 'sb'), { recursive: true });
     await new Promise((r) => setTimeout(r, 3 * RETRY_MS));
     assert.deepEqual(w.watcher.watchedRoots(), []);
-    assert.equal(w.registry.size, 0);
+    assert.equal(w.registry.list().length, 0);
   });
 
   test('a burst of 1,000 sandboxes created then removed: registry follows the disk, one inotify watch per root, nothing leaks', async () => {
@@ -200,19 +213,19 @@ describe('SandboxWatcher', () => {
     const names = Array.from({ length: 1000 }, (_, i) => `sb-${String(i).padStart(4, '0')}`);
 
     await Promise.all(names.map((n) => mkdir(path.join(root, n))));
-    await waitFor('1,000 sandboxes', () => w.registry.size === 1000, 5_000);
+    await waitFor('1,000 sandboxes', () => w.registry.list().length === 1000, 5_000);
     const during = fdCounts();
     assert.equal(during.inotifyWatches, before.inotifyWatches + 1, 'one watch for the root, none per sandbox');
 
     // Remove half, re-create a quarter of them, remove everything else: a racy mix of events.
     await Promise.all(names.slice(0, 500).map((n) => rmdir(path.join(root, n))));
     await Promise.all(names.slice(0, 250).map((n) => mkdir(path.join(root, n))));
-    await waitFor('750 sandboxes', () => w.registry.size === 750, 5_000);
+    await waitFor('750 sandboxes', () => w.registry.list().length === 750, 5_000);
     assert.deepEqual(ids(w.registry), [...names.slice(0, 250), ...names.slice(500)]);
     await Promise.all([...names.slice(0, 250), ...names.slice(500)].map((n) => rmdir(path.join(root, n))));
-    await waitFor('no sandboxes', () => w.registry.size === 0, 5_000);
+    await waitFor('no sandboxes', () => w.registry.list().length === 0, 5_000);
     await w.watcher.resync();
-    assert.equal(w.registry.size, 0);
+    assert.equal(w.registry.list().length, 0);
 
     await w.watcher.stop();
     const after = fdCounts();

@@ -54,11 +54,10 @@ test('counters: metadata without _total, samples with it, whether or not the nam
   );
 });
 
-test('untyped becomes unknown; HELP escapes quotes too; UNIT when the name ends in it', () => {
+test('untyped becomes unknown; HELP escapes quotes too', () => {
   const families: MetricFamily[] = [
     { name: 'u', help: 'say "hi"\\\n', type: 'untyped', metrics: [{ kind: 'scalar', labels: [], value: 1 }] },
-    { name: 'size_bytes', type: 'gauge', unit: 'bytes', metrics: [{ kind: 'scalar', labels: [], value: 2 }] },
-    { name: 'size', type: 'gauge', unit: 'bytes', metrics: [{ kind: 'scalar', labels: [], value: 2 }] },
+    { name: 'size', type: 'gauge', metrics: [{ kind: 'scalar', labels: [], value: 2 }] },
   ];
   assert.equal(
     encodeOpenMetrics(families),
@@ -66,9 +65,6 @@ test('untyped becomes unknown; HELP escapes quotes too; UNIT when the name ends 
       '# HELP u say \\"hi\\"\\\\\\n',
       '# TYPE u unknown',
       'u 1.0',
-      '# TYPE size_bytes gauge',
-      '# UNIT size_bytes bytes',
-      'size_bytes 2.0',
       '# TYPE size gauge',
       'size 2.0',
       '# EOF',

@@ -43,7 +43,7 @@ describe('discovery faults', { timeout: 60_000 }, () => {
 
     await Promise.all(left.map((id) => rm(path.join(h.roots[ids.indexOf(id) % 2]!, id), { recursive: true })));
     await eventually(async () => (await listed(h)).length === 0, 10_000, 'every sandbox gone');
-    assert.equal(h.daemon.registry.size, 0);
+    assert.equal(h.daemon.registry.list().length, 0);
     assert.equal(fdCounts().inotifyWatches, watches0, 'one inotify watch per root, none per sandbox');
     await eventually(() => openFds() <= fd0, 5000, `fds back to ${fd0}`);
   });

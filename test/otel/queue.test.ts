@@ -13,7 +13,8 @@ import { ExportQueue, memoryStore, type QueueStatus } from '../../src/otel/expor
 import { HttpTransport } from '../../src/otel/exporters/otlphttp/transport.ts';
 import { exporterFamilies } from '../../src/otel/self-metrics.ts';
 import { freePort } from '../lifecycle/support.ts';
-import { httpConfig, recordingLogger } from './support/exporters.ts';
+import { recordingLogger } from '../support/logger.ts';
+import { httpConfig } from './support/exporters.ts';
 import { startReceiver, type Behaviour, type Receiver } from './support/receiver.ts';
 import { seqs, tiny, until } from './support/tiny.ts';
 

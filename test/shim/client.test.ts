@@ -2,7 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ShimError, shimGet, shimGetText, shimStream } from '../../src/shim/client.ts';
+import { ShimError, shimGet, shimStream } from '../../src/shim/client.ts';
 import { startFakeShim, type FakeShim } from '../support/fake-shim.ts';
 import { eventually, makeStaleSocket, makeTempDir, openFdCount, rejectsWith, startRawServer } from './helpers.ts';
 
@@ -73,7 +73,7 @@ describe('shimGet', { timeout: 30_000 }, () => {
       });
     });
     try {
-      assert.equal(await shimGetText([path], '/agent-url', OPTS), 'ok');
+      assert.equal((await shimGet([path], '/agent-url', OPTS)).body.toString(), 'ok');
       assert.match(head, /^GET \/agent-url HTTP\/1\.1\r\n/);
       assert.match(head, /\r\nHost: shim\r\n/i);
       assert.match(head, /\r\nConnection: close\r\n/i);

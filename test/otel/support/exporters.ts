@@ -43,15 +43,3 @@ export function httpExporter(config: OtlpExporterConfig, pipeline = 'metrics', l
   return new QueuedExporter({ config, pipeline, transport: new HttpTransport(config), logger, jitter: 0 });
 }
 
-export interface LogRecord {
-  readonly level: string;
-  readonly msg: string;
-  readonly [field: string]: unknown;
-}
-
-/** A logger that keeps its records (JSON lines, parsed). */
-export function recordingLogger(level: 'debug' | 'info' | 'warn' = 'debug'): { logger: Logger; records: LogRecord[] } {
-  const records: LogRecord[] = [];
-  const logger = createLogger({ level, format: 'json', write: (line) => records.push(JSON.parse(line) as LogRecord) });
-  return { logger, records };
-}
