@@ -10,7 +10,6 @@ import { formatVersion, parseFlags, type Command } from './cli/flags.ts';
 import { reportedByCommand, runCommand, type CommandIo } from './cli/commands.ts';
 import { loadConfig, type Config } from './components.ts';
 import { createLogger, type Logger } from './log/logger.ts';
-import { jsonLine, textLine } from './log/format.ts';
 import { startDaemon } from './main.ts';
 import type { DemoEnvironment } from './demo/environment.ts';
 import { packageVersion } from './package-info.ts';
@@ -97,7 +96,7 @@ async function runDaemon(config: Config, logger: Logger, io: CliIo, signals: Nod
   // Always printed, whatever the level (scripts read the port from it), and
   // shaped like every other line, so a log collector parsing stderr line by
   // line never trips on it.
-  io.stderr((config.telemetry.logs.encoding === 'json' ? jsonLine : textLine)(new Date(), 'info', `kata-monitor serving on ${daemon.url}`, { url: daemon.url }));
+  createLogger({ format: config.telemetry.logs.encoding, write: io.stderr }).info(`kata-monitor serving on ${daemon.url}`, { url: daemon.url });
 
   const signal = await new Promise<string>((resolve) => {
     signals.once('SIGTERM', () => resolve('SIGTERM'));

@@ -55,10 +55,7 @@ export async function startDaemon(config: Config, logger: Logger, exportingFacto
         cri: { ok: c.connected, informational: true, detail: c.connected ? 'reachable' : (c.lastError ?? 'no answer yet') },
       };
     },
-    cri: () => {
-      const c = sync.status();
-      return { endpoint: rc.cri.runtimeEndpoint, connected: c.connected, pending: c.pending, ...(c.lastError ? { lastError: c.lastError } : {}) };
-    },
+    cri: () => ({ endpoint: rc.cri.runtimeEndpoint, ...sync.status() }),
     watchedRoots: () => watcher.watchedRoots(),
     exporters: () => exporting?.status() ?? [],
     extraRoutes: exporting?.routes ?? [],

@@ -9,7 +9,7 @@ import type { LogFields, Logger, LogLevel } from '../log/logger.ts';
 import { Receiver } from '../receiver/receiver.ts';
 import { metricsBody } from '../server/metrics-route.ts';
 import { shimGet } from '../shim/client.ts';
-import { shimSocketCandidates } from '../shim/socket-path.ts';
+import { shimSocketsFor } from '../shim/socket-path.ts';
 import type { SandboxScrape, Snapshot } from '../scrape/snapshot.ts';
 import type { Command, Flags } from './flags.ts';
 
@@ -57,7 +57,7 @@ async function sandboxBody(receiver: Receiver, id: string, io: CommandIo): Promi
     return 1;
   }
   const { shim, discovery } = receiver.config;
-  const res = await shimGet(shimSocketCandidates(entry.id, discovery.sandboxRoots), '/metrics', { timeoutMs: shim.timeoutMs, maxBytes: shim.maxBodyBytes });
+  const res = await shimGet(shimSocketsFor(entry, discovery.sandboxRoots), '/metrics', { timeoutMs: shim.timeoutMs, maxBytes: shim.maxBodyBytes });
   io.stdout(res.body);
   return 0;
 }

@@ -6,7 +6,7 @@
 // flags, no pipelines.
 
 import { LineCounter, parseDocument } from 'yaml';
-import { parseLogLevel, type LogFormat, type LogLevel } from '../log/logger.ts';
+import { LEVELS, parseLogLevel, type LogFormat, type LogLevel } from '../log/logger.ts';
 import type { Env } from './env.ts';
 import { didYouMean, Reader, type Entries, type Field, type KeyTree, leaf } from './reader.ts';
 import type { ComponentSection, ComponentType, PipelineConfig, ServiceConfig, TelemetryConfig } from './types.ts';
@@ -251,7 +251,7 @@ function readTelemetry(r: Reader, field: Field | undefined, options: Pick<LoadOp
   const logs = t?.has('logs') ? r.map(t.get('logs'), SERVICE_KEYS.telemetry.logs) : undefined;
   const levelText = logs && r.string(logs.get('level'));
   const fileLevel = levelText === undefined ? undefined : parseLogLevel(levelText);
-  if (levelText !== undefined && fileLevel === undefined) r.error(logs!.get('level'), `invalid log level "${levelText}"; expected one of: trace, debug, info, warn, error, fatal, panic`);
+  if (levelText !== undefined && fileLevel === undefined) r.error(logs!.get('level'), `invalid log level "${levelText}"; expected one of: ${LEVELS.join(', ')}`);
   const fileEncoding: LogFormat | undefined = logs ? r.oneOf(logs.get('encoding'), ['json', 'text'] as const, { console: 'text' }) : undefined;
   const resource: Record<string, string> = {};
   for (const { key, field: f } of (t?.has('resource') ? r.map(t.get('resource'))?.all() : undefined) ?? []) {

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { FakeCriServer, type FakePod } from './fake-cri.ts';
 import { startFakeShim, type FakeShim } from './fake-shim.ts';
 import { createShimPayload } from './payload.ts';
+import { shimSocketCandidates } from '../shim/socket-path.ts';
 import type { Logger } from '../log/logger.ts';
 
 export interface DemoOptions {
@@ -48,9 +49,7 @@ export async function startDemo(options: DemoOptions = {}) {
     const id = given ?? hexId(n);
     // Every fourth sandbox runs under runtime-rs' root.
     const root = roots[n % 4 === 0 ? 1 : 0]!;
-    const sbDir = path.join(root, id);
-    await mkdir(sbDir, { recursive: true });
-    const shim = await startFakeShim({ socketPath: path.join(sbDir, 'shim-monitor.sock'), metrics: createShimPayload(id) });
+    const shim = await startFakeShim({ socketPath: shimSocketCandidates(id, [root])[0]!, metrics: createShimPayload(id) });
     const pod = {
       id,
       name: `${APPS[n % APPS.length]}-${id.slice(0, 5)}`,

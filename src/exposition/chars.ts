@@ -10,10 +10,10 @@ export const PLUS = 43;
 export const COMMA = 44;
 export const MINUS = 45;
 export const DOT = 46;
-export const COLON = 58;
+const COLON = 58;
 export const EQ = 61;
 export const BACKSLASH = 92;
-export const UNDERSCORE = 95;
+const UNDERSCORE = 95;
 export const LBRACE = 123;
 export const RBRACE = 125;
 

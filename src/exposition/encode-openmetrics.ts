@@ -58,7 +58,7 @@ export function encodeOpenMetrics(families: readonly MetricFamily[]): string {
   return out + OPENMETRICS_EOF;
 }
 
-export const OPENMETRICS_EOF = '# EOF\n';
+const OPENMETRICS_EOF = '# EOF\n';
 
 const OPENMETRICS_NUMBERS: NumberStyle = { value: formatOpenMetricsFloat, count: formatCount };
 

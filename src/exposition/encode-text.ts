@@ -20,7 +20,7 @@ export function escapeLabelValue(v: string): string {
 }
 
 /** HELP escaping in text 0.0.4: only `\` and newline (quotes stay as they are). */
-export function escapeHelp(v: string): string {
+function escapeHelp(v: string): string {
   if (!HELP_NEEDS_ESCAPE.test(v)) return v;
   return v.replace(/[\\\n]/g, (ch) => (ch === '\n' ? '\\n' : '\\\\'));
 }

@@ -27,7 +27,6 @@ export function unescapeLabelValue(b: Buffer, vs: number, ve: number): string {
   return raw.replace(/\\(.)/g, (_, c: string) => (c === 'n' ? '\n' : c));
 }
 
-
 /**
  * Two 26-bit hashes (FNV-1a, djb2) of b[s, e) in one double, exact: what
  * identifies a series by its label bytes.

@@ -20,7 +20,7 @@ import { BACKSLASH, COMMA, EQ, HASH, LBRACE, NL, QUOTE, RBRACE, SP, TAB, isLabel
 import { goFloatTextIsCanonical, goUint64, isGoIntText, parseGoFloat, parseGoInt } from './float.ts';
 import type { Label, Metric, MetricFamily, MetricType } from './model.ts';
 import { encodeText } from './encode-text.ts';
-import { hashBytes, labelNameEnd, labelValueEnd } from './label-block.ts';
+import { hashBytes, labelNameEnd, labelValueEnd, unescapeLabelValue } from './label-block.ts';
 import { keepHiddenClass } from '../buffers/hidden-class.ts';
 
 /** Why a body was refused: its text, or one of the limits on what a scrape may bring. */
@@ -205,6 +205,8 @@ export interface ScannedBody {
   readonly order: Uint32Array;
   /** Runs of samples as (family, from, to) triples, grouped by family in `heads` order. */
   readonly runs: Int32Array;
+  /** Where each family's triples start in `runs`, by `heads` index, then where the last ends. */
+  readonly runStarts: Int32Array;
   readonly samples: number;
   /** Whether the body had to be re-encoded (it was not as Go writes it). */
   readonly normalized: boolean;
@@ -1285,14 +1287,16 @@ class Scanner {
     kept.sort(byHeadName);
     // The runs grouped by family in name order, each family's in body order: a counting sort.
     const order = new Uint32Array(kept.length);
+    const runStarts = new Int32Array(kept.length + 1);
     let o = 0;
     for (let k = 0; k < kept.length; k++) {
       const f = kept[k]!;
       order[f.rank] = k;
       f.rank = k;
-      f.at = o;
+      f.at = runStarts[k] = o;
       o += f.nsegs * 3;
     }
+    runStarts[kept.length] = o;
     const runs = new Int32Array(o);
     for (let j = 0; j < this.#nSegs * 3; j += 3) {
       const f = this.#order[segScratch[j]!]!;
@@ -1306,10 +1310,10 @@ class Scanner {
     // A huge body's records are not kept around for the next one.
     if (scratch.length > SCRATCH_KEEP) scratch = new Int32Array(SCRATCH_KEEP);
     if (scratch16.length > SCRATCH_KEEP16) scratch16 = new Uint16Array(SCRATCH_KEEP16);
-    if (segScratch.length > SCRATCH_KEEP) segScratch = new Int32Array(SEGS_KEEP);
+    if (segScratch.length > SEGS_KEEP) segScratch = new Int32Array(SEGS_KEEP);
     const body = this.#b;
     this.#release();
-    return { body, rec, heads: kept.map(headOf), runs, order, samples: this.#r, normalized };
+    return { body, rec, heads: kept.map(headOf), runs, runStarts, order, samples: this.#r, normalized };
   }
 
   /**
@@ -1323,7 +1327,7 @@ class Scanner {
     const h = f.head;
     const help = f.headHelp;
     if (h !== undefined && h.type === type && f.headPrefix === prefix) {
-      if (f.hs < 0 ? help === undefined : help !== undefined && (f.helpCopy ? help.equals(f.helpCopy) : sameBytes(help, this.#b, f.hs, f.he))) return;
+      if (f.hs < 0 ? help === undefined : help !== undefined && (f.helpCopy ? help.equals(f.helpCopy) : this.#b.compare(help, 0, help.length, f.hs, f.he) === 0)) return;
     }
     const full = prefix + f.name;
     const bytes = this.#helpOf(f);
@@ -1333,7 +1337,7 @@ class Scanner {
     f.head = {
       name: full,
       type,
-      help: kept === undefined ? undefined : Buffer.from(unescapeHelp(kept), 'latin1').toString('utf8'),
+      help: kept === undefined ? undefined : unescapeLabelValue(kept, 0, kept.length),
       header: Buffer.concat([
         kept === undefined ? EMPTY : Buffer.concat([Buffer.from(`# HELP ${full} `, 'latin1'), kept, NEWLINE]),
         Buffer.from(`# TYPE ${full} ${type}\n`, 'latin1'),
@@ -1386,13 +1390,6 @@ function suffixRole(b: Buffer, f: Fam, s: number, e: number): number {
   if (n === 6 && b[s + 1] === 99 && b[s + 2] === 111 && b[s + 3] === 117 && b[s + 4] === 110 && b[s + 5] === 116) return ROLE_COUNT;
   if (n === 7 && t === 'histogram' && b[s + 1] === 98 && b[s + 2] === 117 && b[s + 3] === 99 && b[s + 4] === 107 && b[s + 5] === 101 && b[s + 6] === 116) return ROLE_BUCKET;
   return -1;
-}
-
-/** Whether `a` holds the bytes b[s, e). */
-function sameBytes(a: Buffer, b: Buffer, s: number, e: number): boolean {
-  if (a.length !== e - s) return false;
-  for (let k = 0; k < a.length; k++) if (a[k] !== b[s + k]) return false;
-  return true;
 }
 
 /** Whether b[as, as + len) and b[bs, bs + len), both within the body, hold the same bytes: compared four at a time. */

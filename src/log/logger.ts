@@ -9,7 +9,7 @@ export type LogLevel = (typeof LEVELS)[number];
 export type LogFormat = 'json' | 'text';
 export type LogFields = Readonly<Record<string, unknown>>;
 
-const RANK: Record<LogLevel, number> = { trace: 0, debug: 1, info: 2, warn: 3, error: 4, fatal: 5, panic: 6 };
+const RANK = Object.fromEntries(LEVELS.map((l, i) => [l, i])) as Record<LogLevel, number>;
 
 /** logrus.ParseLevel's names ("warning" too), any case; undefined if unknown. */
 export function parseLogLevel(text: string): LogLevel | undefined {

@@ -92,8 +92,8 @@ function exporterOf(e: Exclude<ExporterConfig, { type: 'prometheus' }>, pipeline
   if (e.type === 'file') return fileExporter(e, pipeline, logger);
   const transport = e.protocol === 'grpc' ? grpcTransport(e) : new HttpTransport(e);
   const storage = e.queue.storage === undefined ? undefined : storages.get(e.queue.storage);
-  // As the collector names a queue's storage: by kind, type, name and signal (and pipeline: one instance each).
-  const owner = `exporter_${e.name.replace('/', '_')}_${pipeline.replace('/', '_')}`;
+  // As the collector names a queue's storage: by kind, type, name and signal (and pipeline: one instance each); the store makes it a file name.
+  const owner = `exporter_${e.name}_${pipeline}`;
   const store = storage && ((form: QueueForm) => storage.queue(owner, form, logger));
   return new QueuedExporter({ config: e, pipeline, transport, store, logger, now: options.now, jitter: options.jitter });
 }

@@ -3,7 +3,7 @@
 // shim's own runtime families (go_*, process_*) renamed kata_shim_*.
 
 import type { CriMetadata } from '../discovery/registry.ts';
-import { escapeLabelValue } from '../exposition/encode-text.ts';
+import { formatLabels } from '../exposition/encode-text.ts';
 import type { Label } from '../exposition/model.ts';
 
 export const SHIM_PREFIX = 'kata_shim_';
@@ -25,5 +25,5 @@ export function sandboxLabels(id: string, meta: CriMetadata): Label[] {
 
 /** `sandbox_id="…",cri_uid="…",cri_name="…",cri_namespace="…"`, escaped, as bytes. */
 export function sandboxLabelText(id: string, meta: CriMetadata): Buffer {
-  return Buffer.from(sandboxLabels(id, meta).map((l) => `${l.name}="${escapeLabelValue(l.value)}"`).join(','));
+  return Buffer.from(formatLabels(sandboxLabels(id, meta)));
 }

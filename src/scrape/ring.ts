@@ -2,7 +2,7 @@
 // points of each series, dropping the oldest.
 
 /** Points kept per series: at the default 15 s interval, a quarter of an hour. */
-export const HISTORY_LENGTH = 60;
+const HISTORY_LENGTH = 60;
 
 export function pushBounded<T>(ring: T[], v: T, length = HISTORY_LENGTH): void {
   ring.push(v);

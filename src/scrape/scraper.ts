@@ -9,7 +9,7 @@ import type { SandboxEntry, SandboxRegistry } from '../discovery/registry.ts';
 import type { ShimConfig } from '../shim/client.ts';
 import type { Logger } from '../log/logger.ts';
 import { shimGet, ShimError } from '../shim/client.ts';
-import { shimSocketCandidates } from '../shim/socket-path.ts';
+import { shimSocketsFor } from '../shim/socket-path.ts';
 import { ScanError, scanBody, type ScanLimits } from '../exposition/scan.ts';
 import { releaseBody } from '../shim/body-collector.ts';
 import { nudgeGc, releaseSnapshot } from './lifetime.ts';
@@ -158,7 +158,7 @@ export class Scraper implements SnapshotSource {
     let failure: ScrapeFailure;
     let body: Buffer | undefined;
     try {
-      const candidates = shimSocketCandidates(entry.id, prioritise(roots, entry.root));
+      const candidates = shimSocketsFor(entry, roots);
       body = (await shimGet(candidates, '/metrics', { timeoutMs: shim.timeoutMs, maxBytes: shim.maxBodyBytes })).body;
       const scan = scanBody(body, { limits: this.#opts.limits, prefix: shimPrefix });
       // A body Go would rewrite is indexed in its rewritten form: the one read off the socket can go now.
@@ -203,9 +203,4 @@ async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) 
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
   return results;
-}
-
-/** The sandbox's own root first, then the others in configured order. */
-function prioritise(roots: readonly string[], first: string): readonly string[] {
-  return roots[0] === first ? roots : [first, ...roots.filter((r) => r !== first)];
 }

@@ -10,7 +10,7 @@ import { sandboxLabels } from './relabel.ts';
 import type { SandboxScrape, ScrapeErrorKind, Snapshot } from './snapshot.ts';
 
 /** Upstream: prometheus.ExponentialBuckets(1, 2, 10). */
-export const SCRAPE_DURATION_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512] as const;
+const SCRAPE_DURATION_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512] as const;
 
 export class SelfMetrics {
   scrapeCount = 0;
@@ -131,7 +131,7 @@ const CLOCK_TICKS = 100;
 let bootTime: number | undefined;
 
 /** Go's process collector, as kata_monitor_process_*; Linux /proc, silently partial elsewhere. */
-export function processFamilies(): MetricFamily[] {
+function processFamilies(): MetricFamily[] {
   const cpu = process.cpuUsage();
   const out = [counter('kata_monitor_process_cpu_seconds_total', 'Total user and system CPU time spent in seconds.', (cpu.user + cpu.system) / 1e6)];
   const maxFds = orUndefined(readMaxFds);

@@ -8,7 +8,7 @@ import { bearerAuth } from 'hono/bearer-auth';
 import { HTTPException } from 'hono/http-exception';
 import type { HttpBindings } from '@hono/node-server';
 import { getAgentUrl, isProxiedDebugPath, proxyDebugRequest } from '../shim/proxy.ts';
-import { shimSocketCandidates } from '../shim/socket-path.ts';
+import { shimSocketsFor } from '../shim/socket-path.ts';
 import type { AppDeps } from './deps.ts';
 import { serveMetrics } from './metrics-route.ts';
 import { type Endpoint, UPSTREAM_ENDPOINTS, indexText, sandboxesHtml, sandboxesText, statusHtml, wantsHtml } from './pages.ts';
@@ -65,7 +65,7 @@ export function createApp(deps: AppDeps): Hono<{ Bindings: HttpBindings }> {
     const entry = deps.registry.get(id);
     if (!entry) return c.body(`sandbox ${describeId(id)} not found\n`, 400, { 'Content-Type': TEXT });
     try {
-      const url = await getAgentUrl(shimSocketCandidates(entry.id, deps.roots), { timeoutMs: deps.shim.timeoutMs, maxBytes: 64 * 1024 });
+      const url = await getAgentUrl(shimSocketsFor(entry, deps.roots), { timeoutMs: deps.shim.timeoutMs, maxBytes: 64 * 1024 });
       return c.body(url + '\n', 200, { 'Content-Type': TEXT });
     } catch (err) {
       const msg = err instanceof Error ? err.message : String(err);
@@ -89,7 +89,7 @@ export function createApp(deps: AppDeps): Hono<{ Bindings: HttpBindings }> {
     }
     const ctrl = new AbortController();
     c.env.incoming.once('close', () => ctrl.abort(new Error('client went away')));
-    return proxyDebugRequest(shimSocketCandidates(entry.id, deps.roots), entry.id, pathAndQuery, {
+    return proxyDebugRequest(shimSocketsFor(entry, deps.roots), entry.id, pathAndQuery, {
       timeoutMs: deps.shim.timeoutMs,
       maxBytes: deps.shim.maxBodyBytes,
       signal: ctrl.signal,

@@ -19,7 +19,7 @@ import { sendChunks } from './send-chunks.ts';
 import { gzipParallel } from './parallel-gzip.ts';
 import type { AppDeps } from './deps.ts';
 import { shimGet } from '../shim/client.ts';
-import { shimSocketCandidates } from '../shim/socket-path.ts';
+import { shimSocketsFor } from '../shim/socket-path.ts';
 import { describeId, queryFromUrl } from './query.ts';
 
 /** Shared by all requests: a few 64 KiB buffers serve every answer. */
@@ -114,7 +114,7 @@ async function serveSandboxBody(deps: AppDeps, id: string, res: ServerResponse):
     return;
   }
   try {
-    const r = await shimGet(shimSocketCandidates(entry.id, deps.roots), '/metrics', {
+    const r = await shimGet(shimSocketsFor(entry, deps.roots), '/metrics', {
       timeoutMs: deps.shim.timeoutMs,
       maxBytes: deps.shim.maxBodyBytes,
     });

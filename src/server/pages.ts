@@ -34,7 +34,7 @@ export function wantsHtml(accept: string | undefined): boolean {
   return accept !== undefined && accept.split(',').some((f) => f === 'text/html');
 }
 
-export function escapeHtml(s: string): string {
+function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 

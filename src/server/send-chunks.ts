@@ -16,7 +16,7 @@ export interface SendOptions {
 }
 
 /** A client that takes nothing for this long is gone (Prometheus's scrape timeout is 10 s by default). */
-export const STALL_MS = 30_000;
+const STALL_MS = 30_000;
 
 /** Bytes queued on the socket before waiting for it to drain. */
 const AHEAD = 1 << 20;

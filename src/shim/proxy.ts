@@ -83,7 +83,7 @@ export async function proxyDebugRequest(
 
 /** The shim's /agent-url answer (e.g. `vsock://1234:1024`), as the shim wrote it. */
 export async function getAgentUrl(socketPaths: readonly string[], opts: ShimRequestOptions): Promise<string> {
-  return (await shimGet(socketPaths, '/agent-url', { ...opts, accept: 'ok' })).body.toString('utf8');
+  return (await shimGet(socketPaths, '/agent-url', opts)).body.toString('utf8');
 }
 
 /**

@@ -4,7 +4,7 @@
 
 import { join } from 'node:path';
 
-export const SHIM_SOCKET_NAME = 'shim-monitor.sock';
+const SHIM_SOCKET_NAME = 'shim-monitor.sock';
 
 /** Go runtime first, then runtime-rs. */
 export const DEFAULT_SANDBOX_ROOTS: readonly string[] = Object.freeze(['/run/vc/sbs', '/run/kata']);
@@ -39,4 +39,9 @@ export function shimSocketCandidates(id: string, roots: readonly string[] = DEFA
   const problem = sandboxIdProblem(id);
   if (problem !== undefined) throw new InvalidSandboxIdError(id, problem);
   return roots.map((root) => join(root, id, SHIM_SOCKET_NAME));
+}
+
+/** The socket paths to try for a sandbox found under `entry.root`: that root first, then the others in configured order. */
+export function shimSocketsFor(entry: { readonly id: string; readonly root: string }, roots: readonly string[]): string[] {
+  return shimSocketCandidates(entry.id, roots[0] === entry.root ? roots : [entry.root, ...roots.filter((r) => r !== entry.root)]);
 }

@@ -14,8 +14,8 @@ export interface ExporterStatus {
   readonly endpoint: string;
   /** OTLP exporters: their queue. */
   readonly queue?: QueueStatus;
-  /** Requests and points written by exporters without a queue (debug, file). */
-  readonly written?: { readonly requests: number; readonly points: number; readonly failures: number; readonly lastError?: string };
+  /** Points written by exporters without a queue (debug, file). */
+  readonly written?: { readonly points: number; readonly failures: number; readonly lastError?: string };
 }
 
 export interface Exporter {

@@ -31,8 +31,6 @@ interface Source {
   readonly attributes: SandboxAttributes;
   /** When it was scraped, ms since epoch: the time of points without a timestamp of their own. */
   readonly at: number;
-  /** Per family of the scan, where its runs start in scan.runs; then where the last ends. */
-  readonly runStarts: Int32Array;
 }
 
 interface Family {
@@ -101,7 +99,7 @@ export class Translator {
         // A source's parts are together; two of one name (go_x and kata_shim_go_x) share their start times.
         for (; j < f.parts.length && sources[f.parts[j]!] === src; j += 2) {
           const family = f.parts[j + 1]!;
-          for (let o = src.runStarts[family]!; o < src.runStarts[family + 1]!; o += 3) {
+          for (let o = src.scan.runStarts[family]!; o < src.scan.runStarts[family + 1]!; o += 3) {
             for (let r = runs[o + 1]!; r < runs[o + 2]!; r++) {
               sample.read(rec, r);
               const ms = sampleTimestamp(body, sample) ?? src.at;
@@ -148,7 +146,7 @@ export class Translator {
     else if (self) out.push(self);
     for (const s of snapshot.sandboxes) {
       if (!s.scan) continue;
-      out.push({ id: s.sandbox.id, scrape: this.#scrapeId(s), scan: s.scan, attributes: podAttributes(s.sandbox.id, s.sandbox.metadata), at: s.at, runStarts: runStarts(s.scan) });
+      out.push({ id: s.sandbox.id, scrape: this.#scrapeId(s), scan: s.scan, attributes: podAttributes(s.sandbox.id, s.sandbox.metadata), at: s.at });
     }
     return out;
   }
@@ -166,7 +164,7 @@ export class Translator {
     if (!self) {
       try {
         const scan = scanBody(Buffer.from(encodeText(this.#selfFamilies())));
-        self = { id: '', scrape: this.#scrapeId(scan), scan, attributes: NO_SANDBOX, at: this.#now(), runStarts: runStarts(scan) };
+        self = { id: '', scrape: this.#scrapeId(scan), scan, attributes: NO_SANDBOX, at: this.#now() };
       } catch (e) {
         self = `self metrics unavailable: ${e instanceof Error ? e.message : String(e)}`;
       }
@@ -233,13 +231,4 @@ function familiesOf(sources: readonly Source[], errors: string[]): Family[] {
     }
   }
   return [...byName.values()];
-}
-
-/** Where each family's runs start in scan.runs (triples grouped by family in `heads` order), then where the last ends. */
-function runStarts(scan: ScannedBody): Int32Array {
-  const { runs } = scan;
-  const starts = new Int32Array(scan.heads.length + 1);
-  for (let o = 0; o < runs.length; o += 3) starts[runs[o]! + 1] = o + 3;
-  for (let k = 1; k < starts.length; k++) starts[k] = Math.max(starts[k]!, starts[k - 1]!);
-  return starts;
 }

@@ -41,7 +41,7 @@ export function debugExporter(config: DebugConfig, pipeline: string, logger: Log
       return true;
     },
     start: async () => {},
-    status: () => ({ id: config.name, pipeline, endpoint: 'log', written: { requests, points, failures: 0 } }),
+    status: () => ({ id: config.name, pipeline, endpoint: 'log', written: { points, failures: 0 } }),
     shutdown: async () => true,
   };
 }

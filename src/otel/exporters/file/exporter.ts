@@ -17,7 +17,6 @@ export function fileExporter(config: FileConfig, pipeline: string, logger: Logge
   let handle: FileHandle | undefined;
   let size = 0;
   let chain: Promise<void> = Promise.resolve();
-  let requests = 0;
   let points = 0;
   let failures = 0;
   let lastError: string | undefined;
@@ -29,7 +28,6 @@ export function fileExporter(config: FileConfig, pipeline: string, logger: Logge
       if (rotation && size > 0 && size + length > rotation.maxMegabytes * 1024 * 1024) await rotate(rotation);
       await handle!.writev(framed);
       size += length;
-      requests++;
       points += n;
     } catch (e) {
       failures++;
@@ -83,7 +81,7 @@ export function fileExporter(config: FileConfig, pipeline: string, logger: Logge
       chain = chain.then(() => write(bytes, request.points));
       return true;
     },
-    status: () => ({ id: config.name, pipeline, endpoint: file, written: { requests, points, failures, ...(lastError !== undefined && { lastError }) } }),
+    status: () => ({ id: config.name, pipeline, endpoint: file, written: { points, failures, ...(lastError !== undefined && { lastError }) } }),
     async shutdown() {
       await chain;
       await handle?.close();

@@ -31,8 +31,8 @@ export interface QueuedBatch {
 }
 
 export interface BatchStore {
-  /** The bytes a request's batch would take, in the form the transport sends (the `bytes` sizer's weight). */
-  sizeOf(request: OtlpRequest): number;
+  /** The form its batches take, the one the transport sends (the `bytes` sizer weighs it). */
+  readonly form: QueueForm;
   /** The batch of one request, in the form the transport sends. */
   add(request: OtlpRequest): QueuedBatch;
   /** Settles once every batch added so far is stored, and every discarded one gone (a persistent store). */
@@ -128,7 +128,8 @@ export class ExportQueue {
       this.#dropCounted(request.points, 'shutdown');
       return false;
     }
-    const weight = this.#sizer === 'items' ? request.points : this.#sizer === 'bytes' ? this.#opts.store.sizeOf(request) : 1;
+    const { form } = this.#opts.store;
+    const weight = this.#sizer === 'items' ? request.points : this.#sizer === 'bytes' ? request.bytes(form.encoding, form.gzip).length : 1;
     if (!this.#makeRoom(weight, 'new')) {
       this.#dropCounted(request.points, 'overflow');
       return false;
@@ -168,11 +169,9 @@ export class ExportQueue {
   status() {
     let points = 0;
     let bytes = 0;
-    let used = 0;
     for (const i of this.#items) {
       points += i.batch.points;
       bytes += i.batch.bytes;
-      used += this.#weight(i.batch);
     }
     return {
       /** Batches waiting, the one in flight included. */
@@ -180,7 +179,7 @@ export class ExportQueue {
       queuedPoints: points,
       queuedBytes: bytes,
       /** What the queue holds, and can, in the sizer's unit. */
-      used,
+      used: this.#used,
       capacity: this.capacity,
       sizer: this.#sizer,
       persistent: this.#opts.store.persistent,
@@ -218,6 +217,7 @@ export class ExportQueue {
     this.#closed = true;
     this.#wake?.();
     for (const item of this.#items.splice(0)) if (item !== this.#inFlight) this.#leave(item.batch);
+    this.#used = 0;
     this.#abandon?.({ kind: 'retryable', error: 'shut down with the request on the wire' });
     await this.#pumped;
     this.#opts.transport.close();
@@ -262,7 +262,10 @@ export class ExportQueue {
     } finally {
       this.#pumping = false;
       // Not always empty after shutdown(): a restore() that finishes after it (a stop during start-up) adds batches.
-      if (this.#closed) for (const item of this.#items.splice(0)) this.#leave(item.batch);
+      if (this.#closed) {
+        for (const item of this.#items.splice(0)) this.#leave(item.batch);
+        this.#used = 0;
+      }
     }
   }
 
@@ -362,7 +365,7 @@ export function memoryStore(form: QueueForm): BatchStore {
   return {
     persistent: false,
     corrupt: 0,
-    sizeOf: (request) => request.bytes(form.encoding, form.gzip).length,
+    form,
     add: (request) => {
       const bytes = request.bytes(form.encoding, form.gzip);
       return { points: request.points, bytes: bytes.length, stored: STORED, payload: () => Promise.resolve({ bytes, ...form }), discard: () => undefined };

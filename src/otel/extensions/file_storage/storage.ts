@@ -36,12 +36,13 @@ export function fileStorage(config: FileStorageConfig) {
         throw new Error(`extension ${name}: directory ${directory} is not writable by this process (uid ${process.getuid?.() ?? '?'})`);
       }
     },
-    /** The queue of one exporter (`owner`: e.g. exporter_otlp_backend_metrics), in the form it sends. */
+    /** The queue of one exporter (`owner`: e.g. exporter_otlp/backend_metrics, made a directory name), in the form it sends. */
     queue: (owner: string, form: QueueForm, logger: Logger): BatchStore => directoryQueue(config, path.join(directory, owner.replace(/[^A-Za-z0-9._-]/g, '_')), form, logger),
   };
 }
 
-function directoryQueue(config: FileStorageConfig, dir: string, { encoding, gzip }: QueueForm, log: Logger): BatchStore {
+function directoryQueue(config: FileStorageConfig, dir: string, form: QueueForm, log: Logger): BatchStore {
+  const { encoding, gzip } = form;
   let seq = 0;
   /** Batch files found unreadable, set aside as *.corrupt. */
   let corrupt = 0;
@@ -90,7 +91,7 @@ function directoryQueue(config: FileStorageConfig, dir: string, { encoding, gzip
     get corrupt() {
       return corrupt;
     },
-    sizeOf: (request) => request.bytes(encoding, gzip).length,
+    form,
     /** Settles once what was added is written and what was discarded is deleted. */
     flush: () => writing.then(() => undefined),
     add(request) {
