@@ -1,11 +1,11 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { createShimPayload } from '../../src/demo/payload.ts';
 import { formatFloat } from '../../src/exposition/float.ts';
 import { parseFamilies, scanBody } from '../../src/exposition/scan.ts';
+import { fixture } from '../support/fixtures.ts';
 
-const FIXTURE_A = readFileSync(new URL('../fixtures/shim-metrics-a.prom', import.meta.url), 'utf8');
+const FIXTURE_A = fixture('shim-metrics-a.prom').toString();
 
 interface Sample {
   readonly series: string;

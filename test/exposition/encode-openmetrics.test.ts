@@ -1,17 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import {
   encodeFamilyOpenMetrics,
   encodeOpenMetrics,
   formatOpenMetricsFloat,
 } from '../../src/exposition/encode-openmetrics.ts';
 import { parseFamilies } from '../../src/exposition/scan.ts';
+import { FIXTURES, fixture } from '../support/fixtures.ts';
 import type { MetricFamily } from '../../src/exposition/model.ts';
 import { readOpenMetrics } from './openmetrics-reader.ts';
 import { sampleFamilies } from './sample-families.ts';
-
-const fixture = (name: string): Buffer => readFileSync(new URL(`../fixtures/${name}`, import.meta.url));
 
 /** What an OpenMetrics round trip can preserve: counters are named <name>_total. */
 function asOpenMetricsSees(families: readonly MetricFamily[]): MetricFamily[] {
@@ -121,7 +119,7 @@ test('an empty body is just # EOF; a family without metrics is left out', () => 
 test('round trip through an independent OpenMetrics reader', () => {
   const families = sampleFamilies();
   assert.deepEqual(readOpenMetrics(encodeOpenMetrics(families)), asOpenMetricsSees(families));
-  for (const name of ['shim-metrics-a.prom', 'shim-metrics-b.prom']) {
+  for (const name of FIXTURES) {
     const parsed = parseFamilies(fixture(name));
     assert.deepEqual(readOpenMetrics(encodeOpenMetrics(parsed)), asOpenMetricsSees(parsed), name);
   }

@@ -1,14 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import protobuf from 'protobufjs';
 import { encodeProtobufDelimited } from '../../src/exposition/encode-protobuf.ts';
 import { parseFamilies } from '../../src/exposition/scan.ts';
 import { decodeProtobufDelimited } from '../support/prometheus-protobuf.ts';
+import { FIXTURES, fixture } from '../support/fixtures.ts';
 import type { Metric, MetricFamily } from '../../src/exposition/model.ts';
 import { sampleFamilies } from './sample-families.ts';
 
-const fixture = (name: string): Buffer => readFileSync(new URL(`../fixtures/${name}`, import.meta.url));
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
 test('wire bytes of a minimal gauge family', () => {
@@ -38,7 +37,7 @@ test('long messages get multi-byte length prefixes', () => {
 test('round trip: decode(encode(x)) deep-equals x', () => {
   const families = sampleFamilies();
   assert.deepEqual(decodeProtobufDelimited(encodeProtobufDelimited(families)), families);
-  for (const name of ['shim-metrics-a.prom', 'shim-metrics-b.prom']) {
+  for (const name of FIXTURES) {
     const parsed = parseFamilies(fixture(name));
     assert.deepEqual(decodeProtobufDelimited(encodeProtobufDelimited(parsed)), parsed, name);
   }

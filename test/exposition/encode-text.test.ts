@@ -1,15 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { encodeFamilyText, encodeText } from '../../src/exposition/encode-text.ts';
 import { parseFamilies } from '../../src/exposition/scan.ts';
+import { FIXTURES, fixture } from '../support/fixtures.ts';
 import type { MetricFamily } from '../../src/exposition/model.ts';
 import { sampleFamilies } from './sample-families.ts';
 
-const fixture = (name: string): Buffer => readFileSync(new URL(`../fixtures/${name}`, import.meta.url));
-
 test('the Go-written fixtures re-encode byte for byte', () => {
-  for (const name of ['shim-metrics-a.prom', 'shim-metrics-b.prom']) {
+  for (const name of FIXTURES) {
     const body = fixture(name);
     assert.equal(encodeText(parseFamilies(body)), body.toString(), name);
   }
@@ -152,7 +150,7 @@ test('encodeText is the concatenation of encodeFamilyText', () => {
 test('round trip: parseFamilies(encodeText(x)) deep-equals x', () => {
   const families = sampleFamilies();
   assert.deepEqual(parseFamilies(Buffer.from(encodeText(families))), families);
-  for (const name of ['shim-metrics-a.prom', 'shim-metrics-b.prom']) {
+  for (const name of FIXTURES) {
     const parsed = parseFamilies(fixture(name));
     assert.deepEqual(parseFamilies(Buffer.from(encodeText(parsed))), parsed, name);
   }

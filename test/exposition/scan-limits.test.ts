@@ -7,11 +7,9 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { NO_LIMITS, ScanError, scanBody, type ScanFailure, type ScanLimits } from '../../src/exposition/scan.ts';
 import { RECEIVER_DEFAULTS } from '../../src/receiver/config.ts';
-
-const fixture = (name: string): Buffer => readFileSync(new URL(`../fixtures/${name}`, import.meta.url));
+import { FIXTURES, fixture } from '../support/fixtures.ts';
 
 function limits(l: Partial<ScanLimits>): ScanLimits {
   return { ...NO_LIMITS, ...l };
@@ -136,6 +134,6 @@ test('a body Go would rewrite is held to the limits as it came', () => {
 test('the shim fixtures are well within the default limits; NO_LIMITS turns every limit off', () => {
   const defaults = RECEIVER_DEFAULTS.limits;
   assert.deepEqual(defaults, { sampleLimit: 20_000, labelLimit: 30, labelNameLengthLimit: 128, labelValueLengthLimit: 128 });
-  for (const name of ['shim-metrics-a.prom', 'shim-metrics-b.prom']) assert.equal(scanBody(fixture(name), { limits: defaults }).samples, 903, name);
+  for (const name of FIXTURES) assert.equal(scanBody(fixture(name), { limits: defaults }).samples, 903, name);
   assert.deepEqual(NO_LIMITS, { sampleLimit: 0, labelLimit: 0, labelNameLengthLimit: 0, labelValueLengthLimit: 0 });
 });

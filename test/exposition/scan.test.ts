@@ -9,16 +9,10 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { NO_LIMITS, ScanError, parseFamilies, scanBody, type ScannedBody } from '../../src/exposition/scan.ts';
 import { Sample, roleOf, sampleTimestamp, sampleValue, specialValue } from '../../src/exposition/samples.ts';
 import type { Metric, MetricFamily } from '../../src/exposition/model.ts';
-
-const fixture = (name: string): Buffer => readFileSync(new URL(`../fixtures/${name}`, import.meta.url));
-
-function parse(text: string): MetricFamily[] {
-  return parseFamilies(Buffer.from(text));
-}
+import { FIXTURES, fixture, parseText as parse } from '../support/fixtures.ts';
 
 function only(families: readonly MetricFamily[]): MetricFamily {
   assert.equal(families.length, 1);
@@ -59,7 +53,7 @@ function rejects(text: string | Buffer, line: number, pattern: RegExp): void {
 // ---- the model: parseFamilies ----
 
 test('both shim fixtures parse into 70 families and 903 samples with the expected types', () => {
-  for (const name of ['shim-metrics-a.prom', 'shim-metrics-b.prom']) {
+  for (const name of FIXTURES) {
     const families = parseFamilies(fixture(name));
     assert.equal(families.length, 70, name);
     // Lines the model writes back: buckets (+Inf included) or quantiles, then _sum and _count.

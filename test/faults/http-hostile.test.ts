@@ -19,7 +19,7 @@ async function startGatedShim(socketPath: string, id: string): Promise<{ request
     res.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4' });
     res.end(shimBody(id));
   };
-  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+  const server = createServer((_req: IncomingMessage, res: ServerResponse) => {
     requests++;
     if (open) answer(res);
     else held.push(res);

@@ -17,10 +17,10 @@ import { after, before, describe, it } from 'node:test';
 import { startDemo, type DemoEnvironment } from '../../src/demo/environment.ts';
 import type { FakePod } from '../../src/demo/fake-cri.ts';
 import { startFakeShim, type FakeShim } from '../support/fake-shim.ts';
-import { createLogger } from '../../src/log/logger.ts';
 import type { Daemon } from '../../src/main.ts';
 import { RECEIVER_DEFAULTS } from '../../src/receiver/config.ts';
 import { eventually, startTestDaemon } from '../support/daemon.ts';
+import { recordingLogger } from '../support/logger.ts';
 
 const HOSTILE_ID = `${'bad'.repeat(21)}0`;
 const HOSTILE_POD: FakePod = { id: HOSTILE_ID, name: 'tenant-app', uid: 'hostile-uid-0001', namespace: 'tenant' };
@@ -80,11 +80,10 @@ async function metrics(daemon: Daemon): Promise<string> {
 describe('a hostile sandbox beyond the default scrape limits', () => {
   let host: Host;
   let daemon: Daemon;
-  const lines: Record<string, unknown>[] = [];
+  const { logger, records: lines } = recordingLogger('info');
 
   before(async () => {
     host = await startHost();
-    const logger = createLogger({ level: 'info', format: 'json', write: (l) => lines.push(JSON.parse(l) as Record<string, unknown>) });
     daemon = await startTestDaemon({ roots: host.demo.roots, runtimeEndpoint: host.demo.runtimeEndpoint, logger });
     // Every sandbox known with its pod, the hostile one included.
     await eventually(() => daemon.registry.list().length === 4 && daemon.registry.list().every((e) => e.metadataKnown), 10_000, 'pod metadata for every sandbox');

@@ -8,10 +8,8 @@ import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { parseFamilies } from '../../src/exposition/scan.ts';
+import { parseText } from '../support/fixtures.ts';
 import { httpGet, startHarness, type Harness } from './support.ts';
-
-const parseText = (text: string) => parseFamilies(Buffer.from(text));
 
 function haveOpenssl(): boolean {
   return spawnSync('openssl', ['version'], { stdio: 'ignore' }).status === 0;

@@ -15,8 +15,8 @@ import { FakeCriServer, type FakePod } from '../support/fake-cri.ts';
 import { startDemo, type DemoEnvironment } from '../../src/demo/environment.ts';
 import { startFakeShim, type FakeShim, type FakeShimBehaviourName } from '../support/fake-shim.ts';
 import { createShimPayload } from '../../src/demo/payload.ts';
-import { parseFamilies } from '../../src/exposition/scan.ts';
 import type { MetricFamily } from '../../src/exposition/model.ts';
+import { parseText } from '../support/fixtures.ts';
 import { hostFlags, runCli, spawnDaemon, until, type Child } from './support.ts';
 
 const OPENMETRICS = 'application/openmetrics-text; version=1.0.0';
@@ -55,7 +55,7 @@ function sandboxPart(text: string): string {
 
 /** The daemon's own families without their values: names, types, help, and each series' labels. */
 function ownShape(text: string): unknown {
-  return parseFamilies(Buffer.from(text))
+  return parseText(text)
     .filter((f) => f.name.startsWith('kata_monitor_'))
     .map((f) => ({ name: f.name, type: f.type, help: f.help, series: f.metrics.map((m) => m.labels.map((l) => `${l.name}=${l.value}`).join(',')).sort() }));
 }
@@ -147,7 +147,7 @@ describe('one-shot commands against a simulated host', () => {
     const r = await runCli(['metrics', '-format', 'json', '-filter-family', 'kata_hypervisor_,kata_shim_go_gc_duration_seconds', ...hostFlags(demo)]);
     assert.equal(r.code, 0, r.stderr);
     const text = await get(`${url}/metrics?filter_family=kata_hypervisor_,kata_shim_go_gc_duration_seconds`);
-    assert.deepEqual(JSON.parse(r.stdout), asJson(parseFamilies(Buffer.from(text))));
+    assert.deepEqual(JSON.parse(r.stdout), asJson(parseText(text)));
     const all = JSON.parse((await runCli(['metrics', '-format', 'json', ...hostFlags(demo)])).stdout) as { name: string }[];
     assert.equal(all[0]?.name.startsWith('kata_monitor_'), true, 'without a filter, the own families first');
   });

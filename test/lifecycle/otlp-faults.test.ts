@@ -25,7 +25,7 @@ import type { ExportingFactory } from '../../src/export-contract.ts';
 import { createExporting } from '../../src/otel/exporting.ts';
 import type { Snapshot, SnapshotSource } from '../../src/scrape/snapshot.ts';
 import { flatten, onlyMetrics, startReceiver, type DecodedRequest, type Receiver } from '../otel/support/receiver.ts';
-import { FAST_RECEIVER, openFds, sampleValue, SCRAPES_FAMILY, settledHeap, sleep, startHost, until, type Host } from './support.ts';
+import { FAST_RECEIVER, openFds, sampleValue, SCRAPES_FAMILY, settledHeap, startHost, until, type Host } from './support.ts';
 
 /**
  * Heap may wander this much after GC with nothing held (measured: about

@@ -6,11 +6,9 @@
 
 import assert from 'node:assert/strict';
 import { after, afterEach, describe, it } from 'node:test';
-import { parseFamilies } from '../../src/exposition/scan.ts';
 import { startReceiver, type Receiver } from '../otel/support/receiver.ts';
+import { parseText } from '../support/fixtures.ts';
 import { closeServer, FAST_RECEIVER, occupy, SCRAPES_FAMILY, spawnDaemon, startHost, until, writeConfig, type Child, type Host } from './support.ts';
-
-const parseText = (text: string) => parseFamilies(Buffer.from(text));
 
 const SHIM_DELAY_MS = 1500;
 /** service.shutdown_timeout in these tests. */

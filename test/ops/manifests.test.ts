@@ -20,6 +20,8 @@ import { ROOT, type Obj } from './support.ts';
 
 const DEPLOY = path.join(ROOT, 'deploy', 'kubernetes');
 const read = (...p: string[]): string => readFileSync(path.join(ROOT, ...p), 'utf8');
+const pkg = JSON.parse(read('package.json')) as { version: string; bin: Record<string, string> };
+const kustomization = parseAllDocuments(readFileSync(path.join(DEPLOY, 'kustomization.yaml'), 'utf8'))[0]!.toJS() as Obj;
 
 // ---- a small typed view of the objects we check --------------------------
 
@@ -146,7 +148,6 @@ function quantity(q: string | number): number {
 
 test('the manifests are well-formed, in one namespace, and kustomization lists them all', () => {
   const files = [...new Set(manifests.map((m) => m.file))];
-  const kustomization = parseAllDocuments(readFileSync(path.join(DEPLOY, 'kustomization.yaml'), 'utf8'))[0]!.toJS() as Obj;
   assert.deepEqual([...kustomization.resources].sort(), files);
   for (const { file, obj } of manifests) {
     assert.ok(obj.apiVersion && obj.kind && obj.metadata?.name, `${file}: apiVersion, kind, metadata.name`);
@@ -317,7 +318,6 @@ test('scheduling: Kata nodes only (kata-deploy label), tolerating their taints',
 });
 
 test('the image tag is the package version; the Dockerfile ships what the daemon reads at run time', () => {
-  const pkg = JSON.parse(read('package.json')) as { version: string; bin: Record<string, string> };
   assert.match(container.image, new RegExp(`:${pkg.version.replace(/\./g, '\\.')}$`));
 
   const dockerfile = read('Dockerfile');
@@ -353,7 +353,6 @@ test('the image tag is the package version; the Dockerfile ships what the daemon
 
 const podMonitor = one('PodMonitor');
 const prometheusRule = one('PrometheusRule');
-const kustomization = parseAllDocuments(readFileSync(path.join(DEPLOY, 'kustomization.yaml'), 'utf8'))[0]!.toJS() as Obj;
 const rulesFile = parseAllDocuments(read('deploy', 'prometheus', 'kata-monitor-rules.yaml'))[0]!.toJS() as Obj;
 
 test('the PodMonitor selects the DaemonSet\'s pods, scrapes their metrics port and path, names the job and the node as the rules and the dashboard expect', () => {
@@ -396,7 +395,6 @@ test('the PrometheusRule is the rules file, in the DaemonSet\'s namespace', () =
 });
 
 test('the kustomization sets the DaemonSet\'s image, at the package version', () => {
-  const pkg = JSON.parse(read('package.json')) as { version: string };
   const image = container.image as string;
   const name = image.slice(0, image.lastIndexOf(':'));
   const images = kustomization.images as Obj[];
@@ -489,7 +487,6 @@ test('kubectl kustomize renders the base and every overlay', { skip: KUBECTL ? f
   const kinds = (objs: Obj[]): string[] => objs.map((o) => o.kind).sort();
   const base = render(DEPLOY);
   assert.deepEqual(kinds(base), ['ConfigMap', 'DaemonSet', 'Namespace', 'PodMonitor', 'PrometheusRule', 'ServiceAccount']);
-  const pkg = JSON.parse(read('package.json')) as { version: string };
   assert.match(base.find((o) => o.kind === 'DaemonSet')!.spec.template.spec.containers[0].image, new RegExp(`:${pkg.version.replace(/\./g, '\\.')}$`));
   assert.deepEqual(kinds(render(path.join(OVERLAYS, 'no-prometheus-operator'))), ['ConfigMap', 'DaemonSet', 'Namespace', 'ServiceAccount']);
   for (const [name, dir] of [['crio', '/var/run/crio'], ['k3s', '/run/k3s/containerd']] as const) {

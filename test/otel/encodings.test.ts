@@ -17,7 +17,7 @@ import { Translator } from '../../src/otel/translate/walk.ts';
 import { shimPrefix } from '../../src/scrape/relabel.ts';
 import type { Snapshot } from '../../src/scrape/snapshot.ts';
 import { BODY_A, BODY_B, scaledBody, snapshot, type FakeSandbox } from './support/fixtures.ts';
-import { fromDecoded, metric, metricsOf, ns, plan, pointCount, pushAll, type Metric, type Point, type Request } from './support/otlp.ts';
+import { fromDecoded, metric, metricsOf, ns, plan, pointCount, pushAll, uint, type Metric, type Point, type Request } from './support/otlp.ts';
 import { decodeProto } from './support/receiver.ts';
 
 const META = (n: number) => ({ uid: `uid-${n}`, name: `pod-${n}`, namespace: n % 2 ? 'team-a' : 'team-b' });
@@ -49,7 +49,6 @@ async function pushes(snapshots: readonly Snapshot[], processors: Parameters<typ
 // What the model of a body says the first push of it must carry (one sandbox, no metadata).
 
 const OURS = new Set(['sandbox_id', 'cri_uid', 'cri_name', 'cri_namespace']);
-const uint = (n: number): string => (n >= 2 ** 64 ? '18446744073709551615' : n > 0 ? BigInt(Math.round(n)).toString() : '0');
 
 function expectedOf(families: readonly MetricFamily[], id: string, at: number): Metric[] {
   const sandbox: [string, string][] = [

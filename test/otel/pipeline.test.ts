@@ -17,7 +17,7 @@ import { exporterFamilies } from '../../src/otel/self-metrics.ts';
 import { Translator } from '../../src/otel/translate/walk.ts';
 import { SelfMetrics } from '../../src/scrape/self-metrics.ts';
 import type { Snapshot, SnapshotSource } from '../../src/scrape/snapshot.ts';
-import { BODY_A, BODY_B, snapshot, type FakeSandbox } from './support/fixtures.ts';
+import { BODY_A, BODY_B, fakeSource, snapshot, type FakeSandbox } from './support/fixtures.ts';
 import { recordingLogger } from '../support/logger.ts';
 import { httpConfig, httpExporter } from './support/exporters.ts';
 import { plan as planWith } from './support/otlp.ts';
@@ -29,20 +29,8 @@ const SANDBOXES: FakeSandbox[] = [
   { id: 'sb-b', body: BODY_B },
 ];
 
-/** A SnapshotSource over fixture bodies: a fresh snapshot per read (or the one given), reads counted with their reason. */
-function fakeSource(make: () => Snapshot = () => snapshot(Date.now(), SANDBOXES)): SnapshotSource & { reads: string[] } {
-  let last: Snapshot | undefined;
-  const reads: string[] = [];
-  return {
-    reads,
-    read: async <T>(reader: (s: Snapshot) => Promise<T> | T, reason: Snapshot['reason'] = 'metrics request'): Promise<T> => {
-      reads.push(reason);
-      last = make();
-      return reader(last);
-    },
-    latest: () => last,
-  };
-}
+/** A fresh snapshot of SANDBOXES, as a source reads one. */
+const fresh = (): Snapshot => snapshot(Date.now(), SANDBOXES);
 
 const resource = buildResource({ instanceId: 'i', hostName: 'h', env: {}, attributes: { 'deployment.environment': 'dev' } });
 
@@ -67,7 +55,7 @@ const SMALL: ProcessorConfig[] = [
 describe('pipeline', () => {
   it('pushes at once and then every interval: snapshot → walk with its processors → each exporter, in its own encoding, over the wire', async () => {
     const [rp, rj] = await Promise.all([startReceiver(), startReceiver()]);
-    const source = fakeSource();
+    const source = fakeSource(fresh);
     const exporters = [httpExporter(httpConfig(rp.url, { name: 'otlphttp/proto', compression: 'gzip' })), httpExporter(httpConfig(rj.url, { name: 'otlphttp/json', encoding: 'json' }))];
     const p = pipeline({ processors: SMALL, exporters, source, intervalMs: 60 });
     try {
@@ -143,7 +131,7 @@ describe('pipeline', () => {
 
   it('shares one push between concurrent callers, and sends nothing for a push without points', async () => {
     const rx = await startReceiver();
-    const source = fakeSource();
+    const source = fakeSource(fresh);
     const p = pipeline({ processors: [{ type: 'filter', name: 'filter', include: { prefixes: ['no_such_metric'], regexps: [] } }], exporters: [httpExporter(httpConfig(rx.url))], source });
     try {
       const [a, b] = await Promise.all([p.push(), p.push()]);
@@ -159,7 +147,7 @@ describe('pipeline', () => {
   });
 
   it('has nothing to push without exporters that push, and does not read snapshots then', () => {
-    const source = fakeSource();
+    const source = fakeSource(fresh);
     const p = pipeline({ exporters: [], source });
     assert.equal(p.pushes, false);
     p.start();
@@ -170,7 +158,7 @@ describe('pipeline', () => {
     let down = true;
     const rx = await startReceiver(() => (down ? { status: 503 } : {}));
     const exporter = httpExporter(httpConfig(rx.url));
-    const p = pipeline({ processors: [{ type: 'filter', name: 'f', include: { prefixes: ['kata_agent_scrape_count'], regexps: [] } }], exporters: [exporter], source: fakeSource(), intervalMs: 10_000 });
+    const p = pipeline({ processors: [{ type: 'filter', name: 'f', include: { prefixes: ['kata_agent_scrape_count'], regexps: [] } }], exporters: [exporter], source: fakeSource(fresh), intervalMs: 10_000 });
     p.start();
     await until(() => (exporter.status().queue?.failedSends ?? 0) >= 1, 5000, 'a failed send');
     down = false;
@@ -237,7 +225,7 @@ describe('the export side as the daemon builds it from YAML (makeExporting)', ()
     ].join('\n');
     const parsed = parseConfig(yaml, { flags: defaultFlags(), explicitFlags: new Set(), env: {} });
     assert.ok(parsed.ok, parsed.ok ? '' : parsed.errors.join('\n'));
-    const source = fakeSource();
+    const source = fakeSource(fresh);
     const exporting = makeExporting({ env: { NODE_NAME: 'worker-7' } })({ config: parsed.config, source, selfMetrics: new SelfMetrics(), logger: recordingLogger('warn').logger });
     try {
       assert.deepEqual(

@@ -9,7 +9,6 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { scanBody } from '../../src/exposition/scan.ts';
 import { writeSamples } from '../../src/exposition/samples.ts';
 import { shimPrefix } from '../../src/scrape/relabel.ts';
@@ -17,8 +16,7 @@ import { ChunkPool } from '../../src/buffers/chunk-pool.ts';
 import { ChunkWriter } from '../../src/buffers/chunk-writer.ts';
 import { createShimPayload } from '../../src/demo/payload.ts';
 import { S, servedOne } from './serve.ts';
-
-const fixture = (name: string): Buffer => readFileSync(new URL(`../fixtures/${name}`, import.meta.url));
+import { FIXTURES, fixture } from '../support/fixtures.ts';
 
 /** The body written back from its scan without labels or prefix, family by family in the body's order. */
 function writtenBack(body: Buffer): Buffer {
@@ -34,7 +32,7 @@ function writtenBack(body: Buffer): Buffer {
 // ---- what Go wrote is kept as it came ----
 
 test('a Go-written body is not copied or rewritten: the scan holds the very buffer it was given', () => {
-  for (const name of ['shim-metrics-a.prom', 'shim-metrics-b.prom']) {
+  for (const name of FIXTURES) {
     const body = fixture(name);
     const scan = scanBody(body, { prefix: shimPrefix });
     assert.equal(scan.normalized, false, name);

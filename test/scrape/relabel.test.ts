@@ -6,7 +6,6 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { ScanError, scanBody } from '../../src/exposition/scan.ts';
 import { writeSamples } from '../../src/exposition/samples.ts';
 import { SHIM_PREFIX, sandboxLabelText, shimPrefix } from '../../src/scrape/relabel.ts';
@@ -14,6 +13,7 @@ import { mergeSnapshot } from '../../src/scrape/merge.ts';
 import { ChunkPool } from '../../src/buffers/chunk-pool.ts';
 import { ChunkWriter } from '../../src/buffers/chunk-writer.ts';
 import { NO_META, S, served, servedOne, snapshotOf } from './serve.ts';
+import { fixture } from '../support/fixtures.ts';
 
 /** One body relabelled, family by family (heads order): its header and its sample lines. */
 function relabel(body: string, labels: string | Buffer) {
@@ -36,7 +36,6 @@ function relabel(body: string, labels: string | Buffer) {
 }
 
 const LABELS = sandboxLabelText('sb1', { uid: 'u-1', name: 'pod-a', namespace: 'default' });
-const fixture = readFileSync(new URL('../fixtures/shim-metrics-a.prom', import.meta.url), 'utf8');
 
 test('every sample gets the four sandbox labels appended, in upstream order', () => {
   const { families } = relabel('# HELP a_gauge A.\n# TYPE a_gauge gauge\na_gauge{x="1"} 3\na_gauge 4\n', LABELS);
@@ -153,7 +152,7 @@ test('what Go accepts is accepted and written as Go writes it: blanks before the
 });
 
 test('the shared fixture relabels completely: 70 families, 903 samples, every sample labelled', () => {
-  const { families, samples } = relabel(fixture, LABELS);
+  const { families, samples } = relabel(fixture('shim-metrics-a.prom').toString(), LABELS);
   assert.equal(families.length, 70);
   assert.equal(samples, 903);
   const lines = families.flatMap((f) => f.samples.split('\n').filter(Boolean));

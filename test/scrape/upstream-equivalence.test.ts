@@ -10,15 +10,13 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { parseFamilies } from '../../src/exposition/scan.ts';
 import { encodeText } from '../../src/exposition/encode-text.ts';
 import type { MetricFamily } from '../../src/exposition/model.ts';
 import { shimPrefix } from '../../src/scrape/relabel.ts';
 import type { CriMetadata } from '../../src/discovery/registry.ts';
 import { served } from './serve.ts';
-
-const fixture = (name: string): Buffer => readFileSync(new URL(`../fixtures/${name}`, import.meta.url));
+import { fixture } from '../support/fixtures.ts';
 
 interface Sb {
   readonly id: string;

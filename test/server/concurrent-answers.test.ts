@@ -8,10 +8,8 @@ import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { gunzipSync } from 'node:zlib';
 import { startDemo } from '../../src/demo/environment.ts';
-import { parseFamilies } from '../../src/exposition/scan.ts';
 import { eventually, startTestDaemon } from '../support/daemon.ts';
-
-const parseText = (text: string) => parseFamilies(Buffer.from(text));
+import { parseText } from '../support/fixtures.ts';
 
 function fetchSlowly(url: string, gzip: boolean, pauseMs: number): Promise<string> {
   return new Promise((resolve, reject) => {

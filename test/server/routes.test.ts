@@ -8,11 +8,9 @@ import { gunzipSync } from 'node:zlib';
 import { startDemo, type DemoEnvironment } from '../../src/demo/environment.ts';
 import type { Daemon } from '../../src/main.ts';
 import { decodeProtobufDelimited } from '../support/prometheus-protobuf.ts';
-import { parseFamilies } from '../../src/exposition/scan.ts';
 import { makeExporting } from '../../src/otel/exporting.ts';
 import { eventually, startTestDaemon } from '../support/daemon.ts';
-
-const parseText = (text: string) => parseFamilies(Buffer.from(text));
+import { parseText } from '../support/fixtures.ts';
 
 interface Answer {
   readonly status: number;

@@ -8,8 +8,8 @@
 // Bodies are cut to a few whole families (and a few whole series of big
 // histograms) so that a failing case is small enough to read.
 
-import { readFileSync } from 'node:fs';
 import { createShimPayload } from '../../../src/demo/payload.ts';
+import { FIXTURES, fixture } from '../../support/fixtures.ts';
 
 // ---- PRNG -----------------------------------------------------------------
 
@@ -122,11 +122,9 @@ function splitFamilies(text: string): Family[] {
   }));
 }
 
-const fixture = (name: string): string => readFileSync(new URL(`../../fixtures/${name}`, import.meta.url), 'utf8');
-
 /** The recorded bodies, and bodies the demo payload made from them (other values, Go's formatting). */
 function sourceBodies(seed: number): Family[][] {
-  const bodies = [fixture('shim-metrics-a.prom'), fixture('shim-metrics-b.prom')];
+  const bodies = FIXTURES.map((name) => fixture(name).toString());
   for (let i = 0; i < 6; i++) {
     const next = createShimPayload(`${seed}:${i}`, { fixture: i % 2 === 0 ? 'a' : 'b' });
     let body = next();

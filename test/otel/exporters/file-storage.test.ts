@@ -18,8 +18,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 import { CLI, hostFlags, sampleValue, spawnDaemon, type Child } from '../../lifecycle/support.ts';
-import { decodeProto, startReceiver, type DecodedRequest, type Receiver } from '../support/receiver.ts';
-import { flatten } from '../support/receiver.ts';
+import { decodeProto, flatten, startReceiver, type DecodedRequest, type Receiver } from '../support/receiver.ts';
 import { logged, parseConfigFor, pipelineYaml, startDemo, startPushing, until, type DemoEnvironment, type LogLine } from './harness.ts';
 
 let demo: DemoEnvironment;

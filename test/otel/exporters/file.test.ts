@@ -13,7 +13,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { hostFlags, spawnDaemon } from '../../lifecycle/support.ts';
 import { diffPoints, points, type AnyRequest } from '../../interop/support/points.ts';
-import { decodeJson, decodeProto, startReceiver, type DecodedRequest, type Receiver } from '../support/receiver.ts';
+import { decodeJson, decodeProto, startReceiver, type DecodedRequest } from '../support/receiver.ts';
 import { pipelineYaml, startDemo, until, type DemoEnvironment } from './harness.ts';
 
 let demo: DemoEnvironment;
@@ -41,7 +41,7 @@ function jsonLines(file: string): AnyRequest[] {
   return text
     .slice(0, -1)
     .split('\n')
-    .map((line, i) => {
+    .map((line) => {
       decodeJson(line); // protobufjs' JSON mapping accepts it: field names, types, shapes
       return JSON.parse(line) as AnyRequest;
     });

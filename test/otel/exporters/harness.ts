@@ -7,16 +7,12 @@ import assert from 'node:assert/strict';
 import { defaultFlags, type FlagName } from '../../../src/cli/flags.ts';
 import { parseConfig, type Config } from '../../../src/components.ts';
 import { startDemo, type DemoEnvironment } from '../../../src/demo/environment.ts';
-import { createLogger, type Logger } from '../../../src/log/logger.ts';
 import { startDaemon, type Daemon } from '../../../src/main.ts';
 import { makeExporting } from '../../../src/otel/exporting.ts';
 import { FAST_RECEIVER, until as waitFor } from '../../lifecycle/support.ts';
+import { recordingLogger, type LogRecord } from '../../support/logger.ts';
 
-export interface LogLine {
-  readonly level: string;
-  readonly msg: string;
-  readonly [k: string]: unknown;
-}
+export type LogLine = LogRecord;
 
 /** A whole configuration: the receiver (pushing every `interval`), these exporters (id → YAML body), one pipeline through all of them. */
 export function pipelineYaml(exporters: Readonly<Record<string, string>>, o: { readonly interval?: string; readonly extensions?: string; readonly serviceExtensions?: readonly string[] } = {}): string {
@@ -53,12 +49,6 @@ export function parseConfigFor(demo: Pick<DemoEnvironment, 'roots' | 'runtimeEnd
   return parseConfig(yaml, { flags, explicitFlags: explicit, env });
 }
 
-export function captureLogger(level: 'debug' | 'info' = 'info'): { readonly logger: Logger; readonly lines: LogLine[] } {
-  const lines: LogLine[] = [];
-  const logger = createLogger({ level, format: 'json', write: (l) => lines.push(JSON.parse(l) as LogLine) });
-  return { logger, lines };
-}
-
 export interface Pushing {
   readonly daemon: Daemon;
   readonly lines: LogLine[];
@@ -74,7 +64,7 @@ export async function startPushing(
   yaml: string,
   o: { readonly env?: Readonly<Record<string, string>>; readonly now?: () => number } = {},
 ): Promise<Pushing> {
-  const { logger, lines } = captureLogger();
+  const { logger, records: lines } = recordingLogger('info');
   const written: string[] = [];
   const env = o.env ?? {};
   const daemon = await startDaemon(configOf(demo, yaml, env), logger, makeExporting({ env, jitter: 0, write: (t) => written.push(t), ...(o.now && { now: o.now }) }));

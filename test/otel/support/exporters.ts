@@ -1,9 +1,8 @@
 // OTLP/HTTP exporters as the daemon builds them (a sending queue in front of
 // the real HttpTransport), configured in code for tests that are about the
-// queue or the wire rather than the YAML; and a logger whose lines a test
-// can read.
+// queue or the wire rather than the YAML.
 
-import { createLogger, type Logger } from '../../../src/log/logger.ts';
+import { silentLogger, type Logger } from '../../../src/log/logger.ts';
 import { QueuedExporter } from '../../../src/otel/exporters/exporter.ts';
 import { QUEUE_DEFAULTS, RETRY_DEFAULTS, type QueueConfig, type RetryConfig } from '../../../src/otel/exporters/helper/config.ts';
 import type { OtlpExporterConfig } from '../../../src/otel/exporters/helper/otlp-settings.ts';
@@ -39,7 +38,7 @@ export function httpConfig(url: string, o: HttpOptions = {}): OtlpExporterConfig
   };
 }
 
-export function httpExporter(config: OtlpExporterConfig, pipeline = 'metrics', logger: Logger = createLogger({ level: 'panic', write: () => {} })): QueuedExporter {
+export function httpExporter(config: OtlpExporterConfig, pipeline = 'metrics', logger: Logger = silentLogger): QueuedExporter {
   return new QueuedExporter({ config, pipeline, transport: new HttpTransport(config), logger, jitter: 0 });
 }
 

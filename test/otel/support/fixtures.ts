@@ -2,16 +2,15 @@
 // scraper's output (a SandboxScrape with the scanned body, or the reason
 // there is none, and the registry entry), scanned as the scraper scans.
 
-import { readFileSync } from 'node:fs';
 import type { CriMetadata, SandboxEntry } from '../../../src/discovery/registry.ts';
 import { ScanError, scanBody } from '../../../src/exposition/scan.ts';
 import { RECEIVER_DEFAULTS } from '../../../src/receiver/config.ts';
 import { shimPrefix } from '../../../src/scrape/relabel.ts';
-import type { SandboxScrape, Snapshot } from '../../../src/scrape/snapshot.ts';
+import type { SandboxScrape, Snapshot, SnapshotSource } from '../../../src/scrape/snapshot.ts';
+import { fixture } from '../../support/fixtures.ts';
 
-const here = new URL('../../fixtures/', import.meta.url);
-export const BODY_A = readFileSync(new URL('shim-metrics-a.prom', here), 'utf8');
-export const BODY_B = readFileSync(new URL('shim-metrics-b.prom', here), 'utf8');
+export const BODY_A = fixture('shim-metrics-a.prom').toString();
+export const BODY_B = fixture('shim-metrics-b.prom').toString();
 
 export interface FakeSandbox {
   readonly id: string;
@@ -45,6 +44,21 @@ export function scrapeOf(s: FakeSandbox, at: number): SandboxScrape {
 
 export function snapshot(at: number, sandboxes: readonly FakeSandbox[]): Snapshot {
   return { startedAt: at - 1, finishedAt: at, reason: 'push', sandboxes: sandboxes.map((s) => scrapeOf(s, at)) };
+}
+
+/** A SnapshotSource over `make`: a fresh snapshot per read, reads counted with their reason. */
+export function fakeSource(make: () => Snapshot): SnapshotSource & { reads: string[] } {
+  let last: Snapshot | undefined;
+  const reads: string[] = [];
+  return {
+    reads,
+    read: async <T>(reader: (s: Snapshot) => Promise<T> | T, reason: Snapshot['reason'] = 'metrics request'): Promise<T> => {
+      reads.push(reason);
+      last = make();
+      return reader(last);
+    },
+    latest: () => last,
+  };
 }
 
 /** A body with every sample value scaled, so that sandboxes differ. */

@@ -10,7 +10,7 @@ import type { Attributes } from '@opentelemetry/api';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { DataPointType, type Histogram } from '@opentelemetry/sdk-metrics';
 import { planOf, type ProcessorConfig } from '../../../src/otel/processors/plan.ts';
-import { formsOf, NO_FORMS, type Forms } from '../../../src/otel/requests.ts';
+import type { Forms } from '../../../src/otel/requests.ts';
 import { encodeSnapshot, type EncodedPush } from '../../../src/otel/translate/encode.ts';
 import { isSummary, type OtelResourceMetrics } from '../../../src/otel/translate/points-sink.ts';
 import type { Plan, Translator } from '../../../src/otel/translate/walk.ts';
@@ -87,11 +87,6 @@ export async function pushAll(translator: Translator, snapshot: Snapshot, p: Pla
     return seen[0]!;
   });
   return { push, requests };
-}
-
-/** One exporter's form only, as a pipeline with that exporter would walk. */
-export function pushAs(translator: Translator, snapshot: Snapshot, p: Plan, form: Parameters<typeof formsOf>[0]): Promise<Pushed> {
-  return pushAll(translator, snapshot, p, { ...NO_FORMS, ...formsOf(form) });
 }
 
 export function pointCount(r: Request): number {
@@ -172,7 +167,7 @@ export function fromDecoded(req: DecodedRequest): Request {
 const nanos = (t: [number, number]): string => String(BigInt.asUintN(64, BigInt(t[0]) * 1_000_000_000n + BigInt(t[1])));
 const entries = (a: Attributes): [string, Scalar][] => Object.entries(a).map(([k, v]) => [k, v as Scalar]);
 /** A count as an OTLP encoder writes the uint64: whole, at most 2^64 - 1. */
-const uint = (n: number): string => (n >= 2 ** 64 ? '18446744073709551615' : n > 0 ? BigInt(Math.round(n)).toString() : '0');
+export const uint = (n: number): string => (n >= 2 ** 64 ? '18446744073709551615' : n > 0 ? BigInt(Math.round(n)).toString() : '0');
 
 export function fromObjects(rm: OtelResourceMetrics): Request {
   assert.equal(rm.scopeMetrics.length, 1, 'one ScopeMetrics per request');

@@ -20,7 +20,7 @@ export function loadProtos(...files: string[]): protobuf.Root {
 }
 
 export const METRICS_SERVICE_PROTO = 'opentelemetry/proto/collector/metrics/v1/metrics_service.proto';
-export const ROOT = loadProtos(METRICS_SERVICE_PROTO);
+const ROOT = loadProtos(METRICS_SERVICE_PROTO);
 export const RequestType = ROOT.lookupType('opentelemetry.proto.collector.metrics.v1.ExportMetricsServiceRequest');
 const ResponseType = ROOT.lookupType('opentelemetry.proto.collector.metrics.v1.ExportMetricsServiceResponse');
 
